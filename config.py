@@ -1,0 +1,153 @@
+"""Configuration classes; every value comes from the environment, read when the app is created."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)) or default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    DEBUG = False
+    TESTING = False
+    ENV_NAME = "base"
+
+    def __init__(self) -> None:
+        instance = Path(_env("FELLOWSHIP_INSTANCE", str(BASE_DIR / "instance")) or "")
+        self.INSTANCE_DIR = str(instance)
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{instance / 'fellowship.db'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+        # Mail: SMTP with a timeout on every connection, so a hung server delays, never blocks.
+        self.MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 8025)
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+        self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Fellowship <no-reply@fellowship.local>")
+        #: Base of the links written into emails (no request exists in a worker).
+        self.PUBLIC_URL = (_env("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+
+        # Outbox delivery: attempts before a message is marked failed, and the backoff base.
+        self.OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+        self.OUTBOX_RETRY_BASE_SECONDS = _env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+        self.OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 60)
+        #: A pending message older than this is re-queued by the sweep (its first dispatch was lost).
+        self.OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
+        #: Set when Redis is unreachable in development: tasks run in the web process.
+        self.TASKS_IN_PROCESS = _env_bool("TASKS_IN_PROCESS", False)
+
+        self.CELERY = {
+            "broker_url": self.REDIS_URL,
+            "result_backend": None,
+            "task_ignore_result": True,
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_timeout": 3,
+            "broker_connection_retry_on_startup": True,
+            "broker_transport_options": {"visibility_timeout": 3600, "socket_timeout": 5,
+                                         "socket_connect_timeout": 3},
+            "task_always_eager": self.TASKS_IN_PROCESS,
+            "beat_schedule": {
+                "sweep-outbox": {
+                    "task": "notifications.sweep_outbox",
+                    "schedule": float(self.OUTBOX_SWEEP_SECONDS),
+                },
+            },
+        }
+
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_STRATEGY = "fixed-window"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "5 per minute")
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = False
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = False
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=14)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+        self.WTF_CSRF_TIME_LIMIT = 6 * 3600
+        self.MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+        self.EMAIL_CONFIRM_MAX_AGE = _env_int("EMAIL_CONFIRM_MAX_AGE", 3 * 24 * 3600)
+        self.PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
+        #: Development only: folder where the local mail sink writes received messages.
+        self.MAIL_SINK_DIR = _env("MAIL_SINK_DIR")
+        self.PER_PAGE = 50
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    ENV_NAME = "development"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # A fixed development key keeps sessions across restarts; never used outside development.
+        self.SECRET_KEY = self.SECRET_KEY or "dev-only-not-secret"  # noqa: S105
+        self.MAIL_SINK_DIR = self.MAIL_SINK_DIR or str(Path(self.INSTANCE_DIR) / "mail")
+
+
+class TestingConfig(Config):
+    TESTING = True
+    ENV_NAME = "testing"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = self.SECRET_KEY or "testing-only-not-secret"  # noqa: S105
+        self.SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if not self.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in the environment outside development and testing.")
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+        self.PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment(name: str | None = None) -> Config:
+    """The config object named by `name` or FELLOWSHIP_CONFIG (default: development)."""
+    key = name or _env("FELLOWSHIP_CONFIG", "development") or "development"
+    try:
+        return CONFIGS[key]()
+    except KeyError:
+        raise RuntimeError(f"Unknown FELLOWSHIP_CONFIG {key!r}; use one of {', '.join(CONFIGS)}.") from None

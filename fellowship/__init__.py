@@ -1,0 +1,104 @@
+"""Fellowship: runs a fellowship programme for young environmental leaders, from call to alumni."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+
+from config import Config, config_from_environment
+from fellowship.celery import celery_init_app
+from fellowship.extensions import csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
+    """Build the app from a config name or object (default: FELLOWSHIP_CONFIG), plus overrides."""
+    app = Flask(__name__)
+    config_obj = config if isinstance(config, Config) else config_from_environment(config)
+    app.config.from_object(config_obj)
+    app.config.update(overrides)
+    if overrides.get("REDIS_URL") and "CELERY" not in overrides:
+        app.config["CELERY"] = {**app.config["CELERY"], "broker_url": overrides["REDIS_URL"]}
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    register_extensions(app)
+    celery_init_app(app)
+    register_blueprints(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+
+    from fellowship.cli import register_cli
+    from fellowship.errors import register_error_handlers
+
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from fellowship.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from fellowship import admin, auth, main, notifications
+
+    # Import every area's models so the metadata (and Alembic) sees all tables.
+    from fellowship.audit import models as _audit_models  # noqa: F401
+    from fellowship.notifications import tasks as _tasks  # noqa: F401
+
+    for module in (main, auth, admin, notifications):
+        app.register_blueprint(module.bp)
+    if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
+        from fellowship import devtools
+
+        app.register_blueprint(devtools.bp)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from fellowship.auth.models import Role
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        return {"Role": Role, "dev_mail": "devtools" in app.blueprints}
+
+    @app.template_filter("datetime")
+    def format_datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+        return value.strftime(fmt) if value else ""

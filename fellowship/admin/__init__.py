@@ -1,0 +1,7 @@
+"""Administration: accounts and their roles, the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from fellowship.admin import views  # noqa: E402, F401

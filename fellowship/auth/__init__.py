@@ -1,0 +1,7 @@
+"""Accounts: registration, email confirmation, login, password reset and change, roles."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+from fellowship.auth import views  # noqa: E402, F401  (routes register on import)

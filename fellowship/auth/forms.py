@@ -1,0 +1,64 @@
+"""Account forms; field errors are shown beside each field."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from fellowship.auth.models import Role
+from fellowship.auth.passwords import MAX_LENGTH, MIN_LENGTH
+
+_password_hint = f"At least {MIN_LENGTH} characters; a few unrelated words are easy to remember and hard to guess."
+
+
+class RegisterForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+                            render_kw={"autocomplete": "name"})
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+                             description=_password_hint, render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Create account")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()], render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField("Keep me logged in on this device")
+    submit = SubmitField("Log in")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()], render_kw={"autocomplete": "email"})
+    submit = SubmitField("Email me a reset link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+                             description=_password_hint, render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Set new password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+                             description=_password_hint, render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Change password")
+
+
+class RoleChangeForm(FlaskForm):
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+                       validators=[DataRequired()])
+    submit = SubmitField("Apply")

@@ -1,0 +1,65 @@
+"""Accounts and the roles they hold."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+
+
+class Role(enum.StrEnum):
+    APPLICANT = "applicant"
+    REVIEWER = "reviewer"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class User(UserMixin, IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    #: Stored lower-cased; unique case-insensitively because of that.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_active_account: Mapped[bool] = mapped_column(default=True, server_default="1")
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.is_active_account
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {r.role for r in self.roles}
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.role_set.intersection(roles))
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_user_roles_user_id_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+    user: Mapped[User] = relationship(back_populates="roles")

@@ -1,0 +1,39 @@
+"""Password hashing (argon2id) and the strength rule."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def password_problem(password: str, user_inputs: list[str] | None = None) -> str | None:
+    """Why a password is refused, or None: too short, too long, or common / easy to guess."""
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    result = zxcvbn(password[:100], user_inputs=[u for u in (user_inputs or []) if u])
+    if result["score"] < 2:
+        hint = result["feedback"].get("warning") or "It is too easy to guess."
+        return f"This password is too common or easy to guess. {hint} Try a few unrelated words together."
+    return None

@@ -1,0 +1,215 @@
+"""Account operations: registration, confirmation, login, password reset and change, roles."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from fellowship.audit.services import record
+from fellowship.auth import tokens
+from fellowship.auth.models import Role, User, UserRole
+from fellowship.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from fellowship.models import utcnow
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.notifications.services import queue_email
+
+log = logging.getLogger(__name__)
+
+# Verified against when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = hash_password("not-a-real-password-just-for-timing")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def link(path: str) -> str:
+    """An absolute link for an email; workers have no request to build it from."""
+    return f"{current_app.config['PUBLIC_URL']}{path}"
+
+
+def register_user(email: str, full_name: str, password: str) -> User | None:
+    """Create an applicant account and email a confirmation link.
+
+    If the email is taken, the owner is told by email instead and None is returned: the page
+    says the same in both cases, so nobody learns which addresses are registered.
+    """
+    email = normalise_email(email)
+    problem = password_problem(password, [email, full_name])
+    if problem:
+        raise DomainError(problem)
+    existing = find_user_by_email(email)
+    if existing is not None:
+        queue_email(existing.email, "auth/already_registered", name=existing.full_name,
+                    login_url=link("/auth/login"), reset_url=link("/auth/forgot"))
+        log.info("registration attempt for existing account %s", existing.id)
+        return None
+    user = User(email=email, full_name=full_name.strip(), password_hash=hash_password(password))
+    user.roles.append(UserRole(role=Role.APPLICANT))
+    db.session.add(user)
+    db.session.flush()
+    send_confirmation(user)
+    record("auth.registered", user, actor_id=user.id)
+    return user
+
+
+def send_confirmation(user: User) -> None:
+    token = tokens.make_token(tokens.CONFIRM_SALT, {"uid": user.id, "email": user.email})
+    queue_email(user.email, "auth/confirm_email", name=user.full_name,
+                confirm_url=link(f"/auth/confirm/{token}"))
+
+
+def confirm_email(token: str) -> User:
+    """Mark the account's email confirmed; a second use of the link is harmless."""
+    payload = tokens.read_token(
+        tokens.CONFIRM_SALT, token, current_app.config["EMAIL_CONFIRM_MAX_AGE"],
+        "This confirmation link has expired. Log in to have a new one sent to you.",
+    )
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or user.email != payload.get("email"):
+        raise tokens.TokenInvalid("This confirmation link is not valid.")
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        record("auth.email_confirmed", user, actor_id=user.id)
+    return user
+
+
+class LoginRefused(DomainError):
+    pass
+
+
+class WrongCurrentPassword(DomainError):
+    pass
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user for these credentials; an unconfirmed account is refused and sent a new link."""
+    user = find_user_by_email(email)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise LoginRefused("Wrong email or password.")
+    if not verify_password(user.password_hash, password):
+        raise LoginRefused("Wrong email or password.")
+    if not user.is_active_account:
+        raise LoginRefused("This account is disabled. Contact the programme office.")
+    if user.email_confirmed_at is None:
+        send_confirmation(user)
+        raise LoginRefused("Please confirm your email address first: use the link we emailed you. "
+                           "We have sent a new one.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def start_password_reset(email: str) -> None:
+    """Email a reset link if the account exists; says nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active_account:
+        return
+    token = tokens.make_token(
+        tokens.RESET_SALT, {"uid": user.id, "pw": tokens.password_fingerprint(user.password_hash)}
+    )
+    queue_email(user.email, "auth/reset_password", name=user.full_name,
+                reset_url=link(f"/auth/reset/{token}"),
+                valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
+    record("auth.password_reset_requested", user, actor_id=user.id)
+
+
+def user_for_reset_token(token: str) -> User:
+    """The user a reset link belongs to; refuses an expired link and one already used."""
+    payload = tokens.read_token(
+        tokens.RESET_SALT, token, current_app.config["PASSWORD_RESET_MAX_AGE"],
+        "This password reset link has expired. Ask for a new one below.",
+    )
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or tokens.password_fingerprint(user.password_hash) != payload.get("pw"):
+        raise tokens.TokenInvalid("This password reset link has already been used. Ask for a new one below.")
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset_token(token)
+    _set_password(user, new_password)
+    # Following the emailed link proves the address too.
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    record("auth.password_reset", user, actor_id=user.id)
+    queue_email(user.email, "auth/password_changed", name=user.full_name, reset_url=link("/auth/forgot"))
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise WrongCurrentPassword("The current password is not correct.")
+    _set_password(user, new_password)
+    record("auth.password_changed", user, actor_id=user.id)
+    queue_email(user.email, "auth/password_changed", name=user.full_name, reset_url=link("/auth/forgot"))
+
+
+def _set_password(user: User, new_password: str) -> None:
+    problem = password_problem(new_password, [user.email, user.full_name])
+    if problem:
+        raise DomainError(problem)
+    user.password_hash = hash_password(new_password)
+
+
+def grant_role(user: User, role: Role) -> bool:
+    """Give `user` the role; returns False if they already had it."""
+    if role in user.role_set:
+        return False
+    user.roles.append(UserRole(role=role))
+    record("auth.role_granted", user, role=role.value)
+    return True
+
+
+def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> bool:
+    """Take the role from `user`; an admin cannot remove their own admin role (no lock-out)."""
+    if acting_user is not None and acting_user.id == user.id and role is Role.ADMIN:
+        raise DomainError("You cannot remove your own admin role. Ask another admin.")
+    if role is Role.ADMIN and role in user.role_set and _admin_count() <= 1:
+        raise DomainError("This is the last admin account; grant admin to someone else first.")
+    for user_role in list(user.roles):
+        if user_role.role is role:
+            user.roles.remove(user_role)
+            record("auth.role_revoked", user, role=role.value)
+            return True
+    return False
+
+
+def _admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(UserRole).where(UserRole.role == Role.ADMIN)) or 0
+
+
+def create_user(email: str, full_name: str, password: str, roles: set[Role], *,
+                check_strength: bool = True) -> User:
+    """Create a confirmed account with the given roles (CLI and demo data), or update its roles."""
+    if check_strength:
+        problem = password_problem(password, [email, full_name])
+        if problem:
+            raise DomainError(problem)
+    user = find_user_by_email(email)
+    if user is None:
+        user = User(email=normalise_email(email), full_name=full_name, password_hash=hash_password(password),
+                    email_confirmed_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+        record("auth.account_created", user, roles=sorted(r.value for r in roles))
+    for role in sorted(roles):
+        grant_role(user, role)
+    return user
+
+
+def users_query(search: str | None) -> Select[tuple[User]]:
+    """Accounts for the admin list, optionally filtered by name or email."""
+    stmt = select(User).order_by(User.id)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        stmt = stmt.where(func.lower(User.full_name).like(pattern) | User.email.like(pattern))
+    return stmt

@@ -1,0 +1,152 @@
+"""Account pages: thin views over fellowship.auth.services."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from fellowship.auth import bp, services
+from fellowship.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from fellowship.auth.tokens import TokenExpired, TokenInvalid
+from fellowship.errors import DomainError
+from fellowship.extensions import db, limiter, remote_address_and_email
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            services.register_user(form.email.data or "", form.full_name.data or "", form.password.data or "")
+        except DomainError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("auth.check_email", email=form.email.data))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/check-email")
+def check_email():  # type: ignore[no-untyped-def]
+    return render_template("auth/check_email.html", email=request.args.get("email", ""))
+
+
+@bp.route("/confirm/<token>")
+@limiter.limit("30 per minute")
+def confirm(token: str):  # type: ignore[no-untyped-def]
+    try:
+        services.confirm_email(token)
+    except (TokenExpired, TokenInvalid) as exc:
+        return render_template("auth/link_problem.html", message=str(exc)), 400
+    db.session.commit()
+    flash("Your email address is confirmed. You can log in now.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=remote_address_and_email)
+@limiter.limit("30 per minute", methods=["POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "")
+        except services.LoginRefused as exc:
+            db.session.commit()  # keeps a re-sent confirmation email, if any
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session at login: nothing carried over from before
+            login_user(user, remember=bool(form.remember.data))
+            flash(f"Welcome, {user.full_name}.", "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute;30 per hour", methods=["POST"])
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.start_password_reset(form.email.data or "")
+        db.session.commit()
+        flash("If an account uses that address, we have emailed it a link to set a new password. "
+              "The link works once, for a limited time.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    try:
+        services.user_for_reset_token(token)
+    except (TokenExpired, TokenInvalid) as exc:
+        return render_template("auth/link_problem.html", message=str(exc), offer_reset=True), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data or "")
+        except (TokenExpired, TokenInvalid) as exc:
+            return render_template("auth/link_problem.html", message=str(exc), offer_reset=True), 400
+        except DomainError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password is changed. Log in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():  # type: ignore[no-untyped-def]
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data or "", form.password.data or "")
+        except services.WrongCurrentPassword as exc:
+            form.current_password.errors.append(str(exc))
+        except DomainError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Your password is changed.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,7 @@
+"""The home page, the user's dashboard and the health check."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from fellowship.main import views  # noqa: E402, F401

@@ -1,0 +1,7 @@
+"""Notifications: the email outbox, its delivery task and the staff view of it."""
+
+from flask import Blueprint
+
+bp = Blueprint("notifications", __name__, url_prefix="/staff/outbox")
+
+from fellowship.notifications import views  # noqa: E402, F401

@@ -1,0 +1,42 @@
+"""The transactional outbox: one row per email, written in the transaction that causes it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(IdMixin, TimestampMixin, Base):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        # The sweep's query: pending messages whose next attempt is due.
+        Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    #: Name of the template pair under templates/emails/ (NAME.txt and NAME.html).
+    template: Mapped[str] = mapped_column(String(100))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[MessageStatus] = mapped_column(
+        enum_column(MessageStatus, "message_status"), default=MessageStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The Message-ID header; the same on every attempt so a receiver can tell a repeat.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)

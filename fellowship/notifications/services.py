@@ -1,0 +1,157 @@
+"""Queue emails in the outbox, deliver them exactly once, and re-queue what was left behind."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, render_template
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from fellowship.models import utcnow
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.notifications.mailer import build_email, send_email
+from fellowship.notifications.models import MessageStatus, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+#: Key in Session.info holding ids of messages created in the open transaction.
+_PENDING_KEY = "outbox_pending_ids"
+#: A retry queued with a countdown may arrive a moment before its stored due time.
+_CLOCK_TOLERANCE = timedelta(seconds=2)
+
+
+def queue_email(recipient: str, template: str, **context: Any) -> OutboxMessage:
+    """Write an email to the outbox in the caller's transaction; it is dispatched after commit."""
+    subject = render_template(f"emails/{template}.subject.txt", **context).strip()
+    message = OutboxMessage(
+        recipient=recipient,
+        template=template,
+        context=context,
+        subject=subject,
+        message_id=f"<{uuid.uuid4().hex}@fellowship>",
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    db.session.info.setdefault(_PENDING_KEY, set()).add(message.id)
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    ids = session.info.pop(_PENDING_KEY, None)
+    if ids:
+        for message_id in sorted(ids):
+            dispatch(message_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def dispatch(message_id: int, countdown: float | None = None) -> bool:
+    """Hand a message to the broker; a broker fault is logged, and the beat sweep sends it later."""
+    from fellowship.notifications.tasks import deliver_message_task
+
+    try:
+        deliver_message_task.apply_async((message_id,), countdown=countdown, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker fault must not undo the committed change
+        log.warning("outbox message %s not queued (%s); the sweep will send it", message_id, exc)
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: str  #: "sent", "retry", "failed", or "skipped" (not pending, or not due)
+    retry_in: float | None = None
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff after the n-th failed attempt."""
+    base = current_app.config["OUTBOX_RETRY_BASE_SECONDS"]
+    return float(base * (2 ** max(attempts - 1, 0)))
+
+
+def deliver(message_id: int) -> DeliveryResult:
+    """Send one outbox message if it is still pending, and record the outcome.
+
+    The conditional UPDATE that counts the attempt also locks the row until the outcome is
+    committed, so two workers holding the same id never both send it (PostgreSQL and SQLite alike).
+    It runs in its own session: delivery is one unit of work of its own, also when called in-process.
+    """
+    now = utcnow()
+    with Session(db.engine) as session, session.begin():
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.PENDING,
+                   OutboxMessage.next_attempt_at <= now + _CLOCK_TOLERANCE)
+            .values(attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            return DeliveryResult("skipped")
+        message = session.get_one(OutboxMessage, message_id)
+        try:
+            send_email(build_email(message))
+        except (smtplib.SMTPException, OSError) as exc:
+            message.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+            if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+                message.status = MessageStatus.FAILED
+                log.error("outbox message %s failed for good after %s attempts: %s",
+                          message_id, message.attempts, message.last_error)
+                return DeliveryResult("failed")
+            delay = retry_delay(message.attempts)
+            message.next_attempt_at = now + timedelta(seconds=delay)
+            log.warning("outbox message %s attempt %s failed (%s); retry in %ss",
+                        message_id, message.attempts, message.last_error, delay)
+            return DeliveryResult("retry", delay)
+        message.status = MessageStatus.SENT
+        message.sent_at = utcnow()
+        message.last_error = None
+        log.info("outbox message %s sent to %s", message_id, message.recipient)
+        return DeliveryResult("sent")
+
+
+def sweep() -> int:
+    """Queue every pending message that is due and was not delivered in time; returns how many."""
+    grace = timedelta(seconds=current_app.config["OUTBOX_SWEEP_GRACE_SECONDS"])
+    now = utcnow()
+    due_ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.next_attempt_at <= now - grace)
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(1000)
+    ).all()
+    queued = sum(dispatch(message_id) for message_id in due_ids)
+    if due_ids:
+        log.info("outbox sweep: %s due, %s queued", len(due_ids), queued)
+    return queued
+
+
+def resend(message: OutboxMessage) -> None:
+    """Put a failed message back in the queue (staff action); sent again once, after commit."""
+    if message.status != MessageStatus.FAILED:
+        raise DomainError("Only a failed message can be re-sent.")
+    message.status = MessageStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    db.session.info.setdefault(_PENDING_KEY, set()).add(message.id)
+
+
+def status_counts() -> dict[str, int]:
+    """Number of outbox messages in each status, for the staff page."""
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    counts = {status.value: 0 for status in MessageStatus}
+    counts.update({status.value: count for status, count in rows})
+    return counts
