@@ -9,6 +9,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from fellowship.auth.models import Role
 from fellowship.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
+_password_length = Length(min=MIN_LENGTH, max=MAX_LENGTH,
+                          message=f"Use at least {MIN_LENGTH} characters (and at most {MAX_LENGTH}).")
 _password_hint = f"At least {MIN_LENGTH} characters; a few unrelated words are easy to remember and hard to guess."
 
 
@@ -17,7 +19,7 @@ class RegisterForm(FlaskForm):
                             render_kw={"autocomplete": "name"})
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)],
                        render_kw={"autocomplete": "email"})
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+    password = PasswordField("Password", validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat password",
                             validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
@@ -39,7 +41,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+    password = PasswordField("New password", validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
@@ -50,7 +52,7 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+    password = PasswordField("New password", validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 _PENDING_KEY = "outbox_pending_ids"
 #: A retry queued with a countdown may arrive a moment before its stored due time.
 _CLOCK_TOLERANCE = timedelta(seconds=2)
+DELIVER_TASK = "notifications.deliver_message"
 
 
 def queue_email(recipient: str, template: str, **context: Any) -> OutboxMessage:
@@ -59,10 +60,10 @@ def _forget_after_rollback(session: Session) -> None:
 
 def dispatch(message_id: int, countdown: float | None = None) -> bool:
     """Hand a message to the broker; a broker fault is logged, and the beat sweep sends it later."""
-    from fellowship.notifications.tasks import deliver_message_task
-
+    # The app's own Celery instance (not a process-wide default), so each app talks to its own broker.
+    task = current_app.extensions["celery"].tasks[DELIVER_TASK]
     try:
-        deliver_message_task.apply_async((message_id,), countdown=countdown, retry=False)
+        task.apply_async((message_id,), countdown=countdown, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker fault must not undo the committed change
         log.warning("outbox message %s not queued (%s); the sweep will send it", message_id, exc)
         return False

@@ -7,7 +7,7 @@ from celery import Task, shared_task
 from fellowship.notifications import services
 
 
-@shared_task(name="notifications.deliver_message", bind=True, acks_late=True,
+@shared_task(name=services.DELIVER_TASK, bind=True, acks_late=True,
              reject_on_worker_lost=True, max_retries=None)
 def deliver_message_task(self: Task, message_id: int) -> str:
     result = services.deliver(message_id)

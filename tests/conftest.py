@@ -1,0 +1,224 @@
+"""Fixtures on real parts: PostgreSQL (or SQLite), Redis, an SMTP server, Celery workers.
+
+Without TEST_DATABASE_URL / TEST_REDIS_URL the suite starts throwaway PostgreSQL and Redis servers
+from the installed binaries. The schema comes from the migrations, once per session; after each
+test every table is emptied, so tests that commit (and worker processes that read) start clean.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from fellowship import create_app
+from fellowship.extensions import db
+from tests.factories import PASSWORD
+from tests.servers import CeleryWorker, MissingBinary, PostgresServer, RedisServer, SmtpSink
+
+TEST_DB_NAME = "fellowship_test"
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="fellowship-tests-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    """A throwaway PostgreSQL cluster, unless TEST_DATABASE_URL names the database to use."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield None
+        return
+    try:
+        server = PostgresServer()
+        server.start()
+    except MissingBinary as exc:
+        pytest.exit(str(exc), returncode=3)
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: PostgresServer | None, tmp_root: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).unlink(missing_ok=True)
+        else:
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:  # the tests own this database: start from nothing
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            engine.dispose()
+        return url
+    assert postgres_server is not None
+    engine = sa.create_engine(postgres_server.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {TEST_DB_NAME}"))
+    engine.dispose()
+    return postgres_server.url(TEST_DB_NAME)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server, unless TEST_REDIS_URL names one the tests may flush."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    try:
+        server = RedisServer()
+        server.start()
+    except MissingBinary as exc:
+        pytest.exit(str(exc), returncode=3)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def app_settings(database_url: str, redis_url: str, smtp_server: SmtpSink, tmp_root: Path) -> dict[str, Any]:
+    """Settings shared by the test app and the worker processes it starts."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_TIMEOUT": 5,
+        "PUBLIC_URL": "http://localhost",
+        "INSTANCE_DIR": str(tmp_root / "instance"),
+        "OUTBOX_RETRY_BASE_SECONDS": 1,
+        "OUTBOX_SWEEP_SECONDS": 1,
+        "OUTBOX_SWEEP_GRACE_SECONDS": 1,
+    }
+
+
+def make_app(settings: dict[str, Any]) -> Flask:
+    app = create_app("testing", **settings)
+    app.test_client_class = FreshContextClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(app_settings: dict[str, Any]) -> Iterator[Flask]:
+    app = make_app(app_settings)
+    with app.app_context():
+        upgrade()  # the schema comes from the migrations, as in production
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def worker_env(settings: dict[str, Any]) -> dict[str, str]:
+    """Environment for a worker process serving the app described by `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update({
+        "FELLOWSHIP_CONFIG": "testing",
+        "DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": settings["REDIS_URL"],
+        "MAIL_SERVER": settings["MAIL_SERVER"],
+        "MAIL_PORT": str(settings["MAIL_PORT"]),
+        "MAIL_TIMEOUT": str(settings["MAIL_TIMEOUT"]),
+        "PUBLIC_URL": settings["PUBLIC_URL"],
+        "FELLOWSHIP_INSTANCE": settings["INSTANCE_DIR"],
+        "OUTBOX_RETRY_BASE_SECONDS": str(settings["OUTBOX_RETRY_BASE_SECONDS"]),
+        "OUTBOX_SWEEP_SECONDS": str(settings["OUTBOX_SWEEP_SECONDS"]),
+        "OUTBOX_SWEEP_GRACE_SECONDS": str(settings["OUTBOX_SWEEP_GRACE_SECONDS"]),
+    })
+    return env
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table, Redis and the mailbox after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
+    redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    request.getfixturevalue("smtp_server").clear()
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (its own `g` and database session), as in a server,
+    even while the test itself holds an app context for its factories and queries."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def worker(app: Flask, app_settings: dict[str, Any], tmp_root: Path) -> Iterator[CeleryWorker]:
+    """A real Celery worker process, with embedded beat, on the test Redis and database."""
+    proc = CeleryWorker(worker_env(app_settings), tmp_root, beat=True)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def submit_form(client: FlaskClient, url: str, data: dict[str, Any], *, page: str | None = None,
+                follow_redirects: bool = False) -> Any:
+    """POST a form the way a browser does: load the page, take its CSRF token, post."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={**data, "csrf_token": csrf_token_from(html)}, follow_redirects=follow_redirects)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD, **extra: Any) -> Any:
+    return submit_form(client, "/auth/login", {"email": email, "password": password, **extra})
