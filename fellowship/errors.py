@@ -37,7 +37,7 @@ def render_error(code: int) -> tuple[str, int]:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException):
         if exc.code is None or exc.code < 400:
             return exc
         body, code = render_error(exc.code)
@@ -47,7 +47,7 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc: DBAPIError):  # type: ignore[no-untyped-def]
+    def database_unavailable(exc: DBAPIError):
         log.error("database unavailable: %s", exc.__class__.__name__)
         db.session.rollback()
         return render_error(503)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import enum
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -36,10 +35,10 @@ class UTCDateTime(DateTime):
     def __init__(self) -> None:
         super().__init__(timezone=True)
 
-    def result_processor(self, dialect, coltype):  # type: ignore[no-untyped-def]
+    def result_processor(self, dialect, coltype):
         parent = super().result_processor(dialect, coltype)
 
-        def process(value):  # type: ignore[no-untyped-def]
+        def process(value):
             if parent is not None:
                 value = parent(value)
             if isinstance(value, datetime) and value.tzinfo is None:

@@ -20,7 +20,7 @@ from fellowship.pagination import paginate
 
 @bp.route("/users")
 @roles_required(Role.ADMIN)
-def users():  # type: ignore[no-untyped-def]
+def users():
     query = request.args.get("q", "").strip()
     page = paginate(services.users_query(query), scalars=True)
     return render_template("admin/users.html", page=page, query=query, form=RoleChangeForm(), roles=list(Role))
@@ -28,7 +28,7 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.route("/users/<int:user_id>/roles/<action>", methods=["POST"])
 @roles_required(Role.ADMIN)
-def change_role(user_id: int, action: str):  # type: ignore[no-untyped-def]
+def change_role(user_id: int, action: str):
     if action not in ("grant", "revoke"):
         abort(404)
     user = db.get_or_404(User, user_id)
@@ -55,7 +55,7 @@ def change_role(user_id: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/audit")
 @roles_required(Role.ADMIN)
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log():
     stmt = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
     action = request.args.get("action", "").strip()
     if action:

@@ -11,9 +11,9 @@ from fellowship.audit.services import record
 from fellowship.auth import tokens
 from fellowship.auth.models import Role, User, UserRole
 from fellowship.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
-from fellowship.models import utcnow
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.models import utcnow
 from fellowship.notifications.services import queue_email
 
 log = logging.getLogger(__name__)

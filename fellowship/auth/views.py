@@ -34,7 +34,7 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
-def register():  # type: ignore[no-untyped-def]
+def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
@@ -50,13 +50,13 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/check-email")
-def check_email():  # type: ignore[no-untyped-def]
+def check_email():
     return render_template("auth/check_email.html", email=request.args.get("email", ""))
 
 
 @bp.route("/confirm/<token>")
 @limiter.limit("30 per minute")
-def confirm(token: str):  # type: ignore[no-untyped-def]
+def confirm(token: str):
     try:
         services.confirm_email(token)
     except (TokenExpired, TokenInvalid) as exc:
@@ -69,7 +69,7 @@ def confirm(token: str):  # type: ignore[no-untyped-def]
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=remote_address_and_email)
 @limiter.limit("30 per minute", methods=["POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
@@ -90,7 +90,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
@@ -99,7 +99,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @limiter.limit("5 per minute;30 per hour", methods=["POST"])
-def forgot_password():  # type: ignore[no-untyped-def]
+def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.start_password_reset(form.email.data or "")
@@ -112,7 +112,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
-def reset_password(token: str):  # type: ignore[no-untyped-def]
+def reset_password(token: str):
     try:
         services.user_for_reset_token(token)
     except (TokenExpired, TokenInvalid) as exc:
@@ -136,7 +136,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def change_password():  # type: ignore[no-untyped-def]
+def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:

@@ -37,7 +37,7 @@ def read_messages(folder: Path, limit: int = 100) -> list[dict[str, Any]]:
     files = sorted(folder.glob("*.eml"), reverse=True)[:limit]
     messages = []
     for path in files:
-        message: EmailMessage = BytesParser(policy=policy.default).parsebytes(path.read_bytes())  # type: ignore[assignment]
+        message: EmailMessage = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
         text = message.get_body(preferencelist=("plain",))
         html = message.get_body(preferencelist=("html",))
         messages.append({

@@ -11,6 +11,6 @@ from fellowship.devtools.mailsink import read_messages
 
 
 @bp.route("/mail")
-def mail():  # type: ignore[no-untyped-def]
+def mail():
     folder = Path(current_app.config["MAIL_SINK_DIR"])
     return render_template("devtools/mail.html", messages=read_messages(folder), folder=folder)

@@ -9,12 +9,12 @@ from fellowship.main import bp
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("main/index.html")
 
 
 @bp.route("/healthz")
 @limiter.exempt
-def healthz():  # type: ignore[no-untyped-def]
+def healthz():
     """Liveness of the web process; touches nothing else, so it is the baseline in benchmarks."""
     return {"status": "ok"}

@@ -7,15 +7,15 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, render_template
-from sqlalchemy import event, func, select, update
+from sqlalchemy import CursorResult, event, func, select, update
 from sqlalchemy.orm import Session
 
-from fellowship.models import utcnow
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.models import utcnow
 from fellowship.notifications.mailer import build_email, send_email
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 
@@ -91,13 +91,13 @@ def deliver(message_id: int) -> DeliveryResult:
     """
     now = utcnow()
     with Session(db.engine) as session, session.begin():
-        claimed = session.execute(
+        claimed = cast(CursorResult[Any], session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.PENDING,
                    OutboxMessage.next_attempt_at <= now + _CLOCK_TOLERANCE)
             .values(attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
         if not claimed:
             return DeliveryResult("skipped")
         message = session.get_one(OutboxMessage, message_id)

@@ -18,7 +18,7 @@ from fellowship.pagination import paginate
 
 @bp.route("/")
 @roles_required(Role.STAFF, Role.ADMIN)
-def index():  # type: ignore[no-untyped-def]
+def index():
     status = request.args.get("status", MessageStatus.FAILED.value)
     if status not in {s.value for s in MessageStatus}:
         status = MessageStatus.FAILED.value
@@ -35,7 +35,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:message_id>/resend", methods=["POST"])
 @roles_required(Role.STAFF, Role.ADMIN)
-def resend(message_id: int):  # type: ignore[no-untyped-def]
+def resend(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     if not FlaskForm().validate_on_submit():
         flash("The form expired; try again.", "error")

@@ -1,0 +1,43 @@
+# Fellowship: `make run` to try it, `make test` to prove it.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: install run test lint test-sqlite test-fast clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+## Create the virtualenv, migrate, load demo data, start web + worker + beat + mail sink.
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask dev
+
+lint: install
+	$(BIN)/ruff check fellowship tests bench config.py wsgi.py
+	$(BIN)/mypy fellowship
+
+## Lint, types, then the whole suite on throwaway PostgreSQL + Redis (or TEST_DATABASE_URL / TEST_REDIS_URL).
+test: lint
+	$(BIN)/pytest
+
+## The suite once more on SQLite, the embedded default.
+test-sqlite: install
+	@mkdir -p instance
+	rm -f instance/test-suite.db
+	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test-suite.db $(BIN)/pytest
+
+## Everything but the browser and worker tests, for a quick loop while coding.
+test-fast: install
+	$(BIN)/pytest -m "not browser and not worker"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
