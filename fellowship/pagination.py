@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from flask import current_app, request
 from sqlalchemy import Select, func, select
@@ -49,7 +49,7 @@ def requested_page() -> tuple[int, int]:
     return page, min(max(per_page, 1), MAX_PER_PAGE)
 
 
-def paginate(stmt: Select[Unpack[tuple[Any, ...]]], page: int | None = None, per_page: int | None = None, *,
+def paginate(stmt: Select[*tuple[Any, ...]], page: int | None = None, per_page: int | None = None, *,
              scalars: bool = False) -> Page:
     """Run `stmt` for one page; `scalars` returns the first column (an entity) instead of rows."""
     if page is None or per_page is None:

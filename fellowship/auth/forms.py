@@ -61,6 +61,6 @@ class ChangePasswordForm(FlaskForm):
 
 
 class RoleChangeForm(FlaskForm):
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+    role = SelectField("Role", choices=[r.value for r in Role],
                        validators=[DataRequired()])
     submit = SubmitField("Apply")
