@@ -21,10 +21,17 @@ def redis_reachable(url: str) -> bool:
         return False
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_all(*, port: int, redis_url: str, mail_port: int, mail_dir: Path, instance_dir: Path,
             logins: list[tuple[str, str, str]]) -> int:
     env = dict(os.environ, FELLOWSHIP_CONFIG="development", REDIS_URL=redis_url, MAIL_SERVER="127.0.0.1",
                MAIL_PORT=str(mail_port), MAIL_SINK_DIR=str(mail_dir), PUBLIC_URL=f"http://127.0.0.1:{port}")
+    # Ctrl-C and a plain `kill` both stop everything, also when started without job control.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     sink = start_mail_sink(mail_dir, port=mail_port)
     python = sys.executable
     commands: dict[str, list[str]] = {
