@@ -22,7 +22,7 @@ run: install
 	$(BIN)/flask dev
 
 lint: install
-	$(BIN)/ruff check fellowship tests bench config.py wsgi.py
+	$(BIN)/ruff check .
 	$(BIN)/mypy fellowship
 
 ## Lint, types, then the whole suite on throwaway PostgreSQL + Redis (or TEST_DATABASE_URL / TEST_REDIS_URL).

@@ -62,7 +62,9 @@ def register_blueprints(app: Flask) -> None:
     from fellowship import admin, auth, main, notifications
 
     # Import every area's models so the metadata (and Alembic) sees all tables.
+    from fellowship.applications import models as _application_models  # noqa: F401
     from fellowship.audit import models as _audit_models  # noqa: F401
+    from fellowship.calls import models as _call_models  # noqa: F401
     from fellowship.notifications import tasks as _tasks  # noqa: F401
 
     for module in (main, auth, admin, notifications):

@@ -29,6 +29,8 @@ class User(UserMixin, IdMixin, TimestampMixin, Base):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_active_account: Mapped[bool] = mapped_column(default=True, server_default="1")
+    #: IANA zone the user reads times in (deadlines are also shown in the programme's zone).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

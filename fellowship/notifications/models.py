@@ -40,3 +40,6 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The Message-ID header; the same on every attempt so a receiver can tell a repeat.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    #: Set by scheduled jobs ("draft-reminder:7d:application:42"); unique, so a job run twice, or by
+    #: two beats at once, cannot queue the same notice twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)

@@ -1,0 +1,170 @@
+"""An applicant's file for one call: its sections, status and reference number."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fellowship.auth.models import User
+from fellowship.calls.models import Call, DegreeLevel
+from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+
+if TYPE_CHECKING:
+    from fellowship.applications.models.document import Document
+    from fellowship.applications.models.eligibility import EligibilityResult
+    from fellowship.applications.models.referee import Referee
+
+
+class ApplicationStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    INELIGIBLE = "ineligible"
+    UNDER_REVIEW = "under_review"
+    ACCEPTED = "accepted"
+    WAITLISTED = "waitlisted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Gender(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    NON_BINARY = "non_binary"
+    UNDISCLOSED = "undisclosed"
+
+
+class Sector(enum.StrEnum):
+    GOVERNMENT = "government"
+    NGO = "ngo"
+    ACADEMIA = "academia"
+    PRIVATE = "private"
+    INTERNATIONAL = "international_organisation"
+    OTHER = "other"
+
+
+class EnvironmentalField(enum.StrEnum):
+    CLIMATE_MITIGATION = "climate_mitigation"
+    CLIMATE_ADAPTATION = "climate_adaptation"
+    BIODIVERSITY = "biodiversity"
+    WATER = "water"
+    WASTE = "waste"
+    ENERGY = "energy"
+    AIR_QUALITY = "air_quality"
+    FORESTS_LAND = "forests_land"
+    OCEANS_COASTS = "oceans_coasts"
+    DISASTER_RISK = "disaster_risk"
+    ENVIRONMENTAL_POLICY = "environmental_policy"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class LanguageLevel(enum.StrEnum):
+    """CEFR levels."""
+
+    NONE = "none"
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+    C2 = "C2"
+    NATIVE = "native"
+
+
+class Application(IdMixin, TimestampMixin, Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("call_id", "applicant_id", name="uq_applications_call_id_applicant_id"),
+        # The staff list filters by call and one of these, then orders by id.
+        Index("ix_applications_call_status", "call_id", "status"),
+        Index("ix_applications_call_nationality", "call_id", "nationality"),
+        Index("ix_applications_call_region", "call_id", "region"),
+        Index("ix_applications_call_field", "call_id", "environmental_field"),
+        Index("ix_applications_call_eligible", "call_id", "eligible"),
+        CheckConstraint("(status = 'draft') OR (reference IS NOT NULL)", name="submitted_has_reference"),
+    )
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="RESTRICT"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        enum_column(ApplicationStatus, "application_status"), default=ApplicationStatus.DRAFT)
+    #: e.g. ELF-2027-00042; given once, at submission.
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Personal
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    #: Lower-cased "given family" for the staff search.
+    search_name: Mapped[str | None] = mapped_column(String(210), index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[Gender | None] = mapped_column(enum_column(Gender, "gender"))
+    nationality: Mapped[str | None] = mapped_column(String(2))
+    country_of_residence: Mapped[str | None] = mapped_column(String(2))
+    #: UN M49 region of the nationality, kept in step by the service for filters and quotas.
+    region: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # Education
+    highest_degree: Mapped[DegreeLevel | None] = mapped_column(enum_column(DegreeLevel, "degree_level"))
+    degree_subject: Mapped[str | None] = mapped_column(String(200))
+    institution: Mapped[str | None] = mapped_column(String(200))
+    graduation_year: Mapped[int | None] = mapped_column()
+    # Experience
+    current_position: Mapped[str | None] = mapped_column(String(200))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    sector: Mapped[Sector | None] = mapped_column(enum_column(Sector, "sector"))
+    years_experience: Mapped[int | None] = mapped_column()
+    # Environmental field
+    environmental_field: Mapped[EnvironmentalField | None] = mapped_column(
+        enum_column(EnvironmentalField, "environmental_field"))
+    field_description: Mapped[str | None] = mapped_column(Text)
+    # Study plan in Japan
+    preferred_host: Mapped[str | None] = mapped_column(String(200))
+    study_plan: Mapped[str | None] = mapped_column(Text)
+    # Leadership plan for the home country
+    leadership_plan: Mapped[str | None] = mapped_column(Text)
+    # Motivation
+    motivation: Mapped[str | None] = mapped_column(Text)
+    # Language
+    english_level: Mapped[LanguageLevel | None] = mapped_column(enum_column(LanguageLevel, "english_level"))
+    japanese_level: Mapped[LanguageLevel | None] = mapped_column(enum_column(LanguageLevel, "japanese_level"))
+    language_test: Mapped[str | None] = mapped_column(String(200))
+
+    #: Outcome of the deadline screening (None: not screened yet); an override wins.
+    eligible: Mapped[bool | None] = mapped_column()
+    eligibility_override: Mapped[bool | None] = mapped_column()
+    eligibility_override_reason: Mapped[str | None] = mapped_column(Text)
+    eligibility_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    eligibility_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    call: Mapped[Call] = relationship(lazy="raise")
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="raise")
+    documents: Mapped[list[Document]] = relationship(back_populates="application", lazy="raise",
+                                                     cascade="all, delete-orphan")
+    referees: Mapped[list[Referee]] = relationship(back_populates="application", lazy="raise",
+                                                   cascade="all, delete-orphan", order_by="Referee.id")
+    eligibility_results: Mapped[list[EligibilityResult]] = relationship(
+        back_populates="application", lazy="raise", cascade="all, delete-orphan",
+        order_by="EligibilityResult.id")
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.family_name) if p) or "(no name yet)"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status is ApplicationStatus.DRAFT

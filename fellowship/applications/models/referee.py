@@ -1,0 +1,40 @@
+"""Referees named by an applicant; each uploads a letter through an emailed single-use link."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+
+if TYPE_CHECKING:
+    from fellowship.applications.models.application import Application
+
+
+class RefereeStatus(enum.StrEnum):
+    INVITED = "invited"
+    RECEIVED = "received"
+
+
+class Referee(IdMixin, TimestampMixin, Base):
+    __tablename__ = "referees"
+    __table_args__ = (UniqueConstraint("application_id", "email", name="uq_referees_application_id_email"),)
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    relation: Mapped[str] = mapped_column(String(200))
+    status: Mapped[RefereeStatus] = mapped_column(
+        enum_column(RefereeStatus, "referee_status"), default=RefereeStatus.INVITED)
+    #: Random value inside the emailed link; cleared when the letter arrives, so the link works once.
+    link_nonce: Mapped[str | None] = mapped_column(String(64))
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    application: Mapped[Application] = relationship(back_populates="referees")

@@ -1,0 +1,154 @@
+"""Programmes and their yearly calls, with eligibility settings, quotas and the review rubric."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+
+DEFAULT_TIME_ZONE = "Asia/Tokyo"
+#: Follow-up surveys after return home, in months (issue: alumni follow-up).
+DEFAULT_FOLLOWUP_MONTHS = [6, 12, 24, 36, 60]
+
+
+class CallStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    REVIEWING = "reviewing"
+    DECIDED = "decided"
+    ARCHIVED = "archived"
+
+
+class DegreeLevel(enum.StrEnum):
+    """Ordered from lowest to highest; eligibility compares positions in this order."""
+
+    SECONDARY = "secondary"
+    BACHELOR = "bachelor"
+    MASTER = "master"
+    DOCTORATE = "doctorate"
+
+    @property
+    def rank(self) -> int:
+        return list(DegreeLevel).index(self)
+
+    @property
+    def label(self) -> str:
+        return {"secondary": "Secondary school", "bachelor": "Bachelor's degree", "master": "Master's degree",
+                "doctorate": "Doctorate"}[self.value]
+
+
+class DocumentKind(enum.StrEnum):
+    CV = "cv"
+    TRANSCRIPT = "transcript"
+    PASSPORT = "passport"
+    DEGREE_CERTIFICATE = "degree_certificate"
+    LANGUAGE_CERTIFICATE = "language_certificate"
+    OTHER = "other"
+    REFERENCE_LETTER = "reference_letter"  #: uploaded by a referee; never shown to the applicant
+
+    @property
+    def label(self) -> str:
+        return {"cv": "CV", "transcript": "Academic transcript", "passport": "Passport page",
+                "degree_certificate": "Degree certificate", "language_certificate": "Language certificate",
+                "other": "Other document", "reference_letter": "Reference letter"}[self.value]
+
+
+class Programme(IdMixin, TimestampMixin, Base):
+    __tablename__ = "programmes"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: IANA zone in which staff enter a call's times; applicants also see their own zone.
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE)
+    followup_months: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_FOLLOWUP_MONTHS))
+
+    calls: Mapped[list[Call]] = relationship(back_populates="programme", lazy="raise")
+
+
+class Call(IdMixin, TimestampMixin, Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        CheckConstraint("places >= 0", name="places_not_negative"),
+        CheckConstraint("references_required >= 0", name="references_not_negative"),
+        CheckConstraint("reviewers_per_application >= 1", name="at_least_one_reviewer"),
+        Index("ix_calls_status_closes_at", "status", "closes_at"),
+    )
+
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column()
+    description: Mapped[str] = mapped_column(Text, default="")
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[CallStatus] = mapped_column(enum_column(CallStatus, "call_status"), default=CallStatus.DRAFT)
+    places: Mapped[int] = mapped_column(default=10)
+    #: Age at the closing date must not exceed this (None: no limit).
+    max_age: Mapped[int | None] = mapped_column()
+    min_degree: Mapped[DegreeLevel | None] = mapped_column(enum_column(DegreeLevel, "degree_level"))
+    #: ISO 3166 alpha-2 codes of eligible nationalities.
+    eligible_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: DocumentKind values an application must include.
+    required_documents: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["cv", "transcript", "passport"])
+    references_required: Mapped[int] = mapped_column(default=2)
+    #: Prefix of reference numbers, e.g. "ELF" gives ELF-2027-00042.
+    reference_prefix: Mapped[str] = mapped_column(String(10), default="ELF")
+    last_reference_number: Mapped[int] = mapped_column(default=0)
+    #: When the deadline job screened eligibility; set once, so the job is idempotent.
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewers_per_application: Mapped[int] = mapped_column(default=3)
+    blind_review: Mapped[bool] = mapped_column(default=False)
+    #: Treat reviewer and applicant of the same nationality as a conflict of interest.
+    same_nationality_conflict: Mapped[bool] = mapped_column(default=False)
+
+    programme: Mapped[Programme] = relationship(back_populates="calls", lazy="joined")
+    quotas: Mapped[list[RegionalQuota]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="RegionalQuota.region", lazy="selectin")
+    criteria: Mapped[list[RubricCriterion]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="RubricCriterion.position", lazy="selectin")
+
+    @property
+    def time_zone(self) -> str:
+        return self.programme.time_zone
+
+
+class RegionalQuota(Base):
+    """At least `min_share_percent` of the call's places go to applicants from `region` (UN M49)."""
+
+    __tablename__ = "regional_quotas"
+    __table_args__ = (
+        UniqueConstraint("call_id", "region", name="uq_regional_quotas_call_id_region"),
+        CheckConstraint("min_share_percent BETWEEN 0 AND 100", name="share_is_percentage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    region: Mapped[str] = mapped_column(String(60))
+    min_share_percent: Mapped[int] = mapped_column()
+
+    call: Mapped[Call] = relationship(back_populates="quotas")
+
+
+class RubricCriterion(Base):
+    """One criterion of the call's rubric, scored 1-5 and weighted."""
+
+    __tablename__ = "rubric_criteria"
+    __table_args__ = (CheckConstraint("weight > 0", name="weight_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1"))
+    #: What each score 1..5 means, keyed "1".."5".
+    level_descriptions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    call: Mapped[Call] = relationship(back_populates="criteria")
