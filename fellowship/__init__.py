@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from fellowship import admin, auth, main, notifications
+    from fellowship import admin, applications, auth, calls, documents, main, notifications, referees
 
     # Import every area's models so the metadata (and Alembic) sees all tables.
     from fellowship.applications import models as _application_models  # noqa: F401
@@ -67,8 +67,9 @@ def register_blueprints(app: Flask) -> None:
     from fellowship.calls import models as _call_models  # noqa: F401
     from fellowship.notifications import tasks as _tasks  # noqa: F401
 
-    for module in (main, auth, admin, notifications):
-        app.register_blueprint(module.bp)
+    for blueprint in (main.bp, auth.bp, admin.bp, notifications.bp, calls.bp, applications.bp,
+                      applications.staff_bp, documents.bp, referees.bp):
+        app.register_blueprint(blueprint)
     if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
         from fellowship import devtools
 

@@ -151,7 +151,7 @@ class Application(IdMixin, TimestampMixin, Base):
     eligibility_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     eligibility_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    call: Mapped[Call] = relationship(lazy="raise")
+    call: Mapped[Call] = relationship(lazy="joined", innerjoin=True)
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="raise")
     documents: Mapped[list[Document]] = relationship(back_populates="application", lazy="raise",
                                                      cascade="all, delete-orphan")

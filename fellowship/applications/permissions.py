@@ -1,0 +1,37 @@
+"""Who may see and change an application; objects another user may not see give 404."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from fellowship.applications.models import Application
+from fellowship.auth.models import Role, User
+from fellowship.extensions import db
+
+
+def can_view_application(user: User, application: Application) -> bool:
+    """The applicant themself, staff and admins. (Assigned reviewers: added with selection.)"""
+    if not user.is_authenticated:
+        return False
+    if application.applicant_id == user.id:
+        return True
+    return user.has_role(Role.STAFF, Role.ADMIN)
+
+
+def get_application_or_404(application_id: int, *, owner_only: bool = False,
+                           for_update: bool = False) -> Application:
+    """Load an application the current user may see (with `owner_only`, only their own), else 404."""
+    stmt = select(Application).where(Application.id == application_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    application = db.session.scalar(stmt)
+    if application is None:
+        abort(404)
+    if owner_only:
+        if application.applicant_id != current_user.id:
+            abort(404)
+    elif not can_view_application(current_user, application):
+        abort(404)
+    return application

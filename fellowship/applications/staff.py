@@ -1,0 +1,1 @@
+"""Staff pages over the applications of a call."""

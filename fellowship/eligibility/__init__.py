@@ -1,0 +1,1 @@
+"""Eligibility: named rules screened at the deadline, each result with its reason; staff overrides."""

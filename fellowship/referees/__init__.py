@@ -1,0 +1,7 @@
+"""Referees: named by the applicant, invited by email, upload a letter through a single-use link."""
+
+from flask import Blueprint
+
+bp = Blueprint("referees", __name__)
+
+from fellowship.referees import views  # noqa: E402, F401
