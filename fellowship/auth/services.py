@@ -14,6 +14,7 @@ from fellowship.auth.passwords import hash_password, needs_rehash, password_prob
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
+from fellowship.notifications.services import public_link as link
 from fellowship.notifications.services import queue_email
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,6 @@ def normalise_email(email: str) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
-
-
-def link(path: str) -> str:
-    """An absolute link for an email; workers have no request to build it from."""
-    return f"{current_app.config['PUBLIC_URL']}{path}"
 
 
 def register_user(email: str, full_name: str, password: str) -> User | None:

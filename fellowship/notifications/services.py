@@ -11,6 +11,8 @@ from typing import Any, cast
 
 from flask import current_app, render_template
 from sqlalchemy import CursorResult, event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fellowship.errors import DomainError
@@ -28,19 +30,37 @@ _CLOCK_TOLERANCE = timedelta(seconds=2)
 DELIVER_TASK = "notifications.deliver_message"
 
 
-def queue_email(recipient: str, template: str, **context: Any) -> OutboxMessage:
-    """Write an email to the outbox in the caller's transaction; it is dispatched after commit."""
+def public_link(path: str) -> str:
+    """An absolute link for an email (PUBLIC_URL + path); workers have no request to build it from."""
+    return f"{current_app.config['PUBLIC_URL']}{path}"
+
+
+def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
+                **context: Any) -> OutboxMessage | None:
+    """Write an email to the outbox in the caller's transaction; it is dispatched after commit.
+
+    With `dedupe_key`, a second call with the same key (even from another process at the same
+    moment) queues nothing and returns None: the database's unique constraint decides.
+    """
     subject = render_template(f"emails/{template}.subject.txt", **context).strip()
-    message = OutboxMessage(
-        recipient=recipient,
-        template=template,
-        context=context,
-        subject=subject,
-        message_id=f"<{uuid.uuid4().hex}@fellowship>",
-        next_attempt_at=utcnow(),
-    )
-    db.session.add(message)
-    db.session.flush()
+    values = {
+        "recipient": recipient, "template": template, "context": context, "subject": subject,
+        "message_id": f"<{uuid.uuid4().hex}@fellowship>", "next_attempt_at": utcnow(),
+        "status": MessageStatus.PENDING, "attempts": 0, "dedupe_key": dedupe_key,
+    }
+    if dedupe_key is None:
+        message = OutboxMessage(**values)
+        db.session.add(message)
+        db.session.flush()
+    else:
+        insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        new_id = db.session.scalar(
+            insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id)
+        )
+        if new_id is None:
+            return None
+        message = db.session.get_one(OutboxMessage, new_id)
     db.session.info.setdefault(_PENDING_KEY, set()).add(message.id)
     return message
 
