@@ -6,6 +6,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -77,6 +79,9 @@ class Config:
                     "task": "notifications.sweep_outbox",
                     "schedule": float(self.OUTBOX_SWEEP_SECONDS),
                 },
+                "close-due-calls": {"task": "eligibility.close_due_calls", "schedule": 60.0},
+                "remind-drafts": {"task": "applications.remind_drafts", "schedule": crontab(hour=2, minute=0)},
+                "referee-reminders": {"task": "referees.send_reminders", "schedule": crontab(hour=3, minute=0)},
             },
         }
 

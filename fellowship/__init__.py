@@ -58,20 +58,32 @@ def register_extensions(app: Flask) -> None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
+#: Areas whose `views` modules hold routes; imported here (not by the packages) to keep imports acyclic.
+VIEW_MODULES = ("main", "auth", "admin", "notifications", "calls", "applications", "applications.staff",
+                "documents", "referees")
+#: Every area's models, so the metadata (and Alembic) sees all tables.
+MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models")
+#: Modules with Celery tasks, imported so the worker registers them.
+TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks")
+
+
 def register_blueprints(app: Flask) -> None:
+    import importlib
+
     from fellowship import admin, applications, auth, calls, documents, main, notifications, referees
 
-    # Import every area's models so the metadata (and Alembic) sees all tables.
-    from fellowship.applications import models as _application_models  # noqa: F401
-    from fellowship.audit import models as _audit_models  # noqa: F401
-    from fellowship.calls import models as _call_models  # noqa: F401
-    from fellowship.notifications import tasks as _tasks  # noqa: F401
-
+    for name in MODEL_MODULES:
+        importlib.import_module(f"fellowship.{name}")
+    for name in VIEW_MODULES:
+        importlib.import_module(f"fellowship.{name}" if name.endswith(".staff") else f"fellowship.{name}.views")
+    for name in TASK_MODULES:
+        importlib.import_module(f"fellowship.{name}")
     for blueprint in (main.bp, auth.bp, admin.bp, notifications.bp, calls.bp, applications.bp,
                       applications.staff_bp, documents.bp, referees.bp):
         app.register_blueprint(blueprint)
     if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
         from fellowship import devtools
+        from fellowship.devtools import views as _devtools_views  # noqa: F401
 
         app.register_blueprint(devtools.bp)
 
@@ -105,3 +117,11 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("datetime")
     def format_datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
         return value.strftime(fmt) if value else ""
+
+    from fellowship.calls.models import DocumentKind
+    from fellowship.geo import country_name
+    from fellowship.timezones import format_in_zone
+
+    app.add_template_filter(format_in_zone, "in_zone")
+    app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
+    app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")

@@ -6,4 +6,3 @@ bp = Blueprint("applications", __name__, url_prefix="/applications")
 #: Staff pages over all applications of a call (list, filters, export, eligibility overrides).
 staff_bp = Blueprint("staff_applications", __name__, url_prefix="/staff")
 
-from fellowship.applications import staff, views  # noqa: E402, F401

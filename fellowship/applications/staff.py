@@ -1,1 +1,130 @@
-"""Staff pages over the applications of a call."""
+"""Staff pages over the applications of a call: the list with filters, the CSV export, the detail and overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, SearchField, SelectField
+
+from fellowship.applications import staff_bp, staff_services
+from fellowship.applications.models import Application, ApplicationStatus, EnvironmentalField
+from fellowship.applications.permissions import get_application_or_404
+from fellowship.applications.staff_services import ELIGIBILITY_CHOICES, ListFilters
+from fellowship.auth.models import Role
+from fellowship.auth.permissions import roles_required
+from fellowship.eligibility import services as eligibility_services
+from fellowship.eligibility.forms import EligibilityOverrideForm
+from fellowship.eligibility.rules import RULE_LABELS
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.geo import REGIONS, country_name
+from fellowship.pagination import paginate
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
+class ApplicationFilterForm(Form):
+    """The list's filters, sent as GET parameters (no CSRF: it changes nothing)."""
+
+    q = SearchField("Name or reference", description="Part of the name, or the start of the reference number.")
+    status = SelectField("Status", choices=[("", "Any status")] + [(s.value, s.label) for s in ApplicationStatus])
+    nationality = SelectField("Nationality", choices=[("", "Any nationality")])
+    region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS])
+    field = SelectField("Environmental field",
+                        choices=[("", "Any field")] + [(f.value, f.label) for f in EnvironmentalField])
+    eligibility = SelectField("Eligibility", choices=[("", "Any")] + list(ELIGIBILITY_CHOICES.items()))
+
+
+def _filter_form(filters: ListFilters, nationalities: list[tuple[str, str]]) -> ApplicationFilterForm:
+    form = ApplicationFilterForm(MultiDict(filters.as_args()))
+    form.nationality.choices = [("", "Any nationality"), *nationalities]
+    return form
+
+
+def _document_url(document_id: int) -> str:
+    """Link to a document's download (the documents area's endpoint, or its path while that is not registered)."""
+    if "documents.download" in current_app.view_functions:
+        return url_for("documents.download", document_id=document_id)
+    return f"/documents/{document_id}"
+
+
+@staff_bp.route("/calls/<int:call_id>/applications")
+@roles_required(*STAFF_ROLES)
+def call_applications(call_id: int):
+    call = staff_services.get_call_or_404(call_id)
+    filters = ListFilters.from_args(request.args)
+    nationalities = staff_services.nationality_choices(call.id)
+    page = paginate(staff_services.list_query(call.id, filters))
+    link_args: dict[str, Any] = filters.as_args()
+    if page.per_page != current_app.config["PER_PAGE"]:
+        link_args["per_page"] = page.per_page
+    return render_template(
+        "applications/staff_list.html", call=call, page=page, filters=filters, link_args=link_args,
+        form=_filter_form(filters, nationalities), counts=staff_services.status_counts(call.id),
+        country_names=dict(nationalities), eligibility_label=staff_services.eligibility_label,
+    )
+
+
+@staff_bp.route("/calls/<int:call_id>/applications.csv")
+@roles_required(*STAFF_ROLES)
+def export_applications(call_id: int):
+    call = staff_services.get_call_or_404(call_id)
+    filters = ListFilters.from_args(request.args)
+    staff_services.record_export(call, filters)
+    db.session.commit()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    call_pk = call.id
+
+    def generate():
+        # The response is read after this request has ended: the rows are read in a context of their own.
+        with app.app_context():
+            yield from staff_services.export_csv(call_pk, filters)
+
+    filename = f"applications-{call.year}-call-{call.id}.csv"
+    return Response(generate(), mimetype="text/csv", content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "no-store"})
+
+
+def _render_detail(application: Application, form: EligibilityOverrideForm) -> str:
+    detail = staff_services.load_detail(application)
+    return render_template(
+        "applications/staff_detail.html", detail=detail, application=application, form=form,
+        rule_labels=RULE_LABELS, country_name=country_name,
+        can_override=application.status in eligibility_services.OVERRIDABLE_STATUSES,
+        document_url=_document_url, eligibility_label=staff_services.eligibility_label,
+    )
+
+
+@staff_bp.route("/applications/<int:application_id>")
+@roles_required(*STAFF_ROLES)
+def application_detail(application_id: int):
+    application = get_application_or_404(application_id)
+    staff_services.record_view(application)
+    db.session.commit()
+    form = EligibilityOverrideForm()
+    if application.eligibility_override is not None:
+        form.decision.data = "eligible" if application.eligibility_override else "ineligible"
+    return _render_detail(application, form)
+
+
+@staff_bp.route("/applications/<int:application_id>/eligibility", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def override_eligibility(application_id: int):
+    application = get_application_or_404(application_id)
+    form = EligibilityOverrideForm()
+    if form.validate_on_submit():
+        try:
+            eligibility_services.override_eligibility(application, form.decision.data == "eligible",
+                                                      form.reason.data or "", current_user)
+        except DomainError as exc:
+            form.reason.errors = [*form.reason.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"Eligibility of {application.reference or 'the application'} overridden: "
+                  f"{'eligible' if application.eligibility_override else 'not eligible'}.", "success")
+            return redirect(url_for("staff_applications.application_detail", application_id=application.id))
+    return _render_detail(application, form)

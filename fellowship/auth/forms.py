@@ -64,3 +64,11 @@ class RoleChangeForm(FlaskForm):
     role = SelectField("Role", choices=[r.value for r in Role],
                        validators=[DataRequired()])
     submit = SubmitField("Apply")
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+                            render_kw={"autocomplete": "name"})
+    time_zone = SelectField("Your time zone", validators=[DataRequired()],
+                            description="Deadlines are shown in the programme's time zone and in yours.")
+    submit = SubmitField("Save")

@@ -16,6 +16,7 @@ from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link as link
 from fellowship.notifications.services import queue_email
+from fellowship.timezones import is_valid_zone
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +210,11 @@ def users_query(search: str | None) -> Select[tuple[User]]:
         pattern = f"%{search.strip().lower()}%"
         stmt = stmt.where(func.lower(User.full_name).like(pattern) | User.email.like(pattern))
     return stmt
+
+
+def update_profile(user: User, full_name: str, time_zone: str) -> None:
+    """Change the user's name and the time zone they read deadlines in."""
+    if not is_valid_zone(time_zone):
+        raise DomainError("Choose a time zone from the list.")
+    user.full_name, user.time_zone = full_name.strip(), time_zone
+    record("auth.profile_updated", user, time_zone=time_zone)

@@ -12,12 +12,14 @@ from fellowship.auth.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    ProfileForm,
     RegisterForm,
     ResetPasswordForm,
 )
 from fellowship.auth.tokens import TokenExpired, TokenInvalid
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter, remote_address_and_email
+from fellowship.timezones import zone_names
 
 
 def _login_limit() -> str:
@@ -150,3 +152,22 @@ def change_password():
             flash("Your password is changed.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    form.time_zone.choices = zone_names()
+    if request.method == "GET" and not current_user.time_zone:
+        form.time_zone.data = "Asia/Tokyo"
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, form.full_name.data or "", form.time_zone.data or "")
+        except DomainError as exc:
+            form.time_zone.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)

@@ -4,4 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("calls", __name__)
 
-from fellowship.calls import views  # noqa: E402, F401

@@ -7,4 +7,3 @@ from flask import Blueprint
 
 bp = Blueprint("devtools", __name__, url_prefix="/dev")
 
-from fellowship.devtools import views  # noqa: E402, F401

@@ -4,4 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("documents", __name__)
 
-from fellowship.documents import views  # noqa: E402, F401

@@ -4,4 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from fellowship.main import views  # noqa: E402, F401

@@ -4,4 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, url_prefix="/staff/outbox")
 
-from fellowship.notifications import views  # noqa: E402, F401

@@ -4,4 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("referees", __name__)
 
-from fellowship.referees import views  # noqa: E402, F401

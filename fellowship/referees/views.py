@@ -1,1 +1,106 @@
-"""Referee pages."""
+"""Referee pages: the applicant's list and invitations, and the referee's public upload page."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+
+from fellowship.applications.models import Application, Referee
+from fellowship.applications.permissions import get_application_or_404
+from fellowship.documents.forms import file_hint
+from fellowship.documents.validation import max_document_bytes
+from fellowship.documents.views import overview_url
+from fellowship.errors import DomainError
+from fellowship.extensions import db, limiter
+from fellowship.pagination import paginate
+from fellowship.referees import bp, services
+from fellowship.referees import tasks as _tasks  # noqa: F401 - registers the Celery task with the app
+from fellowship.referees.forms import LetterForm, RefereeForm
+
+
+def _render_index(application: Application, form: RefereeForm) -> str:
+    named, received = services.referee_summary(application)
+    return render_template(
+        "referees/index.html", application=application, form=form, named=named, received=received,
+        page=paginate(services.referees_for_application(application.id), scalars=True),
+        add_locked=services.referees_locked_reason(application),
+        remove_locked=services.referees_locked_reason(application, removing=True),
+        limit=services.referee_limit(application.call), deadline=services.deadline_text(application.call),
+        remove_form=FlaskForm(), overview_url=overview_url(application.id),
+    )
+
+
+@bp.route("/applications/<int:application_id>/referees", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per hour", methods=["POST"])
+def index(application_id: int):
+    application = get_application_or_404(application_id, owner_only=True)
+    form = RefereeForm()
+    if form.validate_on_submit():
+        try:
+            referee = services.add_referee(application, form.name.data or "", form.email.data or "",
+                                           form.relation.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.email.errors = [*form.email.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"{referee.name} is added; we have emailed them a link to upload the letter.", "success")
+            return redirect(url_for("referees.index", application_id=application_id))
+    return _render_index(application, form)
+
+
+@bp.route("/applications/<int:application_id>/referees/<int:referee_id>/remove", methods=["POST"])
+@login_required
+def remove(application_id: int, referee_id: int):
+    application = get_application_or_404(application_id, owner_only=True)
+    referee = db.session.get(Referee, referee_id)
+    if referee is None or referee.application_id != application.id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    name = referee.name
+    try:
+        services.remove_referee(referee)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"{name} is removed; their link no longer works.", "success")
+    return redirect(url_for("referees.index", application_id=application_id))
+
+
+@bp.route("/referee/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["GET"])
+@limiter.limit("10 per minute", methods=["POST"])
+def letter_upload(token: str):
+    try:
+        referee = services.referee_for_token(token)
+    except services.LetterLinkProblem as exc:
+        return render_template("referees/link_problem.html", message=str(exc)), 400
+    form = LetterForm()
+    form.file.description = file_hint(max_document_bytes())
+    if form.validate_on_submit():
+        try:
+            services.receive_letter(token, form.file.data)
+        except services.LetterLinkProblem as exc:
+            db.session.rollback()
+            return render_template("referees/link_problem.html", message=str(exc)), 400
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, str(exc)]
+            referee = services.referee_for_token(token)
+        else:
+            db.session.commit()
+            return redirect(url_for("referees.letter_thanks"))
+    application = referee.application
+    return render_template("referees/letter_upload.html", form=form, referee=referee,
+                           applicant_name=application.display_name, call_title=application.call.title,
+                           deadline=services.deadline_text(application.call))
+
+
+@bp.route("/referee/thanks")
+def letter_thanks():
+    return render_template("referees/thanks.html")

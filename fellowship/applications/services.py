@@ -1,0 +1,237 @@
+"""The applicant's journey: start, save sections, check progress, submit, withdraw; draft reminders."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+
+from fellowship.applications.models import Application, ApplicationStatus
+from fellowship.applications.sections import SECTIONS, Section
+from fellowship.audit.services import record
+from fellowship.auth.models import User
+from fellowship.calls.models import Call, CallStatus, DocumentKind
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.geo import region_of
+from fellowship.models import utcnow
+from fellowship.notifications.services import public_link, queue_email
+from fellowship.timezones import format_in_zone
+
+log = logging.getLogger(__name__)
+
+#: Statuses from which an applicant may still withdraw.
+WITHDRAWABLE = {ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW, ApplicationStatus.INELIGIBLE,
+                ApplicationStatus.WAITLISTED, ApplicationStatus.ACCEPTED}
+#: Draft reminders: (key, how long before the deadline it becomes due).
+DRAFT_REMINDERS = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)))
+
+
+class DeadlinePassed(DomainError):
+    pass
+
+
+def application_for(call_id: int, user_id: int) -> Application | None:
+    return db.session.scalar(select(Application).where(Application.call_id == call_id,
+                                                       Application.applicant_id == user_id))
+
+
+def start_application(call: Call, user: User) -> Application:
+    """The user's application to `call`, created as a draft if they have none yet."""
+    existing = application_for(call.id, user.id)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    if not (call.status is CallStatus.OPEN and call.opens_at <= now < call.closes_at):
+        raise DomainError("This call is not accepting applications.")
+    given, _, family = user.full_name.strip().partition(" ")
+    application = Application(call_id=call.id, applicant_id=user.id, given_name=given or None,
+                              family_name=family or None)
+    _refresh_derived(application)
+    db.session.add(application)
+    db.session.flush()
+    record("applications.started", application, call_id=call.id)
+    return application
+
+
+def ensure_editable(application: Application, now: datetime | None = None) -> None:
+    """Refuse any change after submission or after the deadline (by the server's clock)."""
+    now = now or utcnow()
+    if application.status is not ApplicationStatus.DRAFT:
+        raise DomainError("This application has been submitted and can no longer be changed.")
+    if now >= application.call.closes_at:
+        raise DeadlinePassed(
+            f"The deadline passed on {format_in_zone(application.call.closes_at, application.call.time_zone)}. "
+            "The application can no longer be changed.")
+
+
+def _refresh_derived(application: Application) -> None:
+    names = [n for n in (application.given_name, application.family_name) if n]
+    application.search_name = " ".join(names).lower() or None
+    application.region = region_of(application.nationality) if application.nationality else None
+
+
+def save_section(application: Application, section: Section, values: dict[str, Any]) -> dict[str, str]:
+    """Store a section's well-formed values (a draft may be partial); returns what is still missing."""
+    ensure_editable(application)
+    for name in section.fields:
+        value = values.get(name)
+        if isinstance(value, str):
+            value = value.strip() or None
+        column_type = Application.__table__.c[name].type
+        enum_class = getattr(column_type, "enum_class", None)
+        if value is not None and enum_class is not None and not isinstance(value, Enum):
+            value = enum_class(value)
+        setattr(application, name, value)
+    _refresh_derived(application)
+    db.session.flush()
+    log.info("application %s: section %s saved", application.id, section.name)
+    return section.missing(application)
+
+
+@dataclass(frozen=True)
+class Progress:
+    sections: list[tuple[Section, dict[str, str]]]
+    documents: dict[str, bool]
+    referees_named: int
+    referees_received: int
+    referees_required: int
+
+    @property
+    def missing_documents(self) -> list[str]:
+        return [DocumentKind(kind).label for kind, present in self.documents.items() if not present]
+
+    @property
+    def problems(self) -> list[str]:
+        """Everything that still blocks submission, as sentences."""
+        problems = [f"{section.title}: {len(missing)} item(s) missing." for section, missing in self.sections
+                    if missing]
+        if self.missing_documents:
+            problems.append(f"Documents missing: {', '.join(self.missing_documents)}.")
+        if self.referees_named < self.referees_required:
+            problems.append(f"Name {self.referees_required} referee(s); you have named {self.referees_named}.")
+        return problems
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+
+def progress(application: Application) -> Progress:
+    """What is complete and what is missing, for the overview page and the submission check."""
+    from fellowship.documents.services import document_status
+    from fellowship.referees.services import referee_summary
+
+    named, received = referee_summary(application)
+    return Progress(
+        sections=[(section, section.missing(application)) for section in SECTIONS],
+        documents=document_status(application),
+        referees_named=named, referees_received=received,
+        referees_required=application.call.references_required,
+    )
+
+
+def _next_reference(call_id: int) -> str:
+    """Take the call's next reference number; the row lock of the UPDATE serialises concurrent submits."""
+    row = db.session.execute(
+        update(Call).where(Call.id == call_id)
+        .values(last_reference_number=Call.last_reference_number + 1)
+        .returning(Call.reference_prefix, Call.year, Call.last_reference_number)
+    ).one()
+    return f"{row.reference_prefix}-{row.year}-{row.last_reference_number:05d}"
+
+
+def submit_application(application: Application) -> Application:
+    """Submit a complete draft before the deadline: one reference number, one confirmation email.
+
+    Two submits at once: the conditional UPDATE lets exactly one of them move the draft on; the
+    other raises, and its transaction (with the number it took) is rolled back.
+    """
+    ensure_editable(application)
+    report = progress(application)
+    if not report.complete:
+        raise DomainError("The application is not complete yet: " + " ".join(report.problems))
+    now = utcnow()
+    reference = _next_reference(application.call_id)
+    moved = cast(CursorResult[Any], db.session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == ApplicationStatus.DRAFT)
+        .values(status=ApplicationStatus.SUBMITTED, reference=reference, submitted_at=now)
+        .execution_options(synchronize_session=False)
+    )).rowcount
+    if moved != 1:
+        raise DomainError("This application has already been submitted.")
+    db.session.refresh(application)
+    if now >= application.call.closes_at:  # the clock may have passed the deadline while we waited
+        raise DeadlinePassed("The deadline has passed; the application was not submitted.")
+    applicant = db.session.get_one(User, application.applicant_id)
+    queue_email(applicant.email, "applications/submitted", name=applicant.full_name, reference=reference,
+                call_title=application.call.title,
+                submitted_at=format_in_zone(now, application.call.time_zone),
+                url=public_link(f"/applications/{application.id}"))
+    record("applications.submitted", application, reference=reference)
+    log.info("application %s submitted as %s", application.id, reference)
+    return application
+
+
+def withdraw_application(application: Application) -> None:
+    """The applicant withdraws a submitted application; it stays readable, nothing else changes."""
+    if application.status not in WITHDRAWABLE:
+        raise DomainError("This application cannot be withdrawn.")
+    previous = application.status
+    application.status = ApplicationStatus.WITHDRAWN
+    application.withdrawn_at = utcnow()
+    applicant = db.session.get_one(User, application.applicant_id)
+    queue_email(applicant.email, "applications/withdrawn", name=applicant.full_name,
+                reference=application.reference, call_title=application.call.title)
+    record("applications.withdrawn", application, previous=previous.value)
+
+
+def applicant_applications(user_id: int) -> list[Application]:
+    return list(db.session.scalars(
+        select(Application).where(Application.applicant_id == user_id).order_by(Application.id.desc())))
+
+
+def remind_drafts(now: datetime | None = None, batch_size: int = 500) -> int:
+    """Email applicants with unfinished drafts a week and a day before the deadline; once each.
+
+    The outbox's unique dedupe key makes a second run (or a second beat) queue nothing.
+    """
+    now = now or utcnow()
+    queued = 0
+    calls = db.session.scalars(select(Call).where(Call.status == CallStatus.OPEN, Call.closes_at > now,
+                                                  Call.closes_at <= now + DRAFT_REMINDERS[0][1])).all()
+    for call in calls:
+        due = [key for key, before in DRAFT_REMINDERS if now >= call.closes_at - before]
+        key = due[-1]  # the most urgent reminder that is due
+        last_id = 0
+        while True:
+            rows = db.session.execute(
+                select(Application.id, User.email, User.full_name)
+                .join(User, User.id == Application.applicant_id)
+                .where(Application.call_id == call.id, Application.status == ApplicationStatus.DRAFT,
+                       Application.id > last_id)
+                .order_by(Application.id).limit(batch_size)).all()
+            if not rows:
+                break
+            for row in rows:
+                message = queue_email(
+                    row.email, "applications/draft_reminder", dedupe_key=f"draft-reminder:{key}:{row.id}",
+                    name=row.full_name, call_title=call.title, days=max(1, (call.closes_at - now).days),
+                    deadline=format_in_zone(call.closes_at, call.time_zone),
+                    url=public_link(f"/applications/{row.id}"))
+                queued += message is not None
+            last_id = rows[-1].id
+    if queued:
+        log.info("draft reminders queued: %s", queued)
+    return queued
+
+
+def count_by_status(call_id: int) -> dict[str, int]:
+    rows = db.session.execute(select(Application.status, func.count()).where(Application.call_id == call_id)
+                              .group_by(Application.status)).all()
+    return {status.value: n for status, n in rows}

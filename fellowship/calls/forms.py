@@ -1,0 +1,99 @@
+"""Staff forms for programmes and calls."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from fellowship.calls.models import CallStatus, DegreeLevel, DocumentKind
+from fellowship.timezones import is_valid_zone
+
+REGIONS = ("Africa", "Asia", "Americas", "Oceania", "Europe")
+
+
+class ProgrammeForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    time_zone = StringField("Time zone", default="Asia/Tokyo", validators=[DataRequired()],
+                            description="IANA name, e.g. Asia/Tokyo. Call times are entered in this zone.")
+    followup_months = StringField("Follow-up surveys after return (months)", default="6, 12, 24, 36, 60",
+                                  validators=[DataRequired(), Regexp(r"^\s*\d+(\s*,\s*\d+)*\s*$",
+                                                                     message="Whole numbers separated by commas.")])
+    submit = SubmitField("Save programme")
+
+    def validate_time_zone(self, field: StringField) -> None:
+        if not is_valid_zone(field.data):
+            raise ValidationError("Unknown time zone. Use an IANA name such as Asia/Tokyo or Africa/Nairobi.")
+
+
+class CriterionForm(Form):
+    """One rubric criterion; a row left without a name is ignored."""
+
+    name = StringField("Criterion", validators=[Optional(), Length(max=120)])
+    weight = DecimalField("Weight", places=3, validators=[Optional(), NumberRange(min=0.001, max=100)])
+    description = TextAreaField("What it looks for", validators=[Optional(), Length(max=2000)])
+    levels = TextAreaField("Score levels 1–5, one line each", validators=[Optional(), Length(max=3000)],
+                           description="Line 1 describes a score of 1, line 5 a score of 5.")
+
+
+class QuotaForm(Form):
+    region = StringField("Region", render_kw={"readonly": True})
+    min_share_percent = IntegerField("At least % of places", validators=[Optional(), NumberRange(min=0, max=100)])
+
+
+class CallForm(FlaskForm):
+    programme_id = SelectField("Programme", coerce=int, validators=[DataRequired()])
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    year = IntegerField("Intake year", validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    description = TextAreaField("Description for applicants", validators=[Optional(), Length(max=10000)])
+    opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter the opening date and time.")],
+                                  description="In the programme's time zone.")
+    closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter the deadline.")],
+                                   description="In the programme's time zone. Nothing can change after it.")
+    status = SelectField("Status", choices=[s.value for s in CallStatus], default=CallStatus.DRAFT.value)
+    places = IntegerField("Places", default=10, validators=[DataRequired(), NumberRange(min=1, max=10000)])
+    max_age = IntegerField("Maximum age at the deadline", default=35,
+                           validators=[Optional(), NumberRange(min=16, max=100)])
+    min_degree = SelectField("Minimum degree", choices=[("", "Any")] + [(d.value, d.label) for d in DegreeLevel],
+                             default=DegreeLevel.BACHELOR.value)
+    eligible_countries = SelectMultipleField("Eligible nationalities", render_kw={"size": 12},
+                                             description="Hold Ctrl (Cmd on a Mac) to select several.")
+    use_developing_preset = BooleanField(
+        "Replace the selection with the preset: developing countries (OECD DAC list) in Africa and Asia")
+    required_documents = SelectMultipleField(
+        "Required documents", choices=[(k.value, k.label) for k in DocumentKind if k is not DocumentKind.REFERENCE_LETTER],
+        default=["cv", "transcript", "passport"], render_kw={"size": 6})
+    references_required = IntegerField("Reference letters required", default=2,
+                                       validators=[Optional(), NumberRange(min=0, max=5)])
+    reference_prefix = StringField("Reference number prefix", default="ELF",
+                                   validators=[DataRequired(), Regexp(r"^[A-Z]{2,6}$", message="2–6 capital letters.")])
+    reviewers_per_application = IntegerField("Reviewers per application", default=3,
+                                             validators=[DataRequired(), NumberRange(min=1, max=10)])
+    blind_review = BooleanField("Blind review (reviewers do not see names and contact details)")
+    same_nationality_conflict = BooleanField("A reviewer of the applicant's nationality has a conflict of interest")
+    quotas = FieldList(FormField(QuotaForm), min_entries=len(REGIONS), max_entries=len(REGIONS))
+    criteria = FieldList(FormField(CriterionForm), min_entries=6, max_entries=12)
+    submit = SubmitField("Save call")
+
+    def validate_closes_at(self, field: DateTimeLocalField) -> None:
+        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+            raise ValidationError("The deadline must be after the opening time.")
+
+    def validate_quotas(self, field: FieldList) -> None:
+        total = sum((entry.form.min_share_percent.data or 0) for entry in field.entries)
+        if total > 100:
+            raise ValidationError(f"The regional minimums add up to {total}%; they cannot exceed 100%.")

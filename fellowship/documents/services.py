@@ -1,0 +1,152 @@
+"""Documents of an application: store, replace and delete uploads, and what is still missing."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Select, event, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from fellowship.applications.models import Application, ApplicationStatus, Document, Referee
+from fellowship.audit.services import record
+from fellowship.calls.models import DocumentKind
+from fellowship.documents.storage import DocumentStorage, get_storage, new_key
+from fellowship.documents.validation import ValidatedFile, validate_upload
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.models import utcnow
+
+log = logging.getLogger(__name__)
+
+#: Kinds an applicant uploads themself (a reference letter comes only from the referee).
+APPLICANT_KINDS = tuple(k for k in DocumentKind if k is not DocumentKind.REFERENCE_LETTER)
+#: Kinds held once per application: a new upload replaces the previous file.
+SINGLE_KINDS = frozenset({DocumentKind.CV, DocumentKind.TRANSCRIPT, DocumentKind.PASSPORT})
+
+DEADLINE_PASSED = "The deadline has passed; documents can no longer be changed."
+SUBMITTED = "This application has been submitted; documents can no longer be changed."
+
+# Files to remove once the transaction's outcome is known (Session.info keys).
+_DELETE_ON_COMMIT = "documents_delete_on_commit"
+_DELETE_ON_ROLLBACK = "documents_delete_on_rollback"
+
+
+def _after_commit(session: Session, storage: DocumentStorage, key: str) -> None:
+    session.info.setdefault(_DELETE_ON_COMMIT, []).append((storage, key))
+
+
+def _after_rollback(session: Session, storage: DocumentStorage, key: str) -> None:
+    session.info.setdefault(_DELETE_ON_ROLLBACK, []).append((storage, key))
+
+
+def _delete_files(pairs: list[tuple[DocumentStorage, str]] | None) -> None:
+    for storage, key in pairs or []:
+        try:
+            storage.delete(key)
+        except OSError as exc:  # an orphan file is harmless; a row without its file is not
+            log.warning("stored file %s not deleted: %s", key, exc)
+
+
+@event.listens_for(Session, "after_commit")
+def _files_after_commit(session: Session) -> None:
+    session.info.pop(_DELETE_ON_ROLLBACK, None)  # the new files are now referenced by committed rows
+    _delete_files(session.info.pop(_DELETE_ON_COMMIT, None))
+
+
+@event.listens_for(Session, "after_rollback")
+def _files_after_rollback(session: Session) -> None:
+    session.info.pop(_DELETE_ON_COMMIT, None)  # the old rows are back, so are their files
+    _delete_files(session.info.pop(_DELETE_ON_ROLLBACK, None))
+
+
+def documents_locked_reason(application: Application) -> str | None:
+    """Why the applicant can no longer change documents, or None while they can."""
+    if utcnow() >= application.call.closes_at:
+        return DEADLINE_PASSED
+    if application.status is not ApplicationStatus.DRAFT:
+        return SUBMITTED
+    return None
+
+
+def ensure_documents_editable(application: Application) -> None:
+    """Applicants change documents only while the application is a draft, before the deadline."""
+    reason = documents_locked_reason(application)
+    if reason:
+        raise DomainError(reason)
+
+
+def store_document(application: Application, kind: DocumentKind, upload: FileStorage | None, *,
+                   referee: Referee | None = None) -> Document:
+    """Validate an upload and keep it; a cv/transcript/passport replaces the previous one."""
+    if kind is DocumentKind.REFERENCE_LETTER:
+        if referee is None or referee.application_id != application.id:
+            raise DomainError("A reference letter comes only from one of the application's referees.")
+        if utcnow() >= application.call.closes_at:
+            raise DomainError("The deadline for this application has passed.")
+    else:
+        if referee is not None:
+            raise DomainError("A referee uploads only a reference letter.")
+        ensure_documents_editable(application)
+    return save_validated(application, kind, validate_upload(upload, kind), referee=referee)
+
+
+def save_validated(application: Application, kind: DocumentKind, checked: ValidatedFile, *,
+                   referee: Referee | None = None) -> Document:
+    """Store an already validated file and its row; callers have checked who may upload it."""
+    session = db.session()
+    storage = get_storage()
+    replaced: list[Document] = []
+    if kind in SINGLE_KINDS:
+        replaced = list(db.session.scalars(
+            select(Document).where(Document.application_id == application.id, Document.kind == kind)))
+    key = new_key()
+    storage.save(key, checked.data)
+    _after_rollback(session, storage, key)
+    for old in replaced:
+        _after_commit(session, storage, old.storage_key)
+        db.session.delete(old)
+    document = Document(application_id=application.id, kind=kind, referee_id=referee.id if referee else None,
+                        filename=checked.filename, storage_key=key, content_type=checked.content_type,
+                        size=checked.size, sha256=checked.sha256, uploaded_at=utcnow())
+    db.session.add(document)
+    db.session.flush()
+    record("documents.uploaded", document, application_id=application.id, kind=kind.value,
+           filename=checked.filename, size=checked.size, sha256=checked.sha256,
+           replaced=[d.id for d in replaced], referee_id=referee.id if referee else None)
+    return document
+
+
+def delete_document(document: Document) -> None:
+    """Remove an applicant's document while the application is a draft; the file goes after commit."""
+    if document.kind is DocumentKind.REFERENCE_LETTER:
+        raise DomainError("A reference letter cannot be removed by the applicant.")
+    ensure_documents_editable(document.application)
+    _after_commit(db.session(), get_storage(), document.storage_key)
+    record("documents.deleted", document, application_id=document.application_id, kind=document.kind.value,
+           filename=document.filename)
+    db.session.delete(document)
+    db.session.flush()
+
+
+def documents_for_applicant(application_id: int) -> Select[tuple[Document]]:
+    """The applicant's own documents (never reference letters), newest first, for paginate()."""
+    return (select(Document)
+            .where(Document.application_id == application_id, Document.kind.in_(APPLICANT_KINDS))
+            .order_by(Document.kind, Document.id.desc()))
+
+
+def document_status(application: Application) -> dict[DocumentKind, bool]:
+    """Each document kind the call requires, and whether the application has one."""
+    required: list[DocumentKind] = []
+    for value in application.call.required_documents or []:
+        try:
+            required.append(DocumentKind(value))
+        except ValueError:
+            log.warning("call %s requires unknown document kind %r", application.call_id, value)
+    if not required:
+        return {}
+    present = set(db.session.scalars(
+        select(Document.kind).distinct()
+        .where(Document.application_id == application.id, Document.kind.in_(required))))
+    return {kind: kind in present for kind in required}

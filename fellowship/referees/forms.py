@@ -1,0 +1,27 @@
+"""Forms of the referee pages; errors are shown beside each field."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import EmailField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from fellowship.documents.forms import ACCEPT, file_hint
+
+
+class RefereeForm(FlaskForm):
+    name = StringField("Referee's full name", validators=[DataRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "off"})
+    email = EmailField("Referee's email", validators=[DataRequired(), Email(), Length(max=254)],
+                       description="We email the referee a link to upload the letter.",
+                       render_kw={"autocomplete": "off"})
+    relation = StringField("How they know you", validators=[DataRequired(), Length(max=200)],
+                           description="For example: master's thesis supervisor, line manager at your employer.")
+    submit = SubmitField("Add referee and send the invitation")
+
+
+class LetterForm(FlaskForm):
+    file = FileField("Reference letter", validators=[FileRequired("Choose the letter to upload.")],
+                     description=file_hint(), render_kw={"accept": ACCEPT})
+    submit = SubmitField("Upload the letter")

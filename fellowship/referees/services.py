@@ -1,0 +1,267 @@
+"""Referees: named by the applicant, invited by email, upload one letter through a single-use link."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, case, func, select, update
+from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import FileStorage
+
+from fellowship.applications.models import Application, ApplicationStatus, Document, Referee, RefereeStatus
+from fellowship.audit.services import record
+from fellowship.auth import tokens
+from fellowship.auth.models import User
+from fellowship.calls.models import Call, CallStatus, DocumentKind
+from fellowship.documents.services import save_validated
+from fellowship.documents.validation import validate_upload
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.models import utcnow
+from fellowship.notifications.services import public_link, queue_email
+from fellowship.timezones import format_in_zone
+
+log = logging.getLogger(__name__)
+
+LETTER_SALT = "fellowship.referee-letter"
+#: A hard cap on any link's age; the call's deadline, checked on every use, normally ends it sooner.
+LINK_MAX_AGE = 400 * 24 * 3600
+#: Referees may be named (and letters arrive) while the application is in one of these states.
+OPEN_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED)
+#: At least this many referees may be named, or the call's requirement plus two spares.
+MIN_REFEREE_LIMIT = 5
+
+REMINDER_INTERVAL = timedelta(days=7)
+FINAL_REMINDER_BEFORE = timedelta(days=2)
+#: Never two emails to the same referee closer together than this (the daily job may drift a little).
+MIN_REMINDER_GAP = timedelta(hours=20)
+REMINDER_BATCH = 200
+
+DEADLINE_PASSED = "The deadline for this application has passed."
+LINK_USED = "This link has already been used — the letter was received. Thank you."
+LINK_REVOKED = "This link is no longer valid. The applicant may have removed you as a referee."
+APPLICATION_CLOSED = "This application has been withdrawn or closed; no letter is needed."
+
+
+class LetterLinkProblem(DomainError):
+    """The referee's link cannot be used; the message says why."""
+
+
+# --- The applicant's side ---------------------------------------------------------------------
+
+def referee_limit(call: Call) -> int:
+    return max(MIN_REFEREE_LIMIT, call.references_required + 2)
+
+
+def referees_locked_reason(application: Application, *, removing: bool = False) -> str | None:
+    """Why the applicant cannot add (or, with `removing`, remove) referees now, or None."""
+    if utcnow() >= application.call.closes_at:
+        return "The deadline has passed; referees can no longer be changed."
+    if application.status not in OPEN_STATUSES:
+        return "This application is closed; referees can no longer be changed."
+    if removing and application.status is not ApplicationStatus.DRAFT:
+        return "This application has been submitted; referees can no longer be removed (you may still add one)."
+    return None
+
+
+def referees_for_application(application_id: int) -> Select[tuple[Referee]]:
+    """The application's referees in the order they were named, for paginate()."""
+    return select(Referee).where(Referee.application_id == application_id).order_by(Referee.id)
+
+
+def referee_summary(application: Application) -> tuple[int, int]:
+    """(referees named, letters received) for the application, in one query."""
+    named, received = db.session.execute(
+        select(func.count(Referee.id), func.count(case((Referee.status == RefereeStatus.RECEIVED, 1))))
+        .where(Referee.application_id == application.id)
+    ).one()
+    return int(named), int(received)
+
+
+def add_referee(application: Application, name: str, email: str, relation: str) -> Referee:
+    """Name a referee and queue their invitation; allowed until the deadline, also after submission."""
+    reason = referees_locked_reason(application)
+    if reason:
+        raise DomainError(reason)
+    email = email.strip().lower()
+    applicant = db.session.get_one(User, application.applicant_id)
+    if email == applicant.email:
+        raise DomainError("Your referee must be someone else; use their email address, not yours.")
+    existing = db.session.scalar(
+        select(Referee.id).where(Referee.application_id == application.id, Referee.email == email))
+    if existing is not None:
+        raise DomainError("You have already named a referee with this email address.")
+    named, _ = referee_summary(application)
+    limit = referee_limit(application.call)
+    if named >= limit:
+        raise DomainError(f"You can name at most {limit} referees. Remove one who has not sent a letter first.")
+    referee = Referee(application_id=application.id, name=name.strip(), email=email, relation=relation.strip(),
+                      status=RefereeStatus.INVITED, link_nonce=secrets.token_urlsafe(16), invited_at=utcnow(),
+                      reminders_sent=0)
+    db.session.add(referee)
+    db.session.flush()
+    _email_referee(referee, application, "referees/invitation")
+    record("referees.added", referee, application_id=application.id, email=email)
+    log.info("referee %s added to application %s", referee.id, application.id)
+    return referee
+
+
+def remove_referee(referee: Referee) -> None:
+    """Take back an invitation whose letter has not arrived; its link stops working."""
+    if referee.status is RefereeStatus.RECEIVED:
+        raise DomainError("This referee's letter has arrived; the referee cannot be removed.")
+    reason = referees_locked_reason(referee.application, removing=True)
+    if reason:
+        raise DomainError(reason)
+    record("referees.removed", referee, application_id=referee.application_id, email=referee.email)
+    db.session.delete(referee)
+    db.session.flush()
+
+
+def letter_link(referee: Referee) -> str:
+    """The absolute single-use upload link for the referee's current nonce."""
+    token = tokens.make_token(LETTER_SALT, {"rid": referee.id, "n": referee.link_nonce})
+    return public_link(f"/referee/{token}")
+
+
+def deadline_text(call: Call) -> str:
+    return format_in_zone(call.closes_at, call.time_zone)
+
+
+def _email_referee(referee: Referee, application: Application, template: str, *,
+                   dedupe_key: str | None = None) -> bool:
+    """Queue an invitation or reminder; False when the dedupe key was already used."""
+    message = queue_email(
+        referee.email, template, dedupe_key=dedupe_key, referee_name=referee.name,
+        applicant_name=application.display_name, call_title=application.call.title,
+        relation=referee.relation, deadline=deadline_text(application.call), letter_url=letter_link(referee))
+    return message is not None
+
+
+# --- The referee's side -----------------------------------------------------------------------
+
+def referee_for_token(token: str) -> Referee:
+    """The referee whose link this is, if it may still be used; else a readable LetterLinkProblem."""
+    try:
+        payload = tokens.read_token(LETTER_SALT, token, LINK_MAX_AGE, DEADLINE_PASSED)
+    except DomainError as exc:
+        raise LetterLinkProblem(str(exc)) from None
+    referee_id, nonce = payload.get("rid"), payload.get("n")
+    if not isinstance(referee_id, int) or not isinstance(nonce, str):
+        raise LetterLinkProblem("This link is not valid. Check that you copied the whole link.")
+    referee = db.session.scalar(
+        select(Referee).options(joinedload(Referee.application)).where(Referee.id == referee_id))
+    if referee is None:
+        raise LetterLinkProblem(LINK_REVOKED)
+    if referee.link_nonce is None and referee.status is RefereeStatus.RECEIVED:
+        raise LetterLinkProblem(LINK_USED)
+    if referee.link_nonce is None or not secrets.compare_digest(referee.link_nonce, nonce):
+        raise LetterLinkProblem(LINK_REVOKED)
+    if referee.application.status not in OPEN_STATUSES:
+        raise LetterLinkProblem(APPLICATION_CLOSED)
+    if utcnow() >= referee.application.call.closes_at:
+        raise LetterLinkProblem(DEADLINE_PASSED)
+    return referee
+
+
+def receive_letter(token: str, upload: FileStorage | None) -> Document:
+    """Store the referee's letter, use up the link, and tell the applicant (without the letter)."""
+    referee = referee_for_token(token)
+    application = referee.application
+    checked = validate_upload(upload, DocumentKind.REFERENCE_LETTER)
+    now = utcnow()
+    # Claiming the link is one conditional UPDATE, so two uploads at once cannot both succeed.
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(Referee)
+        .where(Referee.id == referee.id, Referee.link_nonce == referee.link_nonce,
+               Referee.status == RefereeStatus.INVITED)
+        .values(status=RefereeStatus.RECEIVED, received_at=now, link_nonce=None)
+        .execution_options(synchronize_session=False)
+    )).rowcount
+    if not claimed:
+        raise LetterLinkProblem(LINK_USED)
+    db.session.refresh(referee)
+    document = save_validated(application, DocumentKind.REFERENCE_LETTER, checked, referee=referee)
+    applicant = db.session.get_one(User, application.applicant_id)
+    queue_email(applicant.email, "referees/letter_received", name=applicant.full_name,
+                referee_name=referee.name, call_title=application.call.title,
+                referees_url=public_link(f"/applications/{application.id}/referees"))
+    record("referees.letter_received", referee, application_id=application.id, document_id=document.id)
+    log.info("reference letter from referee %s received for application %s", referee.id, application.id)
+    return document
+
+
+# --- Reminders --------------------------------------------------------------------------------
+
+def due_reminder(referee: Referee, call: Call, now: datetime) -> str | None:
+    """Which reminder is due now ("1", "2", ... weekly, or "final" two days before the deadline), if any.
+
+    Reminders follow the calendar, not the count sent: a run missed for a week sends the current
+    one only, and each has a name of its own, used in the outbox dedupe key.
+    """
+    if referee.status is not RefereeStatus.INVITED or referee.invited_at is None or now >= call.closes_at:
+        return None
+    if now - (referee.last_reminded_at or referee.invited_at) < MIN_REMINDER_GAP:
+        return None
+    if now >= call.closes_at - FINAL_REMINDER_BEFORE:
+        return "final"
+    week = (now - referee.invited_at) // REMINDER_INTERVAL
+    if week < 1:
+        return None
+    if referee.last_reminded_at and referee.last_reminded_at >= referee.invited_at + week * REMINDER_INTERVAL:
+        return None  # this week's reminder went out already
+    return str(week)
+
+
+def _reminder_candidates(now: datetime, after_id: int, limit: int) -> list[int]:
+    """Ids of invited referees of open applications in calls still open, from the call side (indexed)."""
+    return list(db.session.scalars(
+        select(Referee.id)
+        .join(Application, Referee.application_id == Application.id)
+        .join(Call, Application.call_id == Call.id)
+        .where(Call.status == CallStatus.OPEN, Call.closes_at > now, Application.status.in_(OPEN_STATUSES),
+               Referee.status == RefereeStatus.INVITED, Referee.invited_at <= now - MIN_REMINDER_GAP,
+               Referee.id > after_id)
+        .order_by(Referee.id)
+        .limit(limit)
+    ))
+
+
+def send_reminders(now: datetime | None = None, *, batch_size: int = REMINDER_BATCH,
+                   after_batch: Callable[[], None] | None = None) -> int:
+    """Queue the reminders due now, batch by batch; returns how many were queued.
+
+    `after_batch` (the task passes a commit) runs after each batch. Each reminder has a dedupe
+    key, so two runs on the same day, or at the same moment, queue it once.
+    """
+    now = now or utcnow()
+    queued = 0
+    after_id = 0
+    while ids := _reminder_candidates(now, after_id, batch_size):
+        after_id = ids[-1]
+        referees = db.session.scalars(
+            select(Referee).options(joinedload(Referee.application)).where(Referee.id.in_(ids))
+            .order_by(Referee.id)
+        ).all()
+        for referee in referees:
+            which = due_reminder(referee, referee.application.call, now)
+            if which is None:
+                continue
+            if _email_referee(referee, referee.application, "referees/reminder",
+                              dedupe_key=f"referee-reminder:{referee.id}:{which}"):
+                referee.reminders_sent += 1
+                referee.last_reminded_at = now
+                record("referees.reminded", referee, application_id=referee.application_id, reminder=which)
+                queued += 1
+        db.session.flush()
+        if after_batch is not None:
+            after_batch()
+        if len(ids) < batch_size:
+            break
+    if queued:
+        log.info("referee reminders: %s queued", queued)
+    return queued

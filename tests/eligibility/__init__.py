@@ -1,0 +1,1 @@
+"""Eligibility rules, screening at the deadline, staff overrides."""

@@ -1,0 +1,1 @@
+"""Staff pages over a call's applications."""
