@@ -96,14 +96,14 @@ def save_section(application: Application, section: Section, values: dict[str, A
 @dataclass(frozen=True)
 class Progress:
     sections: list[tuple[Section, dict[str, str]]]
-    documents: dict[str, bool]
+    documents: dict[DocumentKind, bool]
     referees_named: int
     referees_received: int
     referees_required: int
 
     @property
     def missing_documents(self) -> list[str]:
-        return [DocumentKind(kind).label for kind, present in self.documents.items() if not present]
+        return [kind.label for kind, present in self.documents.items() if not present]
 
     @property
     def problems(self) -> list[str]:

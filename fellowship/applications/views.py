@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 
 from fellowship.applications import bp, services
 from fellowship.applications.forms import SECTION_FORMS
+from fellowship.applications.models import Application
 from fellowship.applications.permissions import get_application_or_404
 from fellowship.applications.sections import SECTIONS, SECTIONS_BY_NAME, word_count
 from fellowship.errors import DomainError
@@ -29,7 +30,7 @@ def overview(application_id: int):
                            editable=_editable(application))
 
 
-def _editable(application) -> bool:  # type: ignore[no-untyped-def]
+def _editable(application: Application) -> bool:
     try:
         services.ensure_editable(application)
     except DomainError:

@@ -60,9 +60,11 @@ class CallForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     year = IntegerField("Intake year", validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     description = TextAreaField("Description for applicants", validators=[Optional(), Length(max=10000)])
-    opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter the opening date and time.")],
+    opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M",
+                                  validators=[DataRequired(message="Enter the opening date and time.")],
                                   description="In the programme's time zone.")
-    closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M", validators=[DataRequired(message="Enter the deadline.")],
+    closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired(message="Enter the deadline.")],
                                    description="In the programme's time zone. Nothing can change after it.")
     status = SelectField("Status", choices=[s.value for s in CallStatus], default=CallStatus.DRAFT.value)
     places = IntegerField("Places", default=10, validators=[DataRequired(), NumberRange(min=1, max=10000)])
@@ -75,7 +77,8 @@ class CallForm(FlaskForm):
     use_developing_preset = BooleanField(
         "Replace the selection with the preset: developing countries (OECD DAC list) in Africa and Asia")
     required_documents = SelectMultipleField(
-        "Required documents", choices=[(k.value, k.label) for k in DocumentKind if k is not DocumentKind.REFERENCE_LETTER],
+        "Required documents",
+        choices=[(k.value, k.label) for k in DocumentKind if k is not DocumentKind.REFERENCE_LETTER],
         default=["cv", "transcript", "passport"], render_kw={"size": 6})
     references_required = IntegerField("Reference letters required", default=2,
                                        validators=[Optional(), NumberRange(min=0, max=5)])

@@ -54,8 +54,8 @@ def test_a_malformed_answer_is_shown_beside_its_field_and_the_typed_text_is_kept
     application = ApplicationFactory(given_name="Old")
     login(client, application.applicant.email)
     url = f"/applications/{application.id}/sections/personal"
-    response = submit_form(client, url, {"given_name": "Newname", "family_name": "Nguyen", "date_of_birth": "31/31/1990",
-                                         "nationality": "ZZ", "submit": "Save"})
+    response = submit_form(client, url, {"given_name": "Newname", "family_name": "Nguyen",
+                                         "date_of_birth": "31/31/1990", "nationality": "ZZ", "submit": "Save"})
     html = response.get_data(as_text=True)
     assert 'id="date_of_birth-error">' in html and 'id="nationality-error">' in html
     assert 'value="Newname"' in html  # what was typed is still in the form

@@ -46,7 +46,8 @@ def test_staff_create_a_call_with_times_in_the_programme_zone_quotas_and_rubric(
     assert call.status is CallStatus.OPEN and call.min_degree is DegreeLevel.BACHELOR
     assert call.eligible_countries == ["KE", "VN"] and call.required_documents == ["cv", "passport"]
     assert {(q.region, q.min_share_percent) for q in call.quotas} == {("Africa", 40), ("Asia", 30)}
-    assert [(c.name, float(c.weight)) for c in call.criteria] == [("Academic merit", 2.0), ("Leadership potential", 3.0)]
+    assert [(c.name, float(c.weight)) for c in call.criteria] == [
+        ("Academic merit", 2.0), ("Leadership potential", 3.0)]
     assert call.criteria[0].level_descriptions["5"] == "Outstanding"
 
     edit_page = client.get(f"/staff/calls/{call.id}/edit").get_data(as_text=True)
