@@ -35,7 +35,7 @@ def register_cli(app: Flask) -> None:
 
         logins = load_demo_data()
         db.session.commit()
-        click.echo(f"Demo data loaded: {len(logins)} demo accounts.")
+        click.echo(f"Demo data loaded ({len(logins)} demo logins; calls and applications once).")
 
     @app.cli.command("dev")
     @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="$PORT or 5000")

@@ -1,11 +1,46 @@
-"""Demo data for `make run`: one account per role. Loading it twice changes nothing."""
+"""Demo data for `make run`: accounts for each role, a programme with an open call of about 50
+applications from many countries in every state, and a past call already screened and decided.
+Loading it twice changes nothing."""
 
 from __future__ import annotations
 
-from fellowship.auth.models import Role
+import io
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from fellowship.applications.models import (
+    Application,
+    ApplicationStatus,
+    EnvironmentalField,
+    Gender,
+    LanguageLevel,
+    Referee,
+    RefereeStatus,
+    Sector,
+)
+from fellowship.auth.models import Role, User, UserRole
+from fellowship.auth.passwords import hash_password
 from fellowship.auth.services import create_user
+from fellowship.calls.models import (
+    Call,
+    CallStatus,
+    DegreeLevel,
+    DocumentKind,
+    Programme,
+    RegionalQuota,
+    RubricCriterion,
+)
+from fellowship.calls.services import developing_preset
+from fellowship.extensions import db
+from fellowship.geo import region_of
+from fellowship.models import utcnow
 
 DEMO_PASSWORD = "green-leaders-2026"  # noqa: S105 - published demo login, loaded only by seed-demo
+PROGRAMME_NAME = "Environmental Leaders Fellowship"
 
 DEMO_ACCOUNTS: list[tuple[str, str, set[Role]]] = [
     ("admin@example.org", "Ada Admin", {Role.ADMIN, Role.STAFF}),
@@ -14,12 +49,165 @@ DEMO_ACCOUNTS: list[tuple[str, str, set[Role]]] = [
     ("applicant@example.org", "Amani Applicant", {Role.APPLICANT}),
 ]
 
+#: (country, given names, family names) for realistic demo applicants.
+PEOPLE = [
+    ("KE", ["Wanjiru", "Otieno", "Achieng"], ["Kamau", "Odhiambo", "Mutua"]),
+    ("NG", ["Chinedu", "Aisha", "Tunde"], ["Okafor", "Bello", "Adeyemi"]),
+    ("ET", ["Selam", "Dawit", "Hana"], ["Tesfaye", "Bekele", "Girma"]),
+    ("GH", ["Kwame", "Ama", "Kofi"], ["Mensah", "Owusu", "Boateng"]),
+    ("TZ", ["Neema", "Baraka", "Rehema"], ["Mwakyusa", "Msuya", "Kimaro"]),
+    ("SN", ["Awa", "Moussa", "Fatou"], ["Diop", "Ndiaye", "Sarr"]),
+    ("RW", ["Aline", "Jean", "Divine"], ["Uwase", "Habimana", "Mukamana"]),
+    ("MZ", ["Lurdes", "Armando", "Celia"], ["Macamo", "Sitoe", "Cossa"]),
+    ("VN", ["Thi Lan", "Minh", "Hoa"], ["Nguyen", "Tran", "Pham"]),
+    ("ID", ["Siti", "Budi", "Dewi"], ["Rahayu", "Santoso", "Wijaya"]),
+    ("BD", ["Nusrat", "Rahim", "Farhana"], ["Hossain", "Ahmed", "Akter"]),
+    ("NP", ["Sita", "Bikash", "Anjali"], ["Sharma", "Gurung", "Thapa"]),
+    ("PH", ["Maria", "Jose", "Liza"], ["Santos", "Reyes", "Cruz"]),
+    ("KH", ["Sokha", "Dara", "Srey"], ["Chan", "Sok", "Kim"]),
+    ("MN", ["Bolormaa", "Bat-Erdene", "Oyun"], ["Dorj", "Bold", "Ganbaatar"]),
+    ("LK", ["Nadeeka", "Kasun", "Dilani"], ["Perera", "Silva", "Fernando"]),
+    ("JP", ["Yui"], ["Sato"]),  # not an eligible nationality: shows the eligibility rule at work
+]
+FIELDS = list(EnvironmentalField)
+TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+ESSAY = ("Rivers in my region are drying and the people who depend on them need leaders who understand both "
+         "the science and the policy. ")
+
 
 def load_demo_data() -> list[tuple[str, str, str]]:
-    """Create the demo accounts if missing; returns (role, email, password) for the start banner."""
+    """Create what is missing; returns (role, email, password) for the start banner."""
     logins = []
     for email, name, roles in DEMO_ACCOUNTS:
         create_user(email, name, DEMO_PASSWORD, roles)
-        main_role = sorted(r.value for r in roles)[0]
-        logins.append((main_role, email, DEMO_PASSWORD))
+        logins.append((sorted(r.value for r in roles)[0], email, DEMO_PASSWORD))
+    if db.session.scalar(select(Programme.id).where(Programme.name == PROGRAMME_NAME)) is None:
+        _load_programme()
     return logins
+
+
+def _criteria() -> list[RubricCriterion]:
+    specs = [("Academic merit", "1.0"), ("Environmental leadership potential", "2.0"),
+             ("Relevance to home-country needs", "1.5"), ("Feasibility of the study plan", "1.0"),
+             ("Commitment to return", "1.5")]
+    levels = {"1": "Weak", "2": "Fair", "3": "Good", "4": "Very good", "5": "Outstanding"}
+    return [RubricCriterion(position=i, name=name, weight=Decimal(weight), level_descriptions=levels,
+                            description=f"How strong is the candidate's {name.lower()}?")
+            for i, (name, weight) in enumerate(specs)]
+
+
+def _call(programme: Programme, title: str, year: int, opens_days: int, closes_days: int,
+          status: CallStatus) -> Call:
+    now = utcnow()
+    call = Call(programme=programme, title=title, year=year, status=status, places=12, max_age=35,
+                min_degree=DegreeLevel.BACHELOR, eligible_countries=developing_preset(),
+                required_documents=["cv", "transcript", "passport"], references_required=1,
+                reference_prefix="ELF", opens_at=now + timedelta(days=opens_days),
+                closes_at=now + timedelta(days=closes_days),
+                description=("Young environmental professionals from developing countries in Africa and Asia "
+                             "study for a master's or doctoral degree in Japan, then return home to lead."))
+    call.quotas = [RegionalQuota(region="Africa", min_share_percent=40),
+                   RegionalQuota(region="Asia", min_share_percent=40)]
+    call.criteria = _criteria()
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+def _load_programme() -> None:
+    rng = random.Random(2027)  # noqa: S311 - demo data, not security
+    programme = Programme(name=PROGRAMME_NAME, description="Study environmental fields in Japan, lead at home.",
+                          time_zone="Asia/Tokyo")
+    db.session.add(programme)
+    open_call = _call(programme, "Environmental Leaders 2027", 2027, -30, 45, CallStatus.OPEN)
+    past_call = _call(programme, "Environmental Leaders 2026", 2026, -400, -60, CallStatus.OPEN)
+    password_hash = hash_password(DEMO_PASSWORD)
+
+    open_states = [ApplicationStatus.DRAFT] * 20 + [ApplicationStatus.SUBMITTED] * 25 + \
+        [ApplicationStatus.WITHDRAWN] * 5
+    past_states = [ApplicationStatus.SUBMITTED] * 30
+    person = 0
+    for call, states in ((open_call, open_states), (past_call, past_states)):
+        for index, status in enumerate(states):
+            country, givens, families = PEOPLE[person % len(PEOPLE)]
+            given, family = givens[person % len(givens)], families[(person // 3) % len(families)]
+            person += 1
+            user = User(email=f"{given.split()[0].lower()}.{family.lower()}.{person}@example.org",
+                        full_name=f"{given} {family}", password_hash=password_hash, email_confirmed_at=utcnow())
+            user.roles.append(UserRole(role=Role.APPLICANT))
+            db.session.add(user)
+            db.session.flush()
+            complete = status is not ApplicationStatus.DRAFT or index % 3 == 0
+            application = _application(call, user, country, given, family, rng, complete=complete)
+            if status is not ApplicationStatus.DRAFT:
+                call.last_reference_number += 1
+                application.reference = f"ELF-{call.year}-{call.last_reference_number:05d}"
+                application.submitted_at = call.closes_at - timedelta(days=rng.randint(1, 20))
+                application.status = status
+                if status is ApplicationStatus.WITHDRAWN:
+                    application.withdrawn_at = utcnow() - timedelta(days=rng.randint(1, 5))
+            db.session.flush()
+            if complete:
+                _documents_and_referees(application, letter=rng.random() < 0.8)
+    _screen_and_decide(past_call)
+    demo_applicant = db.session.scalar(select(User).where(User.email == "applicant@example.org"))
+    if demo_applicant is not None:
+        _application(open_call, demo_applicant, "KE", "Amani", "Applicant", rng, complete=False)
+    db.session.flush()
+
+
+def _application(call: Call, user: User, country: str, given: str, family: str, rng: random.Random, *,
+                 complete: bool) -> Application:
+    application = Application(call=call, applicant_id=user.id, given_name=given, family_name=family,
+                              search_name=f"{given} {family}".lower(), nationality=country,
+                              country_of_residence=country, region=region_of(country), gender=rng.choice(list(Gender)),
+                              date_of_birth=date(rng.randint(1990, 2002), rng.randint(1, 12), rng.randint(1, 28)))
+    if complete:
+        application.highest_degree = rng.choice([DegreeLevel.BACHELOR, DegreeLevel.MASTER] * 4 + [DegreeLevel.SECONDARY])
+        application.degree_subject, application.institution = "Environmental science", "National University"
+        application.graduation_year = rng.randint(2012, 2023)
+        application.current_position, application.employer = "Programme officer", "Ministry of Environment"
+        application.sector, application.years_experience = rng.choice(list(Sector)), rng.randint(1, 10)
+        application.environmental_field = rng.choice(FIELDS)
+        application.field_description = ESSAY * 3
+        application.study_plan = application.leadership_plan = ESSAY * 10
+        application.motivation = ESSAY * 12
+        application.english_level, application.japanese_level = LanguageLevel.B2, LanguageLevel.A1
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
+def _documents_and_referees(application: Application, *, letter: bool) -> None:
+    from fellowship.documents.services import save_validated
+    from fellowship.documents.validation import validate_upload
+
+    for kind in (DocumentKind.CV, DocumentKind.TRANSCRIPT, DocumentKind.PASSPORT):
+        upload = FileStorage(io.BytesIO(TINY_PDF), filename=f"{kind.value}.pdf", content_type="application/pdf")
+        save_validated(application, kind, validate_upload(upload, kind))
+    referee = Referee(application_id=application.id, name="Dr. Grace Mbeki", relation="Former supervisor",
+                      email=f"referee.{application.id}@example.org", invited_at=utcnow() - timedelta(days=20),
+                      status=RefereeStatus.RECEIVED if letter else RefereeStatus.INVITED,
+                      received_at=utcnow() - timedelta(days=5) if letter else None)
+    db.session.add(referee)
+    db.session.flush()
+    if letter:
+        upload = FileStorage(io.BytesIO(TINY_PDF), filename="letter.pdf", content_type="application/pdf")
+        save_validated(application, DocumentKind.REFERENCE_LETTER,
+                       validate_upload(upload, DocumentKind.REFERENCE_LETTER), referee=referee)
+
+
+def _screen_and_decide(call: Call) -> None:
+    """Close the past call through the real deadline job, then record a spread of decisions."""
+    from fellowship.eligibility.services import close_and_screen_call
+
+    close_and_screen_call(call.id)
+    call.status = CallStatus.REVIEWING
+    eligible = db.session.scalars(select(Application).where(Application.call_id == call.id,
+                                                            Application.status == ApplicationStatus.UNDER_REVIEW)
+                                  .order_by(Application.id)).all()
+    outcomes = [ApplicationStatus.OFFER_ACCEPTED, ApplicationStatus.OFFER_DECLINED, ApplicationStatus.ACCEPTED,
+                ApplicationStatus.WAITLISTED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN]
+    for application, outcome in zip(eligible, outcomes, strict=False):  # the rest stay under review
+        application.status = outcome

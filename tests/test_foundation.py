@@ -74,12 +74,26 @@ def test_create_admin_command_makes_a_confirmed_admin(app, app_ctx):
     assert weak.exit_code != 0 and "too common" in weak.output
 
 
-def test_seed_demo_is_idempotent(app, app_ctx):
+def test_seed_demo_loads_an_open_call_with_applications_in_every_state_and_is_idempotent(app, app_ctx):
+    from fellowship.applications.models import Application, ApplicationStatus
+    from fellowship.calls.models import Call, CallStatus
+
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    counts = [db.session.scalar(select(func.count()).select_from(model)) for model in (User, Application, Call)]
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(User)) == 4
+    assert [db.session.scalar(select(func.count()).select_from(model)) for model in (User, Application, Call)] == counts
+
+    open_call = db.session.scalars(select(Call).where(Call.status == CallStatus.OPEN)).one()
+    in_open_call = db.session.scalar(select(func.count()).select_from(Application)
+                                     .where(Application.call_id == open_call.id))
+    assert 45 <= in_open_call <= 60
+    states = set(db.session.scalars(select(Application.status).distinct()))
+    assert states == set(ApplicationStatus)
+    countries = set(db.session.scalars(select(Application.nationality).distinct()))
+    assert len(countries) >= 12
 
 
 def test_dev_mail_page_shows_what_the_local_sink_received(app_settings, tmp_path):

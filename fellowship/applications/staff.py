@@ -121,6 +121,9 @@ def override_eligibility(application_id: int):
             eligibility_services.override_eligibility(application, form.decision.data == "eligible",
                                                       form.reason.data or "", current_user)
         except DomainError as exc:
+            if application.status not in eligibility_services.OVERRIDABLE_STATUSES:  # no form on the page to fix
+                flash(str(exc), "error")
+                return redirect(url_for("staff_applications.application_detail", application_id=application.id))
             form.reason.errors = [*form.reason.errors, str(exc)]
         else:
             db.session.commit()

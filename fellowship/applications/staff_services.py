@@ -136,7 +136,7 @@ def status_counts(call_id: int) -> dict[ApplicationStatus, int]:
     rows = dict(db.session.execute(
         select(Application.status, func.count(Application.id))
         .where(Application.call_id == call_id).group_by(Application.status)
-    ).tuples().all())
+    ).all())
     return {status: rows[status] for status in ApplicationStatus if status in rows}
 
 

@@ -82,7 +82,7 @@ def save_call(call: Call | None, programme: Programme, data: dict[str, Any],
     return call
 
 
-def staff_calls_query() -> Select[Any]:
+def staff_calls_query() -> Select[*tuple[Any, ...]]:
     """Calls newest first, with their programme's name, for the staff list."""
     return (select(Call.id, Call.title, Call.year, Call.status, Call.opens_at, Call.closes_at, Call.places,
                    Programme.name.label("programme_name"), Programme.time_zone)

@@ -129,7 +129,7 @@ def delete_document(document: Document) -> None:
     db.session.flush()
 
 
-def documents_for_applicant(application_id: int) -> Select[tuple[Document]]:
+def documents_for_applicant(application_id: int) -> Select[Document]:
     """The applicant's own documents (never reference letters), newest first, for paginate()."""
     return (select(Document)
             .where(Document.application_id == application_id, Document.kind.in_(APPLICANT_KINDS))

@@ -8,7 +8,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import BinaryIO
+from typing import IO
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage
@@ -72,7 +72,7 @@ def _megabytes(size: int, *, round_up: bool) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
 
 
-def _read_bounded(stream: BinaryIO, limit: int) -> tuple[bytes, int]:
+def _read_bounded(stream: IO[bytes], limit: int) -> tuple[bytes, int]:
     """Up to `limit` bytes of the stream, and its full size (read on, not kept, past the limit)."""
     kept = bytearray()
     size = 0

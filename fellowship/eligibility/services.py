@@ -72,7 +72,7 @@ def _snapshots(applications: Sequence[Application]) -> dict[int, ApplicationSnap
         select(Referee.application_id, func.count(Referee.id))
         .where(Referee.application_id.in_(ids), Referee.status == RefereeStatus.RECEIVED)
         .group_by(Referee.application_id)
-    ).tuples().all())
+    ).all())
     return {
         a.id: ApplicationSnapshot(
             date_of_birth=a.date_of_birth, nationality=a.nationality, highest_degree=a.highest_degree,

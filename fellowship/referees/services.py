@@ -68,7 +68,7 @@ def referees_locked_reason(application: Application, *, removing: bool = False) 
     return None
 
 
-def referees_for_application(application_id: int) -> Select[tuple[Referee]]:
+def referees_for_application(application_id: int) -> Select[Referee]:
     """The application's referees in the order they were named, for paginate()."""
     return select(Referee).where(Referee.application_id == application_id).order_by(Referee.id)
 

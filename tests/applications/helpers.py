@@ -30,3 +30,9 @@ def make_complete(application: Application) -> Application:
     attach_required_documents(application)
     name_referees(application)
     return application
+
+
+def owner_email(application: Application) -> str:
+    from fellowship.auth.models import User
+
+    return db.session.get_one(User, application.applicant_id).email

@@ -12,7 +12,7 @@ from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.notifications.models import OutboxMessage
-from tests.applications.helpers import make_complete
+from tests.applications.helpers import make_complete, owner_email
 from tests.conftest import csrf_token_from, login, submit_form
 from tests.factories import ApplicationFactory, CallFactory, UserFactory
 
@@ -38,7 +38,7 @@ def test_an_applicant_starts_one_application_per_call_from_the_call_page(client,
 
 def test_a_section_is_saved_as_a_draft_and_says_what_is_still_missing(client, app_ctx):
     application = ApplicationFactory(given_name=None, family_name=None, date_of_birth=None, nationality=None)
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     url = f"/applications/{application.id}/sections/personal"
     response = submit_form(client, url, {"given_name": "Thi", "family_name": "Nguyen", "nationality": "VN",
                                          "gender": "female", "country_of_residence": "VN", "submit": "Save"},
@@ -52,7 +52,7 @@ def test_a_section_is_saved_as_a_draft_and_says_what_is_still_missing(client, ap
 
 def test_a_malformed_answer_is_shown_beside_its_field_and_the_typed_text_is_kept(client, app_ctx):
     application = ApplicationFactory(given_name="Old")
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     url = f"/applications/{application.id}/sections/personal"
     response = submit_form(client, url, {"given_name": "Newname", "family_name": "Nguyen",
                                          "date_of_birth": "31/31/1990", "nationality": "ZZ", "submit": "Save"})
@@ -64,7 +64,7 @@ def test_a_malformed_answer_is_shown_beside_its_field_and_the_typed_text_is_kept
 
 def test_word_limits_are_reported_beside_the_essay(client, app_ctx):
     application = ApplicationFactory(motivation=None)
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     response = submit_form(client, f"/applications/{application.id}/sections/motivation",
                            {"motivation": "Too short an essay.", "submit": "Save"}, follow_redirects=True)
     assert "Write at least 200 words (you have 4)." in response.get_data(as_text=True)
@@ -73,7 +73,7 @@ def test_word_limits_are_reported_beside_the_essay(client, app_ctx):
 
 def test_submission_needs_a_complete_file(client, app_ctx):
     application = ApplicationFactory()
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     response = submit_form(client, f"/applications/{application.id}/submit", {},
                            page=f"/applications/{application.id}", follow_redirects=True)
     html = response.get_data(as_text=True)
@@ -83,14 +83,14 @@ def test_submission_needs_a_complete_file(client, app_ctx):
 
 def test_submitting_gives_a_reference_number_and_a_confirmation_email_then_the_form_is_read_only(client, app_ctx):
     application = make_complete(ApplicationFactory(call=CallFactory(year=2027, reference_prefix="ELF")))
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     response = submit_form(client, f"/applications/{application.id}/submit", {},
                            page=f"/applications/{application.id}", follow_redirects=True)
     assert "Your reference number is ELF-2027-00001" in response.get_data(as_text=True)
     saved = reload(application.id)
     assert saved.status is ApplicationStatus.SUBMITTED and saved.reference == "ELF-2027-00001"
     email = db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "applications/submitted")).one()
-    assert email.recipient == application.applicant.email and email.subject == "Application received: ELF-2027-00001"
+    assert email.recipient == owner_email(application) and email.subject == "Application received: ELF-2027-00001"
 
     page = client.get(f"/applications/{application.id}/sections/motivation").get_data(as_text=True)
     assert "can no longer be changed" in page and "<fieldset disabled>" in page
@@ -102,7 +102,7 @@ def test_submitting_gives_a_reference_number_and_a_confirmation_email_then_the_f
 
 def test_saving_or_submitting_one_second_after_the_close_is_refused_even_for_a_form_loaded_before(client, app_ctx):
     application = make_complete(ApplicationFactory())
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     section_page = client.get(f"/applications/{application.id}/sections/motivation").get_data(as_text=True)
     overview_page = client.get(f"/applications/{application.id}").get_data(as_text=True)
     assert "Submit application" in overview_page
@@ -167,7 +167,7 @@ def test_a_submitted_application_can_be_withdrawn(client, app_ctx):
     application = make_complete(ApplicationFactory())
     services.submit_application(application)
     db.session.commit()
-    login(client, application.applicant.email)
+    login(client, owner_email(application))
     response = submit_form(client, f"/applications/{application.id}/withdraw", {}, follow_redirects=True)
     assert "Your application is withdrawn." in response.get_data(as_text=True)
     assert reload(application.id).status is ApplicationStatus.WITHDRAWN
