@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from fellowship import create_app
-from fellowship.extensions import db
+from fellowship.extensions import db, limiter
 from tests.factories import PASSWORD
 from tests.servers import CeleryWorker, MissingBinary, PostgresServer, RedisServer, SmtpSink
 
@@ -171,6 +171,8 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                 for table in tables:
                     conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    with app.app_context():
+        limiter.reset()  # also the in-memory fallback, should a test have had Redis down
     request.getfixturevalue("smtp_server").clear()
 
 

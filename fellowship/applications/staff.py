@@ -44,13 +44,6 @@ def _filter_form(filters: ListFilters, nationalities: list[tuple[str, str]]) -> 
     return form
 
 
-def _document_url(document_id: int) -> str:
-    """Link to a document's download (the documents area's endpoint, or its path while that is not registered)."""
-    if "documents.download" in current_app.view_functions:
-        return url_for("documents.download", document_id=document_id)
-    return f"/documents/{document_id}"
-
-
 @staff_bp.route("/calls/<int:call_id>/applications")
 @roles_required(*STAFF_ROLES)
 def call_applications(call_id: int):
@@ -73,18 +66,11 @@ def call_applications(call_id: int):
 def export_applications(call_id: int):
     call = staff_services.get_call_or_404(call_id)
     filters = ListFilters.from_args(request.args)
-    staff_services.record_export(call, filters)
-    db.session.commit()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    call_pk = call.id
-
-    def generate():
-        # The response is read after this request has ended: the rows are read in a context of their own.
-        with app.app_context():
-            yield from staff_services.export_csv(call_pk, filters)
-
     filename = f"applications-{call.year}-call-{call.id}.csv"
-    return Response(generate(), mimetype="text/csv", content_type="text/csv; charset=utf-8",
+    staff_services.record_export(call, filters)
+    rows = staff_services.export_csv(call.id, filters, db.engine)  # a generator: reads as the response is sent
+    db.session.commit()
+    return Response(rows, mimetype="text/csv", content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "no-store"})
 
@@ -95,7 +81,7 @@ def _render_detail(application: Application, form: EligibilityOverrideForm) -> s
         "applications/staff_detail.html", detail=detail, application=application, form=form,
         rule_labels=RULE_LABELS, country_name=country_name,
         can_override=application.status in eligibility_services.OVERRIDABLE_STATUSES,
-        document_url=_document_url, eligibility_label=staff_services.eligibility_label,
+        eligibility_label=staff_services.eligibility_label,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import lazyload
 
 from fellowship.applications.models import (
@@ -230,19 +230,23 @@ def _export_row(row: Any) -> list[str]:
     )]
 
 
-def export_csv(call_id: int, filters: ListFilters) -> Iterator[bytes]:
-    """The filtered list as UTF-8 CSV with a BOM (for Excel), read and yielded in batches, never whole in memory."""
+def export_csv(call_id: int, filters: ListFilters, engine: Engine) -> Iterator[bytes]:
+    """The filtered list as UTF-8 CSV with a BOM (for Excel), read and yielded in batches, never whole in memory.
+
+    It reads on a connection of its own, not the request's session: the response is sent after the request ends.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(EXPORT_HEADER)
-    result = db.session.execute(_export_query(call_id, filters).execution_options(yield_per=EXPORT_BATCH))
-    for rows in result.partitions():
-        for row in rows:
-            writer.writerow(_export_row(row))
-        yield buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
+    with engine.connect() as connection:
+        result = connection.execution_options(yield_per=EXPORT_BATCH).execute(_export_query(call_id, filters))
+        for rows in result.partitions():
+            for row in rows:
+                writer.writerow(_export_row(row))
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
     if buffer.tell():  # no rows: the header alone
         yield buffer.getvalue().encode("utf-8")
 

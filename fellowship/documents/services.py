@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Select, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.datastructures import FileStorage
 
 from fellowship.applications.models import Application, ApplicationStatus, Document, Referee
@@ -54,10 +54,12 @@ def _files_after_commit(session: Session) -> None:
     _delete_files(session.info.pop(_DELETE_ON_COMMIT, None))
 
 
-@event.listens_for(Session, "after_rollback")
-def _files_after_rollback(session: Session) -> None:
-    session.info.pop(_DELETE_ON_COMMIT, None)  # the old rows are back, so are their files
-    _delete_files(session.info.pop(_DELETE_ON_ROLLBACK, None))
+@event.listens_for(Session, "after_transaction_end")
+def _files_after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """Ended without commit (rolled back, or the session closed): the new files belong to no row."""
+    if transaction.parent is None:
+        session.info.pop(_DELETE_ON_COMMIT, None)  # the old rows are still there, so are their files
+        _delete_files(session.info.pop(_DELETE_ON_ROLLBACK, None))
 
 
 def documents_locked_reason(application: Application) -> str | None:

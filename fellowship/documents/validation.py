@@ -39,12 +39,15 @@ FILE_TYPES = (
 )
 
 #: PDF names that run code or carry other files; a document for reviewers needs none of them.
-_ACTIVE_PDF_NAMES = frozenset({b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles"})
+_ACTIVE_PDF_NAMES = frozenset({b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles"})
+#: A name so short that random bytes of an image stream spell it now and then: looked for outside streams.
+_SHORT_ACTIVE_PDF_NAMES = frozenset({b"JS"})
 _PDF_NAME_RE = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
 _PDF_HEX_ESCAPE_RE = re.compile(rb"#([0-9A-Fa-f]{2})")
 #: Object streams can hide dictionaries (and so the names above) inside compressed data.
 _OBJSTM_RE = re.compile(rb"/ObjStm\b")
 _STREAM_START_RE = re.compile(rb"stream\r?\n")
+_STREAM_BODY_RE = re.compile(rb"stream\r?\n.*?endstream", re.S)
 _MAX_INFLATED_PER_STREAM = 8 * MB
 _MAX_INFLATED_TOTAL = 32 * MB
 
@@ -116,10 +119,17 @@ def _inflated_object_streams(data: bytes) -> list[bytes]:
 
 
 def pdf_has_active_content(data: bytes) -> bool:
-    """True when the PDF names JavaScript, a launch action or an embedded file anywhere we can see."""
-    if _pdf_names(data) & _ACTIVE_PDF_NAMES:
+    """True when the PDF names JavaScript, a launch action or an embedded file anywhere we can see.
+
+    The long names are looked for everywhere; /JS only outside stream data (and inside the
+    inflated object streams, which hold dictionaries), so a scan's image bytes do not trip it.
+    JavaScript cannot run without /S /JavaScript, which the first check catches in any case.
+    """
+    inner = _inflated_object_streams(data)
+    if any(_pdf_names(part) & _ACTIVE_PDF_NAMES for part in (data, *inner)):
         return True
-    return any(_pdf_names(inner) & _ACTIVE_PDF_NAMES for inner in _inflated_object_streams(data))
+    outside_streams = _STREAM_BODY_RE.sub(b"stream endstream", data)
+    return any(_pdf_names(part) & _SHORT_ACTIVE_PDF_NAMES for part in (outside_streams, *inner))
 
 
 def clean_filename(original: str | None, file_type: FileType, kind: DocumentKind) -> str:

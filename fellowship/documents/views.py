@@ -40,7 +40,7 @@ def _render_index(application: Application, form: UploadForm) -> str:
         "documents/index.html", application=application, form=form, page=page,
         required=services.document_status(application), editable=locked is None, locked_message=locked,
         deadline=format_in_zone(application.call.closes_at, application.call.time_zone),
-        single_kinds=services.SINGLE_KINDS, delete_form=FlaskForm(), overview_url=overview_url(application.id),
+        delete_form=FlaskForm(), overview_url=overview_url(application.id),
     )
 
 

@@ -72,6 +72,12 @@ def remove(application_id: int, referee_id: int):
     return redirect(url_for("referees.index", application_id=application_id))
 
 
+def _link_problem(exc: services.LetterLinkProblem) -> tuple[str, int]:
+    used = str(exc) == services.LINK_USED
+    return render_template("referees/link_problem.html", message=str(exc), used=used,
+                           heading="Letter already received" if used else "This link cannot be used"), 400
+
+
 @bp.route("/referee/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["GET"])
 @limiter.limit("10 per minute", methods=["POST"])
@@ -79,7 +85,7 @@ def letter_upload(token: str):
     try:
         referee = services.referee_for_token(token)
     except services.LetterLinkProblem as exc:
-        return render_template("referees/link_problem.html", message=str(exc)), 400
+        return _link_problem(exc)
     form = LetterForm()
     form.file.description = file_hint(max_document_bytes())
     if form.validate_on_submit():
@@ -87,7 +93,7 @@ def letter_upload(token: str):
             services.receive_letter(token, form.file.data)
         except services.LetterLinkProblem as exc:
             db.session.rollback()
-            return render_template("referees/link_problem.html", message=str(exc)), 400
+            return _link_problem(exc)
         except DomainError as exc:
             db.session.rollback()
             form.file.errors = [*form.file.errors, str(exc)]

@@ -58,6 +58,12 @@ def pdf_with_javascript_in_object_stream() -> bytes:
         b"%%EOF", b"5 0 obj\n" + stream + b"\nendobj\n%%EOF")
 
 
+def pdf_with_image_stream(image: bytes) -> bytes:
+    """A scan: one image stream of raw bytes, which may by chance spell names such as /JS."""
+    stream = b"<< /Type /XObject /Subtype /Image /Filter /DCTDecode /Length %d >>\nstream\n" % len(image)
+    return pdf().replace(b"%%EOF", b"4 0 obj\n" + stream + image + b"\nendstream\nendobj\n%%EOF")
+
+
 WINDOWS_EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 512
 LINUX_ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 512
 

@@ -24,6 +24,7 @@ from tests.documents.files import (
     PDF_WITH_LAUNCH,
     WINDOWS_EXE,
     jpeg,
+    pdf_with_image_stream,
     pdf_with_javascript_in_object_stream,
     png,
     stored_files,
@@ -90,6 +91,14 @@ def test_a_pdf_with_scripts_or_actions_is_refused(app, client, application, cont
     assert "This PDF contains scripts, actions or attached files" in field_error(response.get_data(as_text=True))
     assert document_count() == 0
     assert stored_files(app) == before
+
+
+def test_image_bytes_inside_a_scanned_pdf_that_spell_js_do_not_get_it_refused(app, client, application):
+    image = jpeg()[:-2] + b"\x00/JS \x13" + bytes(range(256)) * 4000 + b"\xff\xd9"
+    login(client, "amani@example.org")
+    response = upload(client, application.id, pdf_with_image_stream(image), name="scan.pdf", follow_redirects=True)
+    assert "CV uploaded: scan.pdf." in response.get_data(as_text=True)
+    assert document_count() == 1
 
 
 @pytest.mark.parametrize(("content", "kind", "name", "stored_name", "content_type"), [

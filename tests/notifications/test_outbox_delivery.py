@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from fellowship.extensions import db
+from fellowship.extensions import db, limiter
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from tests.conftest import login, make_app, submit_form, worker_env
 from tests.servers import CeleryWorker, RedisServer, SmtpSink, text_body, wait_until
@@ -120,6 +120,8 @@ def test_with_redis_stopped_registering_succeeds_and_the_sweep_delivers_after_re
         with own_app.app_context():
             db.session.remove()
             db.engine.dispose()
+        # Flask-Limiter keeps one storage per Limiter object: give it back to the suite's app.
+        limiter.init_app(app)
 
 
 def test_a_message_that_keeps_failing_ends_failed_and_staff_can_resend_it(app, client, app_ctx, smtp_server):

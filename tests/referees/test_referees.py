@@ -13,6 +13,7 @@ from fellowship.applications.models import ApplicationStatus, Document, Referee,
 from fellowship.calls.models import DocumentKind
 from fellowship.extensions import db
 from fellowship.models import utcnow
+from fellowship.notifications.mailer import build_email
 from fellowship.notifications.models import OutboxMessage
 from fellowship.referees import services
 from fellowship.referees.tasks import send_reminders_task
@@ -48,6 +49,14 @@ def invitation_path(recipient: str = "wanjiru@uni.example") -> str:
     return message.context["letter_url"].removeprefix("http://localhost")
 
 
+def bodies(message: OutboxMessage) -> tuple[str, str]:
+    """The plain-text and HTML bodies the worker would send."""
+    email = build_email(message)
+    text, html = email.get_body(("plain",)), email.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content(), html.get_content()
+
+
 def upload_letter(client, path, content=PDF, name="letter.pdf", follow_redirects=False):
     return submit_form(client, path, {"file": (io.BytesIO(content), name)}, follow_redirects=follow_redirects)
 
@@ -64,6 +73,9 @@ def test_referee_journey_invitation_single_use_upload_and_the_applicant_sees_onl
     assert "Amani Njeri" in invitation.subject
     link = invitation_path()
     assert link.startswith("/referee/")
+    text, html = bodies(invitation)
+    for body in (text, html):
+        assert "http://localhost" + link in body and "Amani Njeri" in body and "Environmental Leaders 2027" in body
 
     referee_client = app.test_client()  # the referee: no account, no login
     form_page = referee_client.get(link).get_data(as_text=True)
@@ -86,6 +98,9 @@ def test_referee_journey_invitation_single_use_upload_and_the_applicant_sees_onl
     [notice] = outbox("referees/letter_received", "amani@example.org")
     assert notice.subject == "A reference letter arrived"
     assert "/documents/" not in str(notice.context)
+    text, html = bodies(notice)
+    assert "Prof. Grace Wanjiru" in text and f"/applications/{application.id}/referees" in html
+    assert "/documents/" not in text + html and "/referee/" not in text + html
 
     applicant_page = client.get(f"/applications/{application.id}/referees").get_data(as_text=True)
     assert "Letter received" in applicant_page and "Waiting for the letter" not in applicant_page
@@ -227,6 +242,7 @@ def test_reminders_follow_the_cadence_and_two_runs_send_nothing_twice(app_ctx, a
     [reminder] = reminders()
     assert reminder.recipient == "waiting@uni.example"
     assert reminder.context["letter_url"].startswith("http://localhost/referee/")
+    assert reminder.context["letter_url"] in bodies(reminder)[0]
     db.session.refresh(waiting)
     assert waiting.reminders_sent == 1 and waiting.last_reminded_at is not None
 
@@ -265,3 +281,14 @@ def test_reminders_skip_withdrawn_applications_and_run_in_batches(app_ctx, appli
     assert services.send_reminders(batch_size=2) == 5
     db.session.commit()
     assert sorted(m.recipient for m in reminders()) == [f"ref{n}@uni.example" for n in range(5)]
+
+
+def test_the_referee_upload_is_rate_limited(app, client, application):
+    login(client, "amani@example.org")
+    add_referee(client, application.id)
+    link = invitation_path()
+    referee_client = app.test_client()
+    csrf = csrf_token_from(referee_client.get(link).get_data(as_text=True))
+    statuses = [referee_client.post(link, data={"file": (io.BytesIO(WINDOWS_EXE), "x.pdf"), "csrf_token": csrf})
+                .status_code for _ in range(11)]
+    assert statuses == [200] * 10 + [429]
