@@ -164,7 +164,8 @@ def _application(call: Call, user: User, country: str, given: str, family: str, 
                               country_of_residence=country, region=region_of(country), gender=rng.choice(list(Gender)),
                               date_of_birth=date(rng.randint(1990, 2002), rng.randint(1, 12), rng.randint(1, 28)))
     if complete:
-        application.highest_degree = rng.choice([DegreeLevel.BACHELOR, DegreeLevel.MASTER] * 4 + [DegreeLevel.SECONDARY])
+        degrees = [DegreeLevel.BACHELOR, DegreeLevel.MASTER] * 4 + [DegreeLevel.SECONDARY]
+        application.highest_degree = rng.choice(degrees)
         application.degree_subject, application.institution = "Environmental science", "National University"
         application.graduation_year = rng.randint(2012, 2023)
         application.current_position, application.employer = "Programme officer", "Ministry of Environment"

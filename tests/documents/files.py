@@ -46,6 +46,8 @@ PDF = pdf()
 PDF_WITH_JAVASCRIPT = pdf(b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>")
 #: The same, with the name hex-escaped as the PDF syntax allows: /J#61vaScript is /JavaScript.
 PDF_WITH_ESCAPED_JAVASCRIPT = pdf(b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /J#61vaScript /J#53 (x) >> >>")
+#: Only the /JS key, outside any stream.
+PDF_WITH_BARE_JS = pdf(b"<< /Type /Catalog /Pages 2 0 R /AA << /O << /JS (app.alert(1)) >> >> >>")
 PDF_WITH_LAUNCH = pdf(b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /Launch /F (cmd.exe) >> >>")
 
 

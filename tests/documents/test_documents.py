@@ -19,6 +19,7 @@ from tests.conftest import csrf_token_from, login, submit_form
 from tests.documents.files import (
     LINUX_ELF,
     PDF,
+    PDF_WITH_BARE_JS,
     PDF_WITH_ESCAPED_JAVASCRIPT,
     PDF_WITH_JAVASCRIPT,
     PDF_WITH_LAUNCH,
@@ -81,9 +82,10 @@ def test_an_empty_file_is_refused(app, client, application):
     assert document_count() == 0
 
 
-@pytest.mark.parametrize("content", [PDF_WITH_JAVASCRIPT, PDF_WITH_ESCAPED_JAVASCRIPT, PDF_WITH_LAUNCH,
-                                     pdf_with_javascript_in_object_stream()],
-                         ids=["javascript", "hex-escaped-javascript", "launch-action", "in-object-stream"])
+@pytest.mark.parametrize("content", [PDF_WITH_JAVASCRIPT, PDF_WITH_ESCAPED_JAVASCRIPT, PDF_WITH_BARE_JS,
+                                     PDF_WITH_LAUNCH, pdf_with_javascript_in_object_stream()],
+                         ids=["javascript", "hex-escaped-javascript", "bare-js-key", "launch-action",
+                              "in-object-stream"])
 def test_a_pdf_with_scripts_or_actions_is_refused(app, client, application, content):
     login(client, "amani@example.org")
     before = stored_files(app)
