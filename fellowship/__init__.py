@@ -62,7 +62,8 @@ def register_extensions(app: Flask) -> None:
 VIEW_MODULES = ("main", "auth", "admin", "notifications", "calls", "applications", "applications.staff",
                 "documents", "referees")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
-MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models")
+MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
+                 "selection.models")
 #: Modules with Celery tasks, imported so the worker registers them.
 TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks")
 

@@ -107,6 +107,16 @@ class Call(IdMixin, TimestampMixin, Base):
     blind_review: Mapped[bool] = mapped_column(default=False)
     #: Treat reviewer and applicant of the same nationality as a conflict of interest.
     same_nationality_conflict: Mapped[bool] = mapped_column(default=False)
+    #: When reviews are due (assignments take this due date; reminders before it, then overdue).
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Once set, submitted reviews can no longer be edited (the panel met and ranked).
+    panel_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Weighted-score spread between reviewers above which an application is flagged for discussion.
+    disagreement_threshold: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("1.5"), server_default="1.5")
+    #: A reviewer's scores are normalised once they have submitted at least this many reviews.
+    min_reviews_for_normalisation: Mapped[int] = mapped_column(default=3, server_default="3")
+    #: Days an applicant has to accept or decline an offer.
+    offer_response_days: Mapped[int] = mapped_column(default=14, server_default="14")
 
     programme: Mapped[Programme] = relationship(back_populates="calls", lazy="joined")
     quotas: Mapped[list[RegionalQuota]] = relationship(

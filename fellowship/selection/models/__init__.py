@@ -1,0 +1,24 @@
+"""Models of the selection area: one file per group of tables."""
+
+from fellowship.selection.models.decisions import (
+    AdjustmentAction,
+    Decision,
+    DecisionOutcome,
+    Offer,
+    OfferStatus,
+    SelectionAdjustment,
+)
+from fellowship.selection.models.panel import CallReviewer, Conflict, ConflictKind, ConflictSource
+from fellowship.selection.models.review import (
+    Assignment,
+    AssignmentStatus,
+    Recommendation,
+    Review,
+    ReviewScore,
+    ReviewStatus,
+)
+from fellowship.selection.models.scores import ApplicationScore, ReviewerStrictness
+
+__all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "Conflict",
+           "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus", "Recommendation",
+           "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness", "SelectionAdjustment"]

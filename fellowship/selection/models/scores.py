@@ -1,0 +1,48 @@
+"""Scores precomputed from submitted reviews, refreshed whenever a review of the call changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Numeric
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fellowship.models import Base, UTCDateTime, utcnow
+
+
+class ApplicationScore(Base):
+    """One row per application with at least one submitted review: what the ranking page reads."""
+
+    __tablename__ = "application_scores"
+    __table_args__ = (
+        Index("ix_application_scores_call_normalised", "call_id", "normalised_mean"),
+        Index("ix_application_scores_call_raw", "call_id", "raw_mean"),
+    )
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    review_count: Mapped[int] = mapped_column(default=0)
+    raw_mean: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    #: Mean of the reviewers' z-scores mapped back to the 1-5 scale (raw score where a reviewer
+    #: has too few reviews for a z-score).
+    normalised_mean: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    #: Largest minus smallest weighted score among the reviews.
+    spread: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    disagreement: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ReviewerStrictness(Base):
+    """How a reviewer scores in one call: mean and spread of their weighted scores."""
+
+    __tablename__ = "reviewer_strictness"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    review_count: Mapped[int] = mapped_column(default=0)
+    mean: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    stddev: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    #: Whether this reviewer's scores are normalised (enough reviews, non-zero spread).
+    normalised: Mapped[bool] = mapped_column(default=False)
