@@ -59,28 +59,29 @@ def register_extensions(app: Flask) -> None:
 
 
 #: Areas whose `views` modules hold routes; imported here (not by the packages) to keep imports acyclic.
-VIEW_MODULES = ("main", "auth", "admin", "notifications", "calls", "applications", "applications.staff",
-                "documents", "referees")
+VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views", "calls.views", "applications.views",
+                "applications.staff", "documents.views", "referees.views", "selection.panel_views",
+                "selection.review_views", "selection.ranking_views", "selection.decision_views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
                  "selection.models")
 #: Modules with Celery tasks, imported so the worker registers them.
-TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks")
+TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks")
 
 
 def register_blueprints(app: Flask) -> None:
     import importlib
 
-    from fellowship import admin, applications, auth, calls, documents, main, notifications, referees
+    from fellowship import admin, applications, auth, calls, documents, main, notifications, referees, selection
 
     for name in MODEL_MODULES:
         importlib.import_module(f"fellowship.{name}")
     for name in VIEW_MODULES:
-        importlib.import_module(f"fellowship.{name}" if name.endswith(".staff") else f"fellowship.{name}.views")
+        importlib.import_module(f"fellowship.{name}")
     for name in TASK_MODULES:
         importlib.import_module(f"fellowship.{name}")
     for blueprint in (main.bp, auth.bp, admin.bp, notifications.bp, calls.bp, applications.bp,
-                      applications.staff_bp, documents.bp, referees.bp):
+                      applications.staff_bp, documents.bp, referees.bp, selection.bp):
         app.register_blueprint(blueprint)
     if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
         from fellowship import devtools

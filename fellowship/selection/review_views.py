@@ -1,0 +1,3 @@
+"""Selection pages (review_views)."""
+
+from fellowship.selection import bp  # noqa: F401
