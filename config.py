@@ -81,6 +81,7 @@ class Config:
                 },
                 "close-due-calls": {"task": "eligibility.close_due_calls", "schedule": 60.0},
                 "remind-drafts": {"task": "applications.remind_drafts", "schedule": crontab(hour=2, minute=0)},
+                "expire-offers": {"task": "selection.expire_offers", "schedule": crontab(minute=15)},
                 "referee-reminders": {"task": "referees.send_reminders", "schedule": crontab(hour=3, minute=0)},
             },
         }

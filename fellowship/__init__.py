@@ -66,7 +66,8 @@ VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views"
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
                  "selection.models")
 #: Modules with Celery tasks, imported so the worker registers them.
-TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks")
+TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks",
+                "selection.decision_tasks")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -25,9 +25,11 @@ def mine():
 @login_required
 def overview(application_id: int):
     application = get_application_or_404(application_id, owner_only=True)
+    from fellowship.selection.decisions import offer_for
+
     return render_template("applications/overview.html", application=application,
                            progress=services.progress(application), form=FlaskForm(),
-                           editable=_editable(application))
+                           editable=_editable(application), offer=offer_for(application.id))
 
 
 def _editable(application: Application) -> bool:

@@ -1,3 +1,136 @@
-"""Selection pages (decision_views)."""
+"""Decision pages: record, confirm and send decisions (staff); answer an offer (the applicant)."""
 
-from fellowship.selection import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from fellowship.applications.models import Application
+from fellowship.applications.permissions import get_application_or_404
+from fellowship.auth.models import Role
+from fellowship.auth.permissions import roles_required
+from fellowship.calls.models import Call
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.pagination import paginate
+from fellowship.selection import bp, decisions
+from fellowship.selection.models import Decision, DecisionOutcome
+
+STAFF = (Role.STAFF, Role.ADMIN)
+
+
+class DecisionForm(FlaskForm):
+    outcome = SelectField("Decision", choices=[(o.value, o.value.capitalize()) for o in DecisionOutcome],
+                          validators=[DataRequired()])
+    reason = TextAreaField("Reason (recorded; not sent to the applicant)",
+                           validators=[DataRequired(message="Give a reason."), Length(max=2000)])
+
+
+class FromProposalForm(FlaskForm):
+    waitlist_size = IntegerField("How many to waitlist (by rank)", default=5,
+                                 validators=[NumberRange(min=0, max=1000)])
+
+
+@bp.route("/staff/calls/<int:call_id>/decisions")
+@roles_required(*STAFF)
+def call_decisions(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    stmt = (select(Decision.id, Decision.outcome, Decision.reason, Decision.waitlist_position, Decision.sent_at,
+                   Application.id.label("application_id"), Application.reference, Application.given_name,
+                   Application.family_name, Application.region)
+            .join(Application, Application.id == Decision.application_id)
+            .where(Decision.call_id == call.id).order_by(Decision.outcome, Decision.waitlist_position, Decision.id))
+    form = FromProposalForm()
+    form.waitlist_size.data = form.waitlist_size.data or call.places
+    return render_template("selection/decisions.html", call=call, page=paginate(stmt),
+                           summary=decisions.decision_summary(call.id), form=form, send_form=FlaskForm())
+
+
+@bp.route("/staff/calls/<int:call_id>/decisions/from-proposal", methods=["POST"])
+@roles_required(*STAFF)
+def decisions_from_proposal(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    form = FromProposalForm()
+    if form.validate_on_submit():
+        try:
+            count = decisions.record_from_proposal(call, current_user, form.waitlist_size.data or 0)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"{count} decisions recorded from the proposal. Check them, then confirm sending.", "success")
+    return redirect(url_for("selection.call_decisions", call_id=call.id))
+
+
+@bp.route("/staff/applications/<int:application_id>/decision", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def application_decision(application_id: int):
+    application = db.get_or_404(Application, application_id)
+    existing = db.session.scalar(select(Decision).where(Decision.application_id == application.id))
+    form = DecisionForm(obj=existing)
+    if request.method == "GET" and existing is not None:
+        form.outcome.data = existing.outcome.value
+    if form.validate_on_submit():
+        try:
+            decisions.record_decision(application, DecisionOutcome(form.outcome.data), form.reason.data or "",
+                                      current_user)
+        except DomainError as exc:
+            form.reason.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Decision recorded for {application.reference}. It is sent when you confirm.", "success")
+            return redirect(url_for("selection.call_decisions", call_id=application.call_id))
+    return render_template("selection/decision_form.html", application=application, form=form, existing=existing)
+
+
+@bp.route("/staff/calls/<int:call_id>/decisions/send", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def send_decisions(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    form = FlaskForm()
+    summary = decisions.decision_summary(call.id)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        batch_key, queued = decisions.send_decisions(call, current_user)
+        db.session.commit()
+        flash(f"{queued} decision emails are queued.", "success")
+        return redirect(url_for("selection.decision_progress", call_id=call.id, batch_key=batch_key))
+    return render_template("selection/decision_confirm.html", call=call, summary=summary, form=form)
+
+
+@bp.route("/staff/calls/<int:call_id>/decisions/progress/<batch_key>")
+@roles_required(*STAFF)
+def decision_progress(call_id: int, batch_key: str):
+    call = db.get_or_404(Call, call_id)
+    progress = decisions.batch_progress(batch_key)
+    if not progress["total"]:
+        abort(404)
+    return render_template("selection/decision_progress.html", call=call, progress=progress, batch_key=batch_key)
+
+
+@bp.route("/applications/<int:application_id>/offer/<answer>", methods=["POST"])
+@login_required
+def answer_offer(application_id: int, answer: str):
+    if answer not in ("accept", "decline"):
+        abort(404)
+    application = get_application_or_404(application_id, owner_only=True)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        decisions.respond_to_offer(application, accept=answer == "accept")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("You accepted the offer. Welcome to the fellowship!" if answer == "accept"
+              else "You declined the offer. Thank you for letting us know.", "success")
+    return redirect(url_for("applications.overview", application_id=application.id))
+
+
