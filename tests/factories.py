@@ -112,3 +112,13 @@ class ApplicationFactory(SQLAlchemyModelFactory):
     @classmethod
     def _adjust_kwargs(cls, **kwargs: object) -> dict[str, object]:
         return {**complete_sections(), **kwargs}
+
+
+def submitted_application(call: Call | None = None, **kwargs: object) -> Application:
+    """A submitted application with a unique reference, passed screening (under review)."""
+    call = call or CallFactory()
+    call.last_reference_number += 1
+    db.session.commit()
+    return ApplicationFactory(call=call, status=kwargs.pop("status", ApplicationStatus.UNDER_REVIEW),
+                              reference=f"ELF-{call.year}-{call.last_reference_number:05d}",
+                              submitted_at=utcnow(), eligible=True, **kwargs)

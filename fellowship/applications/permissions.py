@@ -12,12 +12,14 @@ from fellowship.extensions import db
 
 
 def can_view_application(user: User, application: Application) -> bool:
-    """The applicant themself, staff and admins. (Assigned reviewers: added with selection.)"""
+    """The applicant themself, staff and admins, and reviewers assigned to it without a conflict."""
+    from fellowship.selection.permissions import reviewer_may_see
+
     if not user.is_authenticated:
         return False
-    if application.applicant_id == user.id:
+    if application.applicant_id == user.id or user.has_role(Role.STAFF, Role.ADMIN):
         return True
-    return user.has_role(Role.STAFF, Role.ADMIN)
+    return user.has_role(Role.REVIEWER) and reviewer_may_see(user.id, application.id)
 
 
 def get_application_or_404(application_id: int, *, owner_only: bool = False,

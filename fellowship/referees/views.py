@@ -97,7 +97,6 @@ def letter_upload(token: str):
         except DomainError as exc:
             db.session.rollback()
             form.file.errors = [*form.file.errors, str(exc)]
-            referee = services.referee_for_token(token)
         else:
             db.session.commit()
             return redirect(url_for("referees.letter_thanks"))

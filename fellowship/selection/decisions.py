@@ -7,6 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, cast, func, literal, select
 
@@ -27,10 +28,10 @@ log = logging.getLogger(__name__)
 #: Application statuses a decision may be recorded for.
 DECIDABLE = {ApplicationStatus.UNDER_REVIEW, ApplicationStatus.ACCEPTED, ApplicationStatus.WAITLISTED,
              ApplicationStatus.REJECTED}
-STATUS_FOR = {DecisionOutcome.ACCEPT: ApplicationStatus.ACCEPTED, DecisionOutcome.WAITLIST: ApplicationStatus.WAITLISTED,
+STATUS_FOR = {DecisionOutcome.ACCEPT: ApplicationStatus.ACCEPTED,
+              DecisionOutcome.WAITLIST: ApplicationStatus.WAITLISTED,
               DecisionOutcome.REJECT: ApplicationStatus.REJECTED}
-TEMPLATE_FOR = {DecisionOutcome.ACCEPT: "selection/decision_accept", DecisionOutcome.WAITLIST: "selection/decision_waitlist",
-                DecisionOutcome.REJECT: "selection/decision_reject"}
+TEMPLATE_FOR = {outcome: f"selection/decision_{outcome.value}" for outcome in DecisionOutcome}
 
 
 def decision_key(decision_id: int) -> str:
@@ -228,7 +229,7 @@ def promote_next(call: Call, freed_offer: Offer) -> Application | None:
     return application
 
 
-def proposal_for(call: Call):  # type: ignore[no-untyped-def]
+def proposal_for(call: Call) -> tuple[Any, list[int]]:
     """The ranking's proposed selection for the call (normalised scores, chair adjustments applied)."""
     from fellowship.selection.models import ApplicationScore, SelectionAdjustment
     from fellowship.selection.ranking import Candidate, propose_selection
