@@ -83,6 +83,7 @@ class Config:
                 "remind-drafts": {"task": "applications.remind_drafts", "schedule": crontab(hour=2, minute=0)},
                 "expire-offers": {"task": "selection.expire_offers", "schedule": crontab(minute=15)},
                 "referee-reminders": {"task": "referees.send_reminders", "schedule": crontab(hour=3, minute=0)},
+                "reviewer-reminders": {"task": "selection.remind_reviewers", "schedule": crontab(hour=4, minute=0)},
             },
         }
 

@@ -1,3 +1,124 @@
-"""Selection pages (ranking_views)."""
+"""Staff pages of the ranking: the ranked table with the proposed selection, the chair's adjustments, exports."""
 
-from fellowship.selection import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.validators import Length
+
+from fellowship.applications.permissions import get_application_or_404
+from fellowship.auth.models import Role
+from fellowship.auth.permissions import roles_required
+from fellowship.calls.models import Call
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.pagination import requested_page
+from fellowship.selection import bp, export, ranking
+from fellowship.selection.ranking import MAX_REASON_LENGTH, Sort, parse_sort
+
+STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
+class AdjustmentForm(FlaskForm):
+    """The chair includes, excludes or clears one application; the service insists on a reason.
+
+    Many of these forms share one page, each with a prefix; the page's single `csrf_token` input is checked by
+    CSRFProtect on every POST, so the form does not add a prefixed token of its own.
+    """
+
+    class Meta:
+        csrf = False
+
+    action = SelectField("Adjustment", choices=[("include", "Include in the selection"),
+                                                ("exclude", "Exclude from the selection"),
+                                                ("clear", "Clear the adjustment")])
+    reason = StringField("Reason", validators=[Length(max=MAX_REASON_LENGTH)])
+    submit = SubmitField("Adjust")
+
+
+def adjustment_form(application_id: int, formdata: Any = None) -> AdjustmentForm:
+    """The form of one row; its prefix keeps field ids unique on the page."""
+    return AdjustmentForm(formdata=formdata, prefix=f"adjust-{application_id}")
+
+
+def _args(sort: Sort, page: int) -> dict[str, Any]:
+    args: dict[str, Any] = {"sort": sort}
+    if page > 1:
+        args["page"] = page
+    return args
+
+
+def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | None = None) -> str:
+    sort = parse_sort(request.args.get("sort"))
+    page, per_page = requested_page()
+    reviewers_page = max(request.args.get("reviewers_page", 1, type=int) or 1, 1)
+    data = ranking.ranking_rows(call, sort, page, per_page, reviewers_page=reviewers_page)
+    forms = {row.id: failed if failed is not None and row.id == failed_id else adjustment_form(row.id)
+             for row in data.rows}
+    return render_template("selection/ranking.html", call=call, data=data, forms=forms, sort=sort,
+                           link_args=_args(sort, data.page.page))
+
+
+@bp.route("/staff/calls/<int:call_id>/ranking")
+@roles_required(*STAFF_ROLES)
+def call_ranking(call_id: int):
+    return _render(db.get_or_404(Call, call_id))
+
+
+@bp.route("/staff/calls/<int:call_id>/ranking/<int:application_id>/adjust", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def adjust_selection(call_id: int, application_id: int):
+    call = db.get_or_404(Call, call_id)
+    application = get_application_or_404(application_id)
+    if application.call_id != call.id:
+        abort(404)
+    form = adjustment_form(application.id, request.form)
+    if form.validate_on_submit():
+        try:
+            ranking.adjust(call, application, form.action.data, form.reason.data or "", current_user)
+        except DomainError as exc:
+            form.reason.errors = [*form.reason.errors, str(exc)]
+        else:
+            db.session.commit()
+            done = {"include": "included in", "exclude": "excluded from",
+                    "clear": "back to the proposal's rule for"}[form.action.data]
+            flash(f"{application.reference} {done} the selection.", "success")
+            args = _args(parse_sort(request.args.get("sort")), request.args.get("page", 1, type=int) or 1)
+            return redirect(url_for("selection.call_ranking", call_id=call.id, **args,
+                                    _anchor=f"row-{application.id}"))
+    return _render(call, form, application.id)
+
+
+def _export_spec(call: Call) -> export.ExportSpec:
+    sort = parse_sort(request.args.get("sort"))
+    return export.ExportSpec.for_call(call, sort, ranking.proposal_for_call(call, sort))
+
+
+@bp.route("/staff/calls/<int:call_id>/ranking.csv")
+@roles_required(*STAFF_ROLES)
+def ranking_csv(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    spec = _export_spec(call)
+    export.record_export(call, "csv", spec.sort, export.ranked_count(call.id))
+    db.session.commit()
+    rows = export.export_csv(spec, db.engine)  # a generator: reads as the response is sent
+    return Response(rows, mimetype="text/csv", content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="ranking-{call.year}-call-{call.id}.csv"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.route("/staff/calls/<int:call_id>/ranking.xlsx")
+@roles_required(*STAFF_ROLES)
+def ranking_xlsx(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    spec = _export_spec(call)
+    export.record_export(call, "xlsx", spec.sort, export.ranked_count(call.id))
+    db.session.commit()
+    response = send_file(export.export_xlsx(spec, db.engine), mimetype=export.XLSX_MIMETYPE, as_attachment=True,
+                         download_name=f"ranking-{call.year}-call-{call.id}.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response
