@@ -15,12 +15,24 @@ from fellowship.extensions import db
 
 
 def can_view_document(user: User, document: Document) -> bool:
-    """Those who may see the application; a reference letter never to the applicant, only to staff."""
+    """Those who may see the application (staff, assigned reviewers, the applicant); a reference letter
+    never to the applicant."""
     if not can_view_application(user, document.application):
         return False
     if document.kind is DocumentKind.REFERENCE_LETTER:
-        return document.application.applicant_id != user.id and user.has_role(Role.STAFF, Role.ADMIN)
+        return document.application.applicant_id != user.id
     return True
+
+
+def download_name(user: User, document: Document) -> str:
+    """The uploader's file name, except for reviewers of a blind call, who get a name by kind only."""
+    application = document.application
+    blind_reader = (application.call.blind_review and application.applicant_id != user.id
+                    and not user.has_role(Role.STAFF, Role.ADMIN))
+    if blind_reader:
+        extension = document.filename.rsplit(".", 1)[-1] if "." in document.filename else "bin"
+        return f"{document.kind.value}.{extension}"
+    return document.filename
 
 
 def get_document_or_404(document_id: int) -> Document:

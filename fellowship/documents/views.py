@@ -14,7 +14,7 @@ from fellowship.applications.permissions import get_application_or_404
 from fellowship.calls.models import DocumentKind
 from fellowship.documents import bp, services
 from fellowship.documents.forms import UploadForm, file_hint
-from fellowship.documents.permissions import get_document_or_404
+from fellowship.documents.permissions import download_name, get_document_or_404
 from fellowship.documents.storage import get_storage
 from fellowship.documents.validation import max_document_bytes
 from fellowship.errors import DomainError
@@ -97,7 +97,7 @@ def download(document_id: int):
         abort(404)
     log.info("document %s downloaded by user %s", document.id, current_user.id)
     response = send_file(stream, mimetype=document.content_type, as_attachment=True,
-                         download_name=document.filename, etag=False, conditional=False)
+                         download_name=download_name(current_user, document), etag=False, conditional=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
