@@ -7,7 +7,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import String, cast, func, literal, select
 
@@ -207,17 +206,18 @@ def promote_next(call: Call, freed_offer: Offer) -> Application | None:
         .order_by(Decision.waitlist_position, Application.id)))
     regions = dict(db.session.execute(select(Application.id, Application.region)
                                       .where(Application.id.in_(selected + waitlist + [freed_offer.application_id])))
-                   .tuples().all())
+                   .all())
     quotas = {q.region: q.min_share_percent for q in call.quotas}
-    chosen = promotion_candidate(selected, waitlist, regions, call.places, quotas, freed_offer.application_id)
-    candidate_id = getattr(chosen, "application_id", chosen)
+    promotion = promotion_candidate(selected, waitlist, regions, call.places, quotas, freed_offer.application_id)
+    candidate_id = promotion.application_id
     if candidate_id is None:
-        log.info("call %s: a place was freed but the waitlist is empty", call.id)
+        log.info("call %s: a place was freed, nobody promoted: %s", call.id, promotion.explanation)
         return None
     application = db.session.get_one(Application, candidate_id)
     decision = db.session.scalars(select(Decision).where(Decision.application_id == candidate_id)).one()
     decision.outcome, decision.waitlist_position = DecisionOutcome.ACCEPT, None
-    decision.reason = f"Promoted from the waitlist when offer {freed_offer.id} was {freed_offer.status.value}."
+    decision.reason = (f"Promoted from the waitlist when offer {freed_offer.id} was {freed_offer.status.value}: "
+                       f"{promotion.explanation}")
     application.status = ApplicationStatus.ACCEPTED
     offer = _make_offer(call, application, utcnow(), promoted_from=freed_offer)
     applicant = db.session.get_one(User, application.applicant_id)
@@ -229,30 +229,16 @@ def promote_next(call: Call, freed_offer: Offer) -> Application | None:
     return application
 
 
-def proposal_for(call: Call) -> tuple[Any, list[int]]:
-    """The ranking's proposed selection for the call (normalised scores, chair adjustments applied)."""
-    from fellowship.selection.models import ApplicationScore, SelectionAdjustment
-    from fellowship.selection.ranking import Candidate, propose_selection
-
-    rows = db.session.execute(
-        select(Application.id, Application.region, ApplicationScore.normalised_mean, ApplicationScore.review_count)
-        .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
-        .where(Application.call_id == call.id, Application.status.in_(DECIDABLE))).all()
-    candidates = [Candidate(application_id=r.id, region=r.region or "", score=float(r.normalised_mean or 0),
-                            has_enough_reviews=(r.review_count or 0) >= call.reviewers_per_application)
-                  for r in rows]
-    adjustments = {a.application_id: a.action.value for a in db.session.scalars(
-        select(SelectionAdjustment).where(SelectionAdjustment.call_id == call.id))}
-    quotas = {q.region: q.min_share_percent for q in call.quotas}
-    return propose_selection(candidates, call.places, quotas, adjustments), [r.id for r in rows]
-
-
 def record_from_proposal(call: Call, by: User, waitlist_size: int) -> int:
     """Accept the proposal's selection, waitlist the next `waitlist_size` by rank, reject the rest."""
     if call.panel_locked_at is None:
         raise DomainError("Lock the panel's reviews before recording decisions.")
-    proposal, all_ids = proposal_for(call)
+    from fellowship.selection.ranking import proposal_for_call
+
+    proposal = proposal_for_call(call, "normalised")
     waitlist = list(proposal.waitlist[:waitlist_size])
+    all_ids = list(db.session.scalars(select(Application.id).where(Application.call_id == call.id,
+                                                                   Application.status.in_(DECIDABLE))))
     chosen = set(proposal.selected) | set(waitlist)
     rejected = [application_id for application_id in all_ids if application_id not in chosen]
     return record_proposed_decisions(call, list(proposal.selected), waitlist, rejected, by)

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
@@ -57,22 +59,38 @@ def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | N
     page, per_page = requested_page()
     reviewers_page = max(request.args.get("reviewers_page", 1, type=int) or 1, 1)
     data = ranking.ranking_rows(call, sort, page, per_page, reviewers_page=reviewers_page)
-    forms = {row.id: failed if failed is not None and row.id == failed_id else adjustment_form(row.id)
-             for row in data.rows}
+    forms: dict[int, AdjustmentForm] = {}
+    for row in data.rows:
+        if failed is not None and row.id == failed_id:
+            forms[row.id] = failed
+            continue
+        form = forms[row.id] = adjustment_form(row.id)
+        form.action.data = "clear" if row.adjustment else "exclude" if row.selected else "include"
     return render_template("selection/ranking.html", call=call, data=data, forms=forms, sort=sort,
                            link_args=_args(sort, data.page.page))
+
+
+def get_call_or_404(call_id: int, *, with_criteria: bool = False) -> Call:
+    """The call with its quotas (and its rubric when an export needs the criteria), else 404."""
+    stmt = select(Call).where(Call.id == call_id)
+    if not with_criteria:
+        stmt = stmt.options(lazyload(Call.criteria))
+    call = db.session.scalar(stmt)
+    if call is None:
+        abort(404)
+    return call
 
 
 @bp.route("/staff/calls/<int:call_id>/ranking")
 @roles_required(*STAFF_ROLES)
 def call_ranking(call_id: int):
-    return _render(db.get_or_404(Call, call_id))
+    return _render(get_call_or_404(call_id))
 
 
 @bp.route("/staff/calls/<int:call_id>/ranking/<int:application_id>/adjust", methods=["POST"])
 @roles_required(*STAFF_ROLES)
 def adjust_selection(call_id: int, application_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = get_call_or_404(call_id)
     application = get_application_or_404(application_id)
     if application.call_id != call.id:
         abort(404)
@@ -101,7 +119,7 @@ def _export_spec(call: Call) -> export.ExportSpec:
 @bp.route("/staff/calls/<int:call_id>/ranking.csv")
 @roles_required(*STAFF_ROLES)
 def ranking_csv(call_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = get_call_or_404(call_id, with_criteria=True)
     spec = _export_spec(call)
     export.record_export(call, "csv", spec.sort, export.ranked_count(call.id))
     db.session.commit()
@@ -114,7 +132,7 @@ def ranking_csv(call_id: int):
 @bp.route("/staff/calls/<int:call_id>/ranking.xlsx")
 @roles_required(*STAFF_ROLES)
 def ranking_xlsx(call_id: int):
-    call = db.get_or_404(Call, call_id)
+    call = get_call_or_404(call_id, with_criteria=True)
     spec = _export_spec(call)
     export.record_export(call, "xlsx", spec.sort, export.ranked_count(call.id))
     db.session.commit()

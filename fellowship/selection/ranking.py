@@ -1,0 +1,472 @@
+"""The ranking: a quota-respecting proposed selection, waitlist promotion, the ranking page's queries, adjustments.
+
+`propose_selection` and `promotion_candidate` are pure functions over plain values (worked examples test them by
+hand); the rest reads the database in a fixed number of queries, whatever the number of applications.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from fellowship.applications.models import Application, ApplicationStatus
+from fellowship.audit.services import record
+from fellowship.auth.models import User
+from fellowship.calls.models import Call
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.models import utcnow
+from fellowship.pagination import Page, paginate
+from fellowship.selection.models import (
+    AdjustmentAction,
+    ApplicationScore,
+    Assignment,
+    AssignmentStatus,
+    ReviewerStrictness,
+    SelectionAdjustment,
+)
+
+log = logging.getLogger(__name__)
+
+Sort = Literal["normalised", "raw"]
+SORTS: tuple[Sort, ...] = ("normalised", "raw")
+Score = Decimal | float | int
+
+#: Applications the ranking shows: those that passed screening, decided or not (withdrawn ones leave it).
+RANKED_STATUSES = (ApplicationStatus.UNDER_REVIEW, ApplicationStatus.ACCEPTED, ApplicationStatus.WAITLISTED,
+                   ApplicationStatus.REJECTED, ApplicationStatus.OFFER_ACCEPTED, ApplicationStatus.OFFER_DECLINED)
+#: Applications that compete for a place in the proposal (one who declined an offer no longer does).
+PROPOSAL_STATUSES = tuple(s for s in RANKED_STATUSES if s is not ApplicationStatus.OFFER_DECLINED)
+MAX_REASON_LENGTH = 2000
+
+
+# --- The proposed selection (pure) ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One application competing for a place: its region and its score under the chosen sort (None: no reviews)."""
+
+    application_id: int
+    region: str | None
+    score: Score | None
+    #: False when the application has fewer submitted reviews than the call asks for (flagged, still ranked).
+    has_enough_reviews: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSeats:
+    """A regional quota as the proposal meets it: the minimum number of seats and how many the region got."""
+
+    region: str
+    percent: int
+    minimum: int
+    proposed: int
+
+    @property
+    def met(self) -> bool:
+        return self.proposed >= self.minimum
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """The proposed selection and waitlist, both in rank order, with why; `feasible` is False if a quota is unmet."""
+
+    selected: list[int]
+    waitlist: list[int]
+    explanation: list[str]
+    feasible: bool
+    places: int = 0
+    seats: list[QuotaSeats] = field(default_factory=list)
+    #: Selected only to meet a quota: ranked below someone the proposal leaves out.
+    by_quota: frozenset[int] = frozenset()
+    included: frozenset[int] = frozenset()
+    excluded: frozenset[int] = frozenset()
+    #: Applications without a score: not ranked, so neither selected (unless included) nor waitlisted.
+    unranked: list[int] = field(default_factory=list)
+    _selected_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    _waitlist_index: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_selected_set", frozenset(self.selected))
+        object.__setattr__(self, "_waitlist_index", {i: n for n, i in enumerate(self.waitlist, start=1)})
+
+    def status_of(self, application_id: int) -> str:
+        """How the proposal treats one application, in words for the page and the exports."""
+        if application_id in self.excluded:
+            return "Excluded by the chair"
+        if application_id in self.included:
+            return "Selected (included by the chair)"
+        if application_id in self.by_quota:
+            return "Selected (quota)"
+        if application_id in self._selected_set:
+            return "Selected"
+        position = self.waitlist_position(application_id)
+        if position is not None:
+            return f"Waitlist {position}"
+        return "Not ranked"
+
+    def waitlist_position(self, application_id: int) -> int | None:
+        """1-based position on the proposed waitlist, or None."""
+        return self._waitlist_index.get(application_id)
+
+    def is_selected(self, application_id: int) -> bool:
+        return application_id in self._selected_set
+
+
+def minimum_seats(percent: int, places: int) -> int:
+    """Seats a quota of "at least `percent`% of `places`" needs: the ceiling, in exact integer arithmetic."""
+    return -(-percent * places // 100)
+
+
+def _rank_key(candidate: Candidate) -> tuple[bool, Score, int]:
+    """Best score first, unscored last, ties broken by application id so the order is always the same."""
+    return (candidate.score is None, -(candidate.score or 0), candidate.application_id)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _shortage(region: str, minimum: int, places: int, percent: int, available: int, excluded: int) -> str:
+    need = f"{region} needs at least {minimum} of {places} places ({percent}%)"
+    if available == 0:
+        have = f"no candidate from {region} is ranked"
+    else:
+        have = f"only {_plural(available, 'candidate')} from {region} {'is' if available == 1 else 'are'} ranked"
+    if excluded:
+        have += f" and not excluded by the chair ({excluded} excluded)"
+    return f"{need} but {have}."
+
+
+def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapping[str, int],
+                      adjustments: Mapping[int, str] | None = None) -> Proposal:
+    """Fill `places` by rank while giving each quota region its minimum seats, after the chair's adjustments.
+
+    Inclusions are selected and exclusions never are; then each quota region gets its minimum seats
+    (ceil(percent x places / 100)) from its best-ranked candidates; the remaining places go by rank to everybody.
+    An unmeetable quota gives feasible=False, the reasons, and a best-effort list (never a silently wrong one).
+    """
+    adjustments = adjustments or {}
+    by_id = {c.application_id: c for c in candidates}
+    included = frozenset(i for i, a in adjustments.items() if a == AdjustmentAction.INCLUDE and i in by_id)
+    excluded = frozenset(i for i, a in adjustments.items() if a == AdjustmentAction.EXCLUDE and i in by_id)
+    ranked = sorted((c for c in candidates if c.score is not None), key=_rank_key)
+    unranked = sorted(c.application_id for c in candidates
+                      if c.score is None and c.application_id not in included)
+    available = [c for c in ranked if c.application_id not in excluded and c.application_id not in included]
+    problems: list[str] = []
+    notes: list[str] = []
+
+    selected: set[int] = set(included)
+    if len(included) > places:
+        problems.append(f"The chair included {_plural(len(included), 'application')} but the call has only "
+                        f"{_plural(places, 'place')}.")
+    remaining = max(places - len(selected), 0)
+
+    # Minimum seats per quota region, and the region's best-ranked candidates to fill what inclusions leave.
+    minimums = {region: minimum_seats(percent, places) for region, percent in sorted(quotas.items())}
+    total_minimum = sum(minimums.values())
+    if total_minimum > places:
+        parts = ", ".join(f"{region} {n}" for region, n in minimums.items() if n)
+        problems.append(f"The quotas need at least {total_minimum} places ({parts}) but the call has only "
+                        f"{_plural(places, 'place')}.")
+    demand: list[Candidate] = []
+    short_by: dict[str, int] = {}
+    for region, minimum in minimums.items():
+        have = sum(1 for i in included if by_id[i].region == region)
+        need = max(minimum - have, 0)
+        if not need:
+            continue
+        pool = [c for c in available if c.region == region]
+        if len(pool) < need:
+            region_excluded = sum(1 for i in excluded if by_id[i].region == region and by_id[i].score is not None)
+            problems.append(_shortage(region, minimum, places, quotas[region], have + len(pool), region_excluded))
+        demand.extend(pool[:need])
+        short_by[region] = need
+    demand.sort(key=_rank_key)
+    if len(demand) > remaining and total_minimum <= places and included:
+        parts = ", ".join(f"{region} {n}" for region, n in short_by.items())
+        problems.append(f"The quotas need {_plural(len(demand), 'more place')} ({parts}) but only "
+                        f"{_plural(remaining, 'place')} {'is' if remaining == 1 else 'are'} left after the "
+                        f"chair's inclusions.")
+    reserved = [c.application_id for c in demand[:remaining]]  # best effort: the best-ranked of the demand
+    selected.update(reserved)
+
+    # The remaining places, by rank, from everybody.
+    free = places - len(selected)
+    for candidate in available:
+        if free <= 0:
+            break
+        if candidate.application_id not in selected:
+            selected.add(candidate.application_id)
+            free -= 1
+    pure_rank = {c.application_id for c in available[:remaining]}
+    by_quota = frozenset(i for i in reserved if i not in pure_rank)
+
+    order = sorted((by_id[i] for i in selected), key=_rank_key)
+    selected_ids = [c.application_id for c in order]
+    waitlist = [c.application_id for c in available if c.application_id not in selected]
+    seats = [QuotaSeats(region, quotas[region], minimum, sum(1 for i in selected_ids if by_id[i].region == region))
+             for region, minimum in minimums.items()]
+
+    for quota in seats:
+        moved = sum(1 for i in by_quota if by_id[i].region == quota.region)
+        if quota.minimum and quota.met:
+            line = (f"{quota.region} needs at least {quota.minimum} of {places} places ({quota.percent}%): "
+                    f"{quota.proposed} proposed")
+            if moved:
+                line += (f", {moved} of them moved up over higher-ranked candidates" if moved > 1
+                         else ", 1 of them moved up over higher-ranked candidates")
+            notes.append(line + ".")
+    if len(selected_ids) < places and not problems:
+        notes.append(f"Only {_plural(len(selected_ids), 'application')} can be proposed for "
+                     f"{_plural(places, 'place')}.")
+    missing = sum(1 for i in selected_ids if not by_id[i].has_enough_reviews)
+    if missing:
+        notes.append(f"{_plural(missing, 'proposed application')} {'has' if missing == 1 else 'have'} fewer "
+                     f"reviews than the call asks for.")
+    if unranked:
+        notes.append(f"{_plural(len(unranked), 'application')} without a submitted review "
+                     f"{'is' if len(unranked) == 1 else 'are'} not ranked.")
+    feasible = not problems
+    if not feasible:
+        problems.append("This proposal cannot meet every quota and is only a best effort: quota seats go to each "
+                        "region's best-ranked candidates while places last, the other places by rank.")
+    return Proposal(selected=selected_ids, waitlist=waitlist, explanation=problems + notes, feasible=feasible,
+                    places=places, seats=seats, by_quota=by_quota, included=included, excluded=excluded,
+                    unranked=unranked)
+
+
+# --- Waitlist promotion (pure) ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Whom to offer a freed place (None: nobody) and why."""
+
+    application_id: int | None
+    explanation: str
+
+
+def promotion_candidate(selected_ids: Iterable[int], waitlist_ids_in_order: Sequence[int],
+                        regions: Mapping[int, str | None], places: int, quotas: Mapping[str, int],
+                        freed_id: int) -> Promotion:
+    """The waitlisted candidate to offer the place `freed_id` gave up, keeping every regional quota met.
+
+    `selected_ids` are the applications holding a place (with or without `freed_id`); `regions` maps ids of the
+    selected, the waitlisted and `freed_id` to their region. If a quota region is now below its minimum (the
+    freed region first), its best waitlisted candidate is chosen, even if ranked lower; otherwise the first.
+    """
+    holding = [i for i in dict.fromkeys(selected_ids) if i != freed_id]
+    holding_set = set(holding)
+    waitlist = [i for i in waitlist_ids_in_order if i != freed_id and i not in holding_set]
+    if not waitlist:
+        return Promotion(None, "The waitlist is empty: the place stays free.")
+    if len(holding) >= places:
+        return Promotion(None, f"All {_plural(places, 'place')} are still taken: nobody is promoted.")
+    counts: dict[str | None, int] = {}
+    for i in holding:
+        counts[regions.get(i)] = counts.get(regions.get(i), 0) + 1
+    short = [region for region, percent in sorted(quotas.items())
+             if counts.get(region, 0) < minimum_seats(percent, places)]
+    freed_region = regions.get(freed_id)
+    position = {i: n for n, i in enumerate(waitlist)}
+    best_from = {region: next((i for i in waitlist if regions.get(i) == region), None) for region in short}
+
+    def urgency(region: str) -> tuple[bool, int, str]:
+        """The freed place's own region first, then the region whose best waitlisted candidate ranks highest."""
+        best = best_from[region]
+        return (region != freed_region, position[best] if best is not None else len(waitlist), region)
+
+    order = sorted(short, key=urgency)
+    for region in order:
+        best = best_from[region]
+        if best is not None:
+            minimum = minimum_seats(quotas[region], places)
+            why = (f"the best-ranked waitlisted candidate from {region} is promoted to keep at least {minimum} of "
+                   f"{places} places ({quotas[region]}%) for {region}")
+            if best != waitlist[0]:
+                why += ", ahead of higher-ranked candidates from other regions"
+            return Promotion(best, why[0].upper() + why[1:] + ".")
+    if short:
+        return Promotion(waitlist[0], f"No waitlisted candidate from {', '.join(short)} can restore "
+                                      f"{'its quota' if len(short) == 1 else 'their quotas'}: the best-ranked "
+                                      f"waitlisted candidate is promoted.")
+    return Promotion(waitlist[0], "Every quota stays met: the best-ranked waitlisted candidate is promoted.")
+
+
+# --- Reading the call's ranking from the database ---------------------------------------------------------------
+
+def parse_sort(value: str | None) -> Sort:
+    """The sort the page asked for; anything unknown falls back to the normalised score."""
+    return "raw" if value == "raw" else "normalised"
+
+
+def score_column(sort: Sort) -> Any:
+    return ApplicationScore.raw_mean if sort == "raw" else ApplicationScore.normalised_mean
+
+
+def quotas_of(call: Call) -> dict[str, int]:
+    """The call's regional quotas as region -> minimum share in percent."""
+    return {quota.region: quota.min_share_percent for quota in call.quotas}
+
+
+def load_candidates(call: Call, sort: Sort) -> tuple[list[Candidate], dict[int, str]]:
+    """Every competing application's (id, region, score, review count) and the chair's adjustments: one query."""
+    score = score_column(sort)
+    rows = db.session.execute(
+        select(Application.id, Application.region, score, ApplicationScore.review_count, SelectionAdjustment.action)
+        .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
+        .outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
+        .where(Application.call_id == call.id, Application.status.in_(PROPOSAL_STATUSES))
+    ).all()
+    enough = call.reviewers_per_application
+    candidates = [Candidate(row[0], row[1], row[2], (row[3] or 0) >= enough) for row in rows]
+    adjustments = {row[0]: AdjustmentAction(row[4]).value for row in rows if row[4] is not None}
+    return candidates, adjustments
+
+
+def proposal_for_call(call: Call, sort: Sort = "normalised") -> Proposal:
+    """The proposed selection of a call under `sort`, with the chair's adjustments: one query."""
+    candidates, adjustments = load_candidates(call, sort)
+    return propose_selection(candidates, call.places, quotas_of(call), adjustments)
+
+
+def ranking_query(call: Call, sort: Sort) -> Select[*tuple[Any, ...]]:
+    """The ranked applications with their scores, active assignment counts and adjustments, best first."""
+    score = score_column(sort)
+    assigned = (select(Assignment.application_id, func.count(Assignment.id).label("n"))
+                .where(Assignment.call_id == call.id, Assignment.status == AssignmentStatus.ACTIVE)
+                .group_by(Assignment.application_id).subquery())
+    adjuster = aliased(User)
+    return (
+        select(Application.id, Application.reference, Application.given_name, Application.family_name,
+               Application.nationality, Application.region, Application.status,
+               func.coalesce(ApplicationScore.review_count, 0).label("review_count"), ApplicationScore.raw_mean,
+               ApplicationScore.normalised_mean, ApplicationScore.spread,
+               func.coalesce(ApplicationScore.disagreement, False).label("disagreement"),
+               func.coalesce(assigned.c.n, 0).label("assignments"),
+               SelectionAdjustment.action.label("adjustment"), SelectionAdjustment.reason.label("adjustment_reason"),
+               adjuster.full_name.label("adjusted_by"))
+        .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
+        .outerjoin(assigned, assigned.c.application_id == Application.id)
+        .outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
+        .outerjoin(adjuster, adjuster.id == SelectionAdjustment.made_by_id)
+        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
+        .order_by(score.is_(None), score.desc(), Application.id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RankingRow:
+    """One line of the ranking table."""
+
+    id: int
+    rank: int | None
+    reference: str | None
+    name: str
+    nationality: str | None
+    region: str | None
+    status: ApplicationStatus
+    review_count: int
+    missing_reviews: bool
+    raw_mean: Decimal | None
+    normalised_mean: Decimal | None
+    spread: Decimal | None
+    disagreement: bool
+    assignments: int
+    proposal: str
+    selected: bool
+    waitlist_position: int | None
+    adjustment: str | None
+    adjustment_reason: str | None
+    adjusted_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    call: Call
+    sort: Sort
+    proposal: Proposal
+    page: Page
+    rows: list[RankingRow]
+    reviewers: Page
+
+
+def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, *, reviewers_page: int = 1,
+                 reviewers_per_page: int = 50) -> Ranking:
+    """One page of the ranking, the whole call's proposal and the reviewers' strictness, in constant queries."""
+    proposal = proposal_for_call(call, sort)
+    result = paginate(ranking_query(call, sort), page, per_page)
+    enough = call.reviewers_per_application
+    offset = (result.page - 1) * result.per_page
+    score_name = "raw_mean" if sort == "raw" else "normalised_mean"
+    rows = [
+        RankingRow(
+            id=r.id, rank=offset + n if getattr(r, score_name) is not None else None, reference=r.reference,
+            name=" ".join(p for p in (r.given_name, r.family_name) if p), nationality=r.nationality,
+            region=r.region, status=r.status, review_count=r.review_count, missing_reviews=r.review_count < enough,
+            raw_mean=r.raw_mean, normalised_mean=r.normalised_mean, spread=r.spread,
+            disagreement=bool(r.disagreement), assignments=r.assignments,
+            proposal=("Declined the offer" if r.status is ApplicationStatus.OFFER_DECLINED
+                      else proposal.status_of(r.id)),
+            selected=proposal.is_selected(r.id), waitlist_position=proposal.waitlist_position(r.id),
+            adjustment=AdjustmentAction(r.adjustment).value if r.adjustment else None,
+            adjustment_reason=r.adjustment_reason, adjusted_by=r.adjusted_by,
+        )
+        for n, r in enumerate(result.items, start=1)
+    ]
+    reviewers = paginate(strictness_query(call.id), reviewers_page, reviewers_per_page)
+    return Ranking(call=call, sort=sort, proposal=proposal, page=result, rows=rows, reviewers=reviewers)
+
+
+def strictness_query(call_id: int) -> Select[*tuple[Any, ...]]:
+    """Each reviewer's strictness in the call (count, mean, spread, normalised or not), by name."""
+    return (select(ReviewerStrictness.reviewer_id, User.full_name, ReviewerStrictness.review_count,
+                   ReviewerStrictness.mean, ReviewerStrictness.stddev, ReviewerStrictness.normalised)
+            .join(User, User.id == ReviewerStrictness.reviewer_id)
+            .where(ReviewerStrictness.call_id == call_id)
+            .order_by(User.full_name, User.id))
+
+
+# --- The chair's adjustments ----------------------------------------------------------------------------------
+
+ADJUST_ACTIONS = ("include", "exclude", "clear")
+
+
+def adjust(call: Call, application: Application, action: str, reason: str, by: User) -> SelectionAdjustment | None:
+    """Include, exclude or clear one application in the proposal, with a reason the audit log keeps."""
+    reason = (reason or "").strip()
+    if action not in ADJUST_ACTIONS:
+        raise DomainError("Choose include, exclude or clear.")
+    if not reason:
+        raise DomainError("Give a reason.")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise DomainError(f"Keep the reason under {MAX_REASON_LENGTH} characters.")
+    if application.call_id != call.id or application.status not in PROPOSAL_STATUSES:
+        raise DomainError("Only applications in this call's ranking can be adjusted.")
+    existing = db.session.scalar(select(SelectionAdjustment)
+                                 .where(SelectionAdjustment.application_id == application.id))
+    previous = existing.action.value if existing else None
+    if action == "clear":
+        if existing is None:
+            raise DomainError("There is no adjustment to clear.")
+        db.session.delete(existing)
+        adjustment = None
+    else:
+        adjustment = existing or SelectionAdjustment(call_id=call.id, application_id=application.id)
+        adjustment.action = AdjustmentAction(action)
+        adjustment.reason = reason
+        adjustment.made_by_id = by.id
+        adjustment.made_at = utcnow()
+        db.session.add(adjustment)
+    db.session.flush()
+    record("selection.adjusted", application, actor_id=by.id, adjustment=action, previous=previous, reason=reason,
+           call_id=call.id, reference=application.reference)
+    log.info("selection of application %s adjusted: %s (was %s)", application.id, action, previous)
+    return adjustment
