@@ -78,8 +78,8 @@ def test_a_declined_place_from_the_quota_region_goes_to_the_best_waitlisted_from
     assert status(people["asia_2"]) is ApplicationStatus.WAITLISTED
     promoted_offer = db.session.scalars(select(Offer).where(Offer.application_id == people["africa_2"])).one()
     assert promoted_offer.status is OfferStatus.PENDING and promoted_offer.promoted_from_offer_id is not None
-    promoted_email = db.session.scalars(select(OutboxMessage).where(OutboxMessage.template == "selection/offer_promoted")
-                                        ).one()
+    promoted_email = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.template == "selection/offer_promoted")).one()
     assert promoted_email.subject.startswith("A place is free for you")
 
 
