@@ -1,0 +1,152 @@
+"""Conflicts of interest: declared by reviewers, added by rules, and recusals from assigned applications."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from fellowship.applications.models import Application, ApplicationStatus
+from fellowship.audit.services import record
+from fellowship.auth.models import User
+from fellowship.calls.models import Call
+from fellowship.errors import DomainError
+from fellowship.extensions import db
+from fellowship.models import UTCDateTime, utcnow
+from fellowship.selection.models import (
+    Assignment,
+    AssignmentStatus,
+    CallReviewer,
+    Conflict,
+    ConflictKind,
+    ConflictSource,
+)
+
+log = logging.getLogger(__name__)
+
+#: Kinds a reviewer declares themself (the rules add same institution and same nationality too).
+DECLARABLE_KINDS = (ConflictKind.SAME_INSTITUTION, ConflictKind.SUPERVISOR, ConflictKind.RELATIVE, ConflictKind.OTHER)
+
+
+def _label(application: Application) -> str:
+    return application.reference or f"application {application.id}"
+
+
+def declare_conflict(reviewer: User, application: Application, kind: ConflictKind, note: str = "") -> Conflict:
+    """Record a reviewer's tie to an applicant; if they were assigned to it, they recuse and it goes to another."""
+    member = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == application.call_id,
+                                                          CallReviewer.reviewer_id == reviewer.id))
+    if member is None:
+        raise DomainError("Conflicts can be declared only for applications of a call whose panel you serve on.")
+    duplicate = db.session.scalar(select(exists().where(
+        Conflict.reviewer_id == reviewer.id, Conflict.application_id == application.id, Conflict.kind == kind)))
+    if duplicate:
+        raise DomainError(f"A conflict of this kind ({kind.label.lower()}) with {_label(application)} "
+                          f"is already recorded.")
+    assignment = db.session.scalar(select(Assignment).where(
+        Assignment.application_id == application.id, Assignment.reviewer_id == reviewer.id,
+        Assignment.status == AssignmentStatus.ACTIVE))
+    source = ConflictSource.RECUSAL if assignment is not None else ConflictSource.DECLARED
+    conflict = Conflict(reviewer_id=reviewer.id, application_id=application.id, kind=kind, source=source,
+                        note=note.strip())
+    db.session.add(conflict)
+    db.session.flush()
+    record("selection.conflict_declared", conflict, application_id=application.id, reviewer_id=reviewer.id,
+           kind=kind.value, source=source.value)
+    log.info("conflict %s: reviewer %s declared %s with application %s", conflict.id, reviewer.id, kind.value,
+             application.id)
+    if assignment is not None:
+        # Imported here: assignment imports this module for the conflict rules.
+        from fellowship.selection import assignment as assignment_services
+
+        assignment_services.withdraw_assignment(assignment, "recusal")
+        record("selection.recused", assignment, application_id=application.id, reviewer_id=reviewer.id,
+               conflict_id=conflict.id, kind=kind.value, note=conflict.note)
+        log.info("assignment %s: reviewer %s recused", assignment.id, reviewer.id)
+        assignment_services.reassign([application.id])
+    return conflict
+
+
+def recuse(assignment: Assignment, note: str, kind: ConflictKind = ConflictKind.OTHER) -> Conflict:
+    """The assigned reviewer steps back from an application: a conflict (source: recusal), then reassignment."""
+    if assignment.status is not AssignmentStatus.ACTIVE:
+        raise DomainError("You are no longer assigned to this application.")
+    reviewer = db.session.get_one(User, assignment.reviewer_id)
+    application = db.session.get_one(Application, assignment.application_id)
+    return declare_conflict(reviewer, application, kind, note)
+
+
+def application_for_declaration(reviewer_id: int, reference: str) -> Application:
+    """The submitted application with this reference in a call the reviewer serves on (same error otherwise)."""
+    reference = reference.strip().upper()
+    application = db.session.scalar(
+        select(Application)
+        .join(CallReviewer, and_(CallReviewer.call_id == Application.call_id, CallReviewer.reviewer_id == reviewer_id,
+                                 CallReviewer.active.is_(True)))
+        .where(Application.reference == reference))
+    if application is None:
+        raise DomainError(f"No application with reference {reference or '(empty)'} in a call whose panel you "
+                          f"serve on. Check the reference number.")
+    return application
+
+
+def declarations_query(reviewer_id: int) -> Select[Conflict, str | None, str]:
+    """The reviewer's own declarations and recusals, newest first, with the reference and the call's title."""
+    return (select(Conflict, Application.reference, Call.title)
+            .join(Application, Application.id == Conflict.application_id)
+            .join(Call, Call.id == Application.call_id)
+            .where(Conflict.reviewer_id == reviewer_id,
+                   Conflict.source.in_([ConflictSource.DECLARED, ConflictSource.RECUSAL]))
+            .order_by(Conflict.created_at.desc(), Conflict.id.desc()))
+
+
+def _rules(call: Call) -> list[tuple[ConflictKind, ColumnElement[bool]]]:
+    institution = func.lower(func.trim(CallReviewer.institution))
+    rules: list[tuple[ConflictKind, ColumnElement[bool]]] = [(
+        ConflictKind.SAME_INSTITUTION,
+        and_(institution != "", institution == func.lower(func.trim(Application.institution))),
+    )]
+    if call.same_nationality_conflict:
+        rules.append((ConflictKind.SAME_NATIONALITY,
+                      and_(CallReviewer.nationality != "",
+                           func.upper(CallReviewer.nationality) == func.upper(Application.nationality))))
+    return rules
+
+
+def apply_automatic_conflicts(call: Call) -> int:
+    """Add the rule-made conflicts of the call's panel (one INSERT ... SELECT per rule); safe to run again."""
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    kind_type = Conflict.__table__.c.kind.type
+    source_type = Conflict.__table__.c.source.type
+    now = utcnow()
+    added = 0
+    for kind, condition in _rules(call):
+        already = exists().where(Conflict.reviewer_id == CallReviewer.reviewer_id,
+                                 Conflict.application_id == Application.id, Conflict.kind == kind)
+        pairs = (
+            select(CallReviewer.reviewer_id, Application.id, literal(kind, kind_type),
+                   literal(ConflictSource.AUTOMATIC, source_type), literal("rule: " + kind.label.lower()),
+                   literal(now, UTCDateTime()))
+            .join(Application, Application.call_id == CallReviewer.call_id)
+            .where(CallReviewer.call_id == call.id, Application.status != ApplicationStatus.DRAFT, condition,
+                   ~already)
+        )
+        stmt = insert(Conflict).from_select(
+            ["reviewer_id", "application_id", "kind", "source", "note", "created_at"], pairs
+        ).on_conflict_do_nothing().returning(Conflict.id)
+        added += len(db.session.execute(stmt).all())
+    if added:
+        record("selection.automatic_conflicts_added", call, added=added)
+        log.info("call %s: %s automatic conflicts added", call.id, added)
+    return added
+
+
+def conflicted_pairs(call_id: int) -> set[tuple[int, int]]:
+    """Every (application_id, reviewer_id) of the call with a conflict of any kind or source."""
+    rows = db.session.execute(
+        select(Conflict.application_id, Conflict.reviewer_id).distinct()
+        .join(Application, Application.id == Conflict.application_id)
+        .where(Application.call_id == call_id)).all()
+    return {(row.application_id, row.reviewer_id) for row in rows}
