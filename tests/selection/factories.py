@@ -40,16 +40,6 @@ def add_rubric(call: Call, *weights: str | int | Decimal) -> list[RubricCriterio
     return criteria
 
 
-class CallReviewerFactory(SQLAlchemyModelFactory):
-    class Meta:
-        model = CallReviewer
-        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
-        sqlalchemy_session_persistence = "commit"
-
-    call = factory.SubFactory(CallFactory)
-    reviewer = factory.SubFactory(UserFactory, roles=[Role.REVIEWER])
-
-
 class AssignmentFactory(SQLAlchemyModelFactory):
     """An active assignment due in two weeks; give `application` and `reviewer_id` (the call follows)."""
 

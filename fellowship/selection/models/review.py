@@ -23,6 +23,7 @@ class Assignment(IdMixin, Base):
         UniqueConstraint("application_id", "reviewer_id", name="uq_assignments_application_id_reviewer_id"),
         Index("ix_assignments_reviewer_status", "reviewer_id", "status"),
         Index("ix_assignments_call_status", "call_id", "status"),
+        Index("ix_assignments_status_due_at", "status", "due_at"),  # reviewer reminders
     )
 
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
