@@ -1,5 +1,6 @@
 """Demo data for `make run`: accounts for each role, a programme with an open call of about 50
-applications from many countries in every state, and a past call already screened and decided.
+applications from many countries, a closed call under review (the demo reviewer has reviews to do, the
+chair can rank and decide), and an older call decided with offers answered: every state appears.
 Loading it twice changes nothing."""
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from fellowship.calls.models import (
     RubricCriterion,
 )
 from fellowship.calls.services import developing_preset
+from fellowship.eligibility.services import close_and_screen_call
 from fellowship.extensions import db
 from fellowship.geo import region_of
 from fellowship.models import utcnow
@@ -121,14 +123,15 @@ def _load_programme() -> None:
                           time_zone="Asia/Tokyo")
     db.session.add(programme)
     open_call = _call(programme, "Environmental Leaders 2027", 2027, -30, 45, CallStatus.OPEN)
-    past_call = _call(programme, "Environmental Leaders 2026", 2026, -400, -60, CallStatus.OPEN)
+    reviewing_call = _call(programme, "Environmental Leaders 2026", 2026, -400, -60, CallStatus.OPEN)
+    decided_call = _call(programme, "Environmental Leaders 2025", 2025, -760, -420, CallStatus.OPEN)
     password_hash = hash_password(DEMO_PASSWORD)
 
     open_states = [ApplicationStatus.DRAFT] * 20 + [ApplicationStatus.SUBMITTED] * 25 + \
         [ApplicationStatus.WITHDRAWN] * 5
-    past_states = [ApplicationStatus.SUBMITTED] * 30
     person = 0
-    for call, states in ((open_call, open_states), (past_call, past_states)):
+    for call, states in ((open_call, open_states), (reviewing_call, [ApplicationStatus.SUBMITTED] * 24),
+                         (decided_call, [ApplicationStatus.SUBMITTED] * 16)):
         for index, status in enumerate(states):
             country, givens, families = PEOPLE[person % len(PEOPLE)]
             given, family = givens[person % len(givens)], families[(person // 3) % len(families)]
@@ -150,7 +153,12 @@ def _load_programme() -> None:
             db.session.flush()
             if complete:
                 _documents_and_referees(application, letter=rng.random() < 0.8)
-    _screen_and_decide(past_call)
+    reviewers = _reviewers(password_hash)
+    for call in (reviewing_call, decided_call):
+        close_and_screen_call(call.id)
+        call.status = CallStatus.REVIEWING
+        _review(call, reviewers, rng, leave_for_demo_reviewer=call is reviewing_call)
+    _decide(decided_call)
     demo_applicant = db.session.scalar(select(User).where(User.email == "applicant@example.org"))
     if demo_applicant is not None:
         _application(open_call, demo_applicant, "KE", "Amani", "Applicant", rng, complete=False)
@@ -162,7 +170,7 @@ def _application(call: Call, user: User, country: str, given: str, family: str, 
     application = Application(call=call, applicant_id=user.id, given_name=given, family_name=family,
                               search_name=f"{given} {family}".lower(), nationality=country,
                               country_of_residence=country, region=region_of(country), gender=rng.choice(list(Gender)),
-                              date_of_birth=date(rng.randint(1990, 2002), rng.randint(1, 12), rng.randint(1, 28)))
+                              date_of_birth=date(rng.randint(1993, 2002), rng.randint(1, 12), rng.randint(1, 28)))
     if complete:
         degrees = [DegreeLevel.BACHELOR, DegreeLevel.MASTER] * 4 + [DegreeLevel.SECONDARY]
         application.highest_degree = rng.choice(degrees)
@@ -199,16 +207,56 @@ def _documents_and_referees(application: Application, *, letter: bool) -> None:
                        validate_upload(upload, DocumentKind.REFERENCE_LETTER), referee=referee)
 
 
-def _screen_and_decide(call: Call) -> None:
-    """Close the past call through the real deadline job, then record a spread of decisions."""
-    from fellowship.eligibility.services import close_and_screen_call
+def _reviewers(password_hash: str) -> list[User]:
+    """The demo reviewer and two colleagues: one who scores harshly, one leniently."""
+    reviewers = [db.session.scalars(select(User).where(User.email == "reviewer@example.org")).one()]
+    colleagues = (("harsh.reviewer@example.org", "Hiroshi Harsh"), ("lenient.reviewer@example.org", "Lena Lenient"))
+    for email, name in colleagues:
+        user = User(email=email, full_name=name, password_hash=password_hash, email_confirmed_at=utcnow())
+        user.roles.append(UserRole(role=Role.REVIEWER))
+        db.session.add(user)
+        reviewers.append(user)
+    db.session.flush()
+    return reviewers
 
-    close_and_screen_call(call.id)
-    call.status = CallStatus.REVIEWING
-    eligible = db.session.scalars(select(Application).where(Application.call_id == call.id,
-                                                            Application.status == ApplicationStatus.UNDER_REVIEW)
+
+def _review(call: Call, reviewers: list[User], rng: random.Random, *, leave_for_demo_reviewer: bool) -> None:
+    """Panel, automatic assignment and reviews through the real services; some left for the demo reviewer."""
+    from fellowship.selection.assignment import add_to_panel, auto_assign
+    from fellowship.selection.models import Assignment, Recommendation
+    from fellowship.selection.reviewing import save_review
+
+    call.reviewers_per_application = 2
+    call.review_due_at = utcnow() + timedelta(days=14)
+    for reviewer in reviewers:
+        add_to_panel(call, reviewer, cap=None, institution=None, nationality=None)
+    auto_assign(call)
+    bias = {reviewers[0].id: 0, reviewers[1].id: -1, reviewers[2].id: 1}
+    assignments = db.session.scalars(select(Assignment).where(Assignment.call_id == call.id)
+                                     .order_by(Assignment.id)).all()
+    for assignment in assignments:
+        if leave_for_demo_reviewer and assignment.reviewer_id == reviewers[0].id:
+            continue
+        merit = 2 + assignment.application_id % 3  # the same applicant looks alike to every reviewer
+        scores = {c.id: max(1, min(5, merit + bias[assignment.reviewer_id] + rng.choice((0, 0, 1))))
+                  for c in call.criteria}
+        recommendation = Recommendation.SUPPORT if sum(scores.values()) / len(scores) >= 3 else Recommendation.NEUTRAL
+        save_review(assignment, scores, "Clear plan; strong links to home-country needs.", recommendation, submit=True)
+
+
+def _decide(call: Call) -> None:
+    """Lock, decide from the proposal, send, and have the first offers answered: every state appears."""
+    from fellowship.selection.decisions import record_from_proposal, respond_to_offer, send_decisions
+    from fellowship.selection.reviewing import lock_panel
+
+    chair = db.session.scalars(select(User).where(User.email == "staff@example.org")).one()
+    call.places = 4
+    lock_panel(call, chair)
+    record_from_proposal(call, chair, waitlist_size=3)
+    send_decisions(call, chair)
+    accepted = db.session.scalars(select(Application).where(Application.call_id == call.id,
+                                                            Application.status == ApplicationStatus.ACCEPTED)
                                   .order_by(Application.id)).all()
-    outcomes = [ApplicationStatus.OFFER_ACCEPTED, ApplicationStatus.OFFER_DECLINED, ApplicationStatus.ACCEPTED,
-                ApplicationStatus.WAITLISTED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN]
-    for application, outcome in zip(eligible, outcomes, strict=False):  # the rest stay under review
-        application.status = outcome
+    respond_to_offer(accepted[0], accept=True)
+    respond_to_offer(accepted[1], accept=False)  # promotes the first on the waitlist
+    call.status = CallStatus.DECIDED
