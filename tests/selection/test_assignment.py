@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from fellowship.applications.models import ApplicationStatus
 from fellowship.audit.models import AuditEntry
@@ -30,6 +30,7 @@ from fellowship.selection.tasks import remind_reviewers_task
 from fellowship.timezones import format_in_zone
 from tests.conftest import login, submit_form
 from tests.factories import CallFactory, UserFactory, submitted_application
+from tests.querycount import counted_statements
 from tests.selection.factories import panel_reviewer
 
 
@@ -279,16 +280,8 @@ def test_the_panel_page_needs_as_many_queries_for_many_applications_as_for_one(c
     url = f"/staff/calls/{call.id}/panel"
 
     def queries() -> int:
-        statements: list[str] = []
-
-        def count(conn, cursor, statement, *args) -> None:
-            statements.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with counted_statements() as statements:
             assert client.get(url).status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)
 
     one = queries()

@@ -7,13 +7,11 @@ Scores are written directly as ApplicationScore rows (the score computation is t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.models import AuditEntry
@@ -31,6 +29,7 @@ from fellowship.selection.models import (
 )
 from tests.conftest import login, submit_form
 from tests.factories import CallFactory, UserFactory, submitted_application
+from tests.querycount import counted_statements
 from tests.selection.factories import AssignmentFactory
 
 
@@ -309,18 +308,6 @@ def test_anonymous_visitors_are_sent_to_log_in(client, ranked):
 
 # --- Query count ------------------------------------------------------------------------------------------------
 
-@contextmanager
-def counted_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def bulk_add(call: Call, reviewers: list[int], start: int, n: int) -> None:
@@ -361,12 +348,12 @@ def test_the_ranking_page_runs_the_same_number_of_queries_for_10_and_500_applica
     url = f"/staff/calls/{call.id}/ranking"
     bulk_add(call, reviewers, 0, 10)
     staff_client.get(url)  # warm up: first-request work (such as loading metadata) is not counted
-    with counted_queries() as small:
+    with counted_statements() as small:
         html = staff_client.get(url).get_data(as_text=True)
     assert len(references(html)) == 10
 
     bulk_add(call, reviewers, 10, 490)
-    with counted_queries() as large:
+    with counted_statements() as large:
         html = staff_client.get(url).get_data(as_text=True)
     assert len(references(html)) == 50 and "500 applications in the ranking" in html
     assert "20 of 20 places proposed" in html

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from fellowship.applications.models import Application, Document, Referee, RefereeStatus
@@ -34,6 +34,7 @@ from fellowship.selection.reviewing import save_review
 from tests.conftest import login, submit_form
 from tests.documents.files import PDF
 from tests.factories import CallFactory, UserFactory, submitted_application
+from tests.querycount import counted_statements
 from tests.selection.factories import AssignmentFactory, add_rubric
 
 APPLICANT_NAMES = ("Amani", "Njeri")  # tests.factories.complete_sections
@@ -98,18 +99,6 @@ def add_referee_with_letter(application: Application) -> tuple[Referee, Document
     return referee, add_document(application, DocumentKind.REFERENCE_LETTER, "kamau-letter-for-njeri.pdf", referee)
 
 
-@contextlib.contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 # --- The page and the rubric -------------------------------------------------------------------------------------

@@ -58,12 +58,10 @@ of both applications agree exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from fellowship.auth.models import Role, User
 from fellowship.calls.models import Call
@@ -80,6 +78,7 @@ from fellowship.selection.models import (
 from fellowship.selection.reviewing import save_review
 from fellowship.selection.scores import recompute_call, weighted_score
 from tests.factories import CallFactory, UserFactory, submitted_application
+from tests.querycount import counted_statements
 from tests.selection.factories import AssignmentFactory, add_rubric
 
 #: (reviewer, application, score A, score B) — the table of the module docstring.
@@ -99,18 +98,6 @@ def four(value: Decimal | None) -> Decimal:
     return Decimal(value).quantize(Decimal("0.0001"))
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def review_call(reviews: list[tuple[str, str, int, int]], **call_settings: object):

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from fellowship.applications.models import Application, ApplicationStatus, EnvironmentalField
 from fellowship.audit.models import AuditEntry
@@ -19,6 +17,7 @@ from fellowship.calls.models import Call
 from fellowship.extensions import db
 from tests.conftest import login
 from tests.factories import ApplicationFactory, CallFactory, UserFactory
+from tests.querycount import counted_statements
 
 SUBMITTED_AT = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -184,18 +183,6 @@ def test_an_unknown_call_is_not_found(staff_client, call):
     assert staff_client.get("/staff/calls/999999/applications").status_code == 404
 
 
-@contextmanager
-def counted_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def bulk_add(call: Call, start: int, n: int) -> None:
@@ -218,12 +205,12 @@ def test_the_list_runs_the_same_number_of_queries_for_10_and_500_applications(st
     url = f"/staff/calls/{call.id}/applications"
     bulk_add(call, 0, 10)
     staff_client.get(url)  # warm up: first-request work (such as loading metadata) is not counted
-    with counted_queries() as small:
+    with counted_statements() as small:
         html = staff_client.get(url).get_data(as_text=True)
     assert len(references(html)) == 10
 
     bulk_add(call, 10, 490)
-    with counted_queries() as large:
+    with counted_statements() as large:
         html = staff_client.get(url).get_data(as_text=True)
     assert len(references(html)) == 50 and "500 applications" in html
 
