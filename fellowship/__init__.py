@@ -61,10 +61,11 @@ def register_extensions(app: Flask) -> None:
 #: Areas whose `views` modules hold routes; imported here (not by the packages) to keep imports acyclic.
 VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views", "calls.views", "applications.views",
                 "applications.staff", "documents.views", "referees.views", "selection.panel_views",
-                "selection.review_views", "selection.ranking_views", "selection.decision_views")
+                "selection.review_views", "selection.ranking_views", "selection.decision_views",
+                "fellows.views", "alumni.views", "alumni.dashboard_views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
-                 "selection.models")
+                 "selection.models", "fellows.models", "alumni.models")
 #: Modules with Celery tasks, imported so the worker registers them.
 TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks",
                 "selection.decision_tasks", "selection.tasks")
@@ -73,7 +74,19 @@ TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks"
 def register_blueprints(app: Flask) -> None:
     import importlib
 
-    from fellowship import admin, applications, auth, calls, documents, main, notifications, referees, selection
+    from fellowship import (
+        admin,
+        alumni,
+        applications,
+        auth,
+        calls,
+        documents,
+        fellows,
+        main,
+        notifications,
+        referees,
+        selection,
+    )
 
     for name in MODEL_MODULES:
         importlib.import_module(f"fellowship.{name}")
@@ -82,7 +95,7 @@ def register_blueprints(app: Flask) -> None:
     for name in TASK_MODULES:
         importlib.import_module(f"fellowship.{name}")
     for blueprint in (main.bp, auth.bp, admin.bp, notifications.bp, calls.bp, applications.bp,
-                      applications.staff_bp, documents.bp, referees.bp, selection.bp):
+                      applications.staff_bp, documents.bp, referees.bp, selection.bp, fellows.bp, alumni.bp):
         app.register_blueprint(blueprint)
     if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
         from fellowship import devtools

@@ -1,0 +1,3 @@
+"""alumni/dashboard_views pages."""
+
+from fellowship.alumni import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""alumni/views pages."""
+
+from fellowship.alumni import bp  # noqa: F401

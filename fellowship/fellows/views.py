@@ -1,0 +1,3 @@
+"""fellows/views pages."""
+
+from fellowship.fellows import bp  # noqa: F401
