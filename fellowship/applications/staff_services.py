@@ -27,6 +27,7 @@ from fellowship.calls.models import Call, DocumentKind
 from fellowship.eligibility.rules import RULES
 from fellowship.extensions import db
 from fellowship.geo import REGIONS, country_name
+from fellowship.spreadsheets import neutralise_formula
 
 #: Values of the eligibility filter, with their labels.
 ELIGIBILITY_CHOICES: dict[str, str] = {
@@ -38,7 +39,6 @@ ELIGIBILITY_CHOICES: dict[str, str] = {
 #: Rows fetched per round trip while streaming the export.
 EXPORT_BATCH = 500
 #: A spreadsheet reads a cell starting with one of these as a formula (or may): such cells get a leading quote.
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MAX_SEARCH_LENGTH = 100
 
 
@@ -216,7 +216,7 @@ def safe_cell(value: Any) -> str:
         text = str(value.label)
     else:
         text = str(value)
-    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
+    return neutralise_formula(text)
 
 
 def _export_row(row: Any) -> list[str]:

@@ -29,11 +29,11 @@ from fellowship.extensions import db
 from fellowship.geo import country_name
 from fellowship.selection.models import ApplicationScore, Review, ReviewScore, ReviewStatus, SelectionAdjustment
 from fellowship.selection.ranking import RANKED_STATUSES, Proposal, Sort, score_column, strictness_query
+from fellowship.spreadsheets import neutralise_formula
 
 #: Rows fetched per round trip.
 EXPORT_BATCH = 500
 #: A spreadsheet reads a cell starting with one of these as a formula (or may): such cells get a leading quote.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 APPLICATION_HEADER = ["Rank", "Reference", "Given name", "Family name", "Nationality", "Region", "Status",
@@ -116,7 +116,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     text = str(getattr(value, "value", value))
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return neutralise_formula(text)
 
 
 def xlsx_cell(value: Any) -> Any:
@@ -128,7 +128,7 @@ def xlsx_cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None)
     text = ILLEGAL_CHARACTERS_RE.sub("", str(getattr(value, "value", value)))
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return neutralise_formula(text)
 
 
 def export_csv(spec: ExportSpec, engine: Engine) -> Iterator[bytes]:
