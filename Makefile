@@ -41,3 +41,8 @@ test-fast: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+
+## The daily follow-up job's time and peak memory at 10,000 and 100,000 alumni (throwaway PostgreSQL + Redis).
+.PHONY: bench-followups
+bench-followups: install
+	$(BIN)/python -m bench.followups

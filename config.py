@@ -84,6 +84,7 @@ class Config:
                 "expire-offers": {"task": "selection.expire_offers", "schedule": crontab(minute=15)},
                 "referee-reminders": {"task": "referees.send_reminders", "schedule": crontab(hour=3, minute=0)},
                 "reviewer-reminders": {"task": "selection.remind_reviewers", "schedule": crontab(hour=4, minute=0)},
+                "alumni-followups": {"task": "alumni.run_daily_followups", "schedule": crontab(hour=1, minute=0)},
             },
         }
 
@@ -109,6 +110,8 @@ class Config:
         #: Development only: folder where the local mail sink writes received messages.
         self.MAIL_SINK_DIR = _env("MAIL_SINK_DIR")
         self.PER_PAGE = 50
+        #: Exports with more rows than this run as a Celery task with a progress page.
+        self.EXPORT_INLINE_LIMIT = _env_int("EXPORT_INLINE_LIMIT", 3000)
 
 
 class DevelopmentConfig(Config):

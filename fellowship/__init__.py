@@ -68,7 +68,7 @@ MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.m
                  "selection.models", "fellows.models", "alumni.models")
 #: Modules with Celery tasks, imported so the worker registers them.
 TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks",
-                "selection.decision_tasks", "selection.tasks")
+                "selection.decision_tasks", "selection.tasks", "alumni.tasks", "alumni.export_tasks")
 
 
 def register_blueprints(app: Flask) -> None:

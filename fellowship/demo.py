@@ -1,13 +1,15 @@
 """Demo data for `make run`: accounts for each role, a programme with an open call of about 50
 applications from many countries, a closed call under review (the demo reviewer has reviews to do, the
-chair can rank and decide), and an older call decided with offers answered: every state appears.
+chair can rank and decide), an older call decided with offers answered: every state appears, and two past
+cohorts (2021, 2022) of alumni whose follow-ups are at every stage (alumnus@example.org is one of them).
 Loading it twice changes nothing."""
 
 from __future__ import annotations
 
+import calendar
 import io
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -163,6 +165,7 @@ def _load_programme() -> None:
     if demo_applicant is not None:
         _application(open_call, demo_applicant, "KE", "Amani", "Applicant", rng, complete=False)
     db.session.flush()
+    _load_alumni(programme, password_hash)
 
 
 def _application(call: Call, user: User, country: str, given: str, family: str, rng: random.Random, *,
@@ -260,3 +263,122 @@ def _decide(call: Call) -> None:
     respond_to_offer(accepted[0], accept=True)
     respond_to_offer(accepted[1], accept=False)  # promotes the first on the waitlist
     call.status = CallStatus.DECIDED
+
+
+#: Days since the latest due follow-up of each demo alumnus (by position in the cohort), and what became of it:
+#: a spread over the daily job's cadence (reminders at +7/+21, overdue at +35, lapsed at +90 days).
+ALUMNI_STAGES: list[tuple[int, str]] = [
+    (3, "sent"), (12, "reminded"), (26, "reminded"), (50, "overdue"), (130, "lapsed"), (40, "completed"),
+    (75, "completed"), (160, "completed"), (2, "sent"), (200, "silent"),
+]
+#: Countries of residence some alumni answered from outside their home region (the return rate is not 100%).
+ABROAD = {5: "JP", 7: "GB"}
+CAREERS = [("Water resources officer", "Ministry of Water", Sector.GOVERNMENT, True, "staff"),
+           ("Programme manager", "Green Futures NGO", Sector.NGO, True, "manager"),
+           ("Lecturer in environmental science", "National University", Sector.ACADEMIA, True, "staff"),
+           ("Director of climate policy", "Ministry of Environment", Sector.GOVERNMENT, True, "senior_leader"),
+           ("Energy analyst", "Solar Power Ltd", Sector.PRIVATE, True, "team_lead"),
+           ("Finance officer", "Commercial Bank", Sector.PRIVATE, False, "staff")]
+
+
+def _load_alumni(programme: Programme, password_hash: str) -> None:
+    """Two past cohorts of ten alumni each, returned home at dates chosen so their follow-ups show every stage.
+
+    Fellows and their follow-up schedule come from the real services (create_fellow, record_return, which calls
+    schedule_follow_ups); the follow-ups' progress, answers and careers are then written directly: it is demo data,
+    as if the daily job and the alumni had done it.
+    """
+    from fellowship.alumni.models import CareerEntry, FollowUp, FollowUpResponse, FollowUpStatus, LeadershipLevel
+    from fellowship.fellows.models import FellowStatus
+    from fellowship.fellows.services import create_fellow, record_return
+
+    today = utcnow().date()
+    rng = random.Random(2021)  # noqa: S311 - demo data, not security
+    person = 0
+    for year, status, latest_months in ((2021, CallStatus.ARCHIVED, 36), (2022, CallStatus.DECIDED, 24)):
+        days_ago = (today - date(year - 1, 12, 1)).days
+        call = _call(programme, f"Environmental Leaders {year}", year, -days_ago - 120, -days_ago, status)
+        call.places = len(ALUMNI_STAGES)
+        for index, (age, stage) in enumerate(ALUMNI_STAGES):
+            country, givens, families = PEOPLE[(person + 5) % (len(PEOPLE) - 1)]  # not JP: not eligible
+            given, family = givens[person % len(givens)], families[(person // 2) % len(families)]
+            person += 1
+            email = ("alumnus@example.org" if person == 1
+                     else f"{given.split()[0].lower()}.{family.lower()}.alumni{person}@example.org")
+            user = User(email=email, full_name=f"{given} {family}", password_hash=password_hash,
+                        email_confirmed_at=utcnow())
+            user.roles.append(UserRole(role=Role.APPLICANT))
+            db.session.add(user)
+            db.session.flush()
+            application = _application(call, user, country, given, family, rng, complete=True)
+            call.last_reference_number += 1
+            application.reference = f"ELF-{year}-{call.last_reference_number:05d}"
+            application.submitted_at = call.closes_at - timedelta(days=rng.randint(1, 20))
+            application.status = ApplicationStatus.OFFER_ACCEPTED
+            db.session.flush()
+            # The latest due follow-up (at `latest_months`) fell due `age` days ago.
+            latest_due = today - timedelta(days=age)
+            returned = _months_before(latest_due, latest_months)
+            fellow = create_fellow(application)
+            fellow.status, fellow.arrival_date = FellowStatus.IN_JAPAN, returned - timedelta(days=730)
+            fellow.planned_return_date = returned
+            fellow.host_institution, fellow.supervisor = "Kyoto University", "Prof. Tanaka"
+            fellow.study_programme = "Master of Environmental Management"
+            fellow.directory_opt_in = index % 3 != 2
+            db.session.flush()
+            record_return(fellow, returned, None, today=today)
+            follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.fellow_id == fellow.id)
+                                            .order_by(FollowUp.months_after_return)).all()
+            due = [f for f in follow_ups if f.due_on <= today]  # later ones stay scheduled
+            career_from: FollowUp | None = None
+            for follow_up in due:
+                sent = datetime.combine(follow_up.due_on, datetime.min.time(), tzinfo=UTC)
+                follow_up.sent_at = sent
+                is_latest = follow_up is due[-1]
+                outcome = stage if is_latest else ("lapsed" if stage == "silent" else "completed")
+                if outcome == "silent":
+                    outcome = "lapsed"
+                if outcome in ("reminded", "overdue", "lapsed"):
+                    follow_up.reminders_sent = 2 if age >= 21 or not is_latest else 1
+                    follow_up.last_reminded_at = sent + timedelta(days=21 if follow_up.reminders_sent == 2 else 7)
+                if outcome in ("overdue", "lapsed"):
+                    follow_up.overdue_at = sent + timedelta(days=35)
+                if outcome == "lapsed":
+                    follow_up.lapsed_at = sent + timedelta(days=90)
+                    if is_latest:
+                        fellow.lost_contact_since = follow_up.lapsed_at
+                if outcome == "completed":
+                    follow_up.completed_at = sent + timedelta(days=rng.randint(1, 20))
+                    follow_up.link_nonce = None
+                    residence = ABROAD.get(index, country) if is_latest else country
+                    db.session.add(FollowUpResponse(
+                        follow_up_id=follow_up.id, fellow_id=fellow.id, country_of_residence=residence,
+                        country_of_work=residence, projects_led=rng.randint(0, 4),
+                        policies_contributed=rng.randint(0, 2), publications=rng.randint(0, 5),
+                        people_trained=rng.randint(0, 200), collaboration_with_japan=rng.random() < 0.6,
+                        achievements_text="Led a community river clean-up and trained local officers.",
+                        directory_consent=fellow.directory_opt_in, submitted_at=follow_up.completed_at))
+                    career_from = follow_up
+                follow_up.status = FollowUpStatus(outcome)
+            if career_from is not None:
+                position, organisation, sector, environmental, level = CAREERS[index % len(CAREERS)]
+                residence = ABROAD.get(index, country) if career_from is due[-1] else country
+                if index % 2 == 0:  # an earlier position, ended: the timeline shows a career
+                    db.session.add(CareerEntry(
+                        fellow_id=fellow.id, position="Assistant researcher", organisation="National Institute",
+                        sector=Sector.ACADEMIA, country=country, start_date=returned + timedelta(days=30),
+                        end_date=career_from.due_on - timedelta(days=60), environmental=True,
+                        leadership_level=LeadershipLevel.STAFF))
+                db.session.add(CareerEntry(
+                    fellow_id=fellow.id, position=position, organisation=organisation, sector=sector,
+                    country=residence, start_date=career_from.due_on - timedelta(days=59),
+                    environmental=environmental, leadership_level=LeadershipLevel(level),
+                    follow_up_id=career_from.id))
+            db.session.flush()
+
+
+def _months_before(day: date, months: int) -> date:
+    """`day` minus whole months (day of month clamped), the inverse of the follow-up schedule's add_months."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

@@ -29,6 +29,7 @@ class FollowUp(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("fellow_id", "months_after_return", name="uq_follow_ups_fellow_id_months"),
         Index("ix_follow_ups_status_due_on", "status", "due_on"),
+        Index("ix_follow_ups_status_sent_at", "status", "sent_at"),  # reminders, overdue and lapse steps
         CheckConstraint("reminders_sent >= 0", name="reminders_not_negative"),
     )
 
@@ -51,9 +52,10 @@ class FollowUpResponse(IdMixin, Base):
     """What the alumnus answered in one follow-up survey."""
 
     __tablename__ = "follow_up_responses"
+    __table_args__ = (Index("ix_follow_up_responses_fellow_submitted", "fellow_id", "submitted_at"),)
 
     follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"), unique=True)
-    fellow_id: Mapped[int] = mapped_column(ForeignKey("fellows.id", ondelete="CASCADE"), index=True)
+    fellow_id: Mapped[int] = mapped_column(ForeignKey("fellows.id", ondelete="CASCADE"))
     country_of_residence: Mapped[str] = mapped_column(String(2))
     country_of_work: Mapped[str] = mapped_column(String(2))
     projects_led: Mapped[int] = mapped_column(default=0)
@@ -89,7 +91,7 @@ class CareerEntry(IdMixin, TimestampMixin, Base):
     position: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str] = mapped_column(String(200))
     sector: Mapped[Sector] = mapped_column(enum_column(Sector, "career_sector"))
-    country: Mapped[str] = mapped_column(String(2))
+    country: Mapped[str] = mapped_column(String(2), index=True)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     environmental: Mapped[bool] = mapped_column(default=True)

@@ -1,3 +1,94 @@
-"""alumni/views pages."""
+"""Alumni pages: the follow-up survey through the emailed link, and the alumnus's own career page."""
 
-from fellowship.alumni import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from fellowship.alumni import bp, survey
+from fellowship.alumni import tasks as _tasks  # noqa: F401 - registers the Celery task with the app
+from fellowship.alumni.followups import period_label
+from fellowship.alumni.survey_forms import CareerForm, DirectoryConsentForm, SurveyForm
+from fellowship.extensions import db, limiter
+from fellowship.fellows.models import Fellow
+from fellowship.pagination import paginate
+
+
+def _link_problem(exc: survey.FollowUpLinkProblem) -> tuple[str, int]:
+    used = str(exc) == survey.LINK_USED
+    heading = "Already answered" if used else "This link cannot be used"
+    return render_template("alumni/survey_problem.html", message=str(exc), used=used, heading=heading), 400
+
+
+@bp.route("/follow-up/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["GET"])
+@limiter.limit("10 per minute", methods=["POST"])
+def follow_up_survey(token: str):
+    try:
+        follow_up = survey.follow_up_for_token(token)
+    except survey.FollowUpLinkProblem as exc:
+        return _link_problem(exc)
+    fellow = db.session.get_one(Fellow, follow_up.fellow_id)
+    current = survey.current_career_entry(fellow.id)
+    form = SurveyForm()
+    if not form.is_submitted():
+        form.country_of_residence.data = form.country_of_work.data = fellow.home_country
+        form.directory_consent.data = fellow.directory_opt_in
+        if current is not None:
+            form.position.data, form.organisation.data = current.position, current.organisation
+            form.sector.data, form.country.data = current.sector.value, current.country
+            form.environmental.data = "yes" if current.environmental else "no"
+            form.leadership_level.data = current.leadership_level.value
+    if form.validate_on_submit():
+        try:
+            survey.submit_follow_up(token, form.answer())
+        except survey.FollowUpLinkProblem as exc:
+            db.session.rollback()
+            return _link_problem(exc)
+        db.session.commit()
+        return redirect(url_for("alumni.follow_up_thanks"))
+    return render_template("alumni/survey.html", form=form, period=period_label(follow_up.months_after_return))
+
+
+@bp.route("/follow-up/thanks")
+def follow_up_thanks():
+    return render_template("alumni/survey_thanks.html")
+
+
+def _alumnus_or_404() -> Fellow:
+    fellow = survey.alumnus_for_user(current_user)
+    if fellow is None:
+        abort(404)
+    return fellow
+
+
+@bp.route("/alumni/career", methods=["GET", "POST"])
+@login_required
+@limiter.limit("30 per hour", methods=["POST"])
+def career():
+    fellow = _alumnus_or_404()
+    form = CareerForm()
+    if form.validate_on_submit():
+        entry = survey.add_career_entry(fellow, form.career())
+        db.session.commit()
+        flash("Your current position is saved." if entry else "That is already your current position; nothing "
+              "changed.", "success" if entry else "info")
+        return redirect(url_for("alumni.career"))
+    consent_form = DirectoryConsentForm(directory_consent=fellow.directory_opt_in)
+    return render_template("alumni/career.html", form=form, consent_form=consent_form, fellow=fellow,
+                           page=paginate(survey.career_entries(fellow.id), scalars=True))
+
+
+@bp.route("/alumni/career/directory", methods=["POST"])
+@login_required
+def directory_consent():
+    fellow = _alumnus_or_404()
+    form = DirectoryConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    consent = bool(form.directory_consent.data)
+    survey.set_directory_consent(fellow, consent)
+    db.session.commit()
+    flash("You are listed in the alumni directory." if consent else "You are no longer listed in the alumni directory.",
+          "success")
+    return redirect(url_for("alumni.career"))

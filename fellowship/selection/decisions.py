@@ -173,6 +173,10 @@ def respond_to_offer(application: Application, accept: bool) -> Offer:
     queue_email(applicant.email, "selection/offer_answered", accepted=accept, name=applicant.full_name,
                 call_title=application.call.title, reference=application.reference)
     record("selection.offer_accepted" if accept else "selection.offer_declined", application, offer_id=offer.id)
+    if accept:
+        from fellowship.fellows.services import create_fellow  # imported here: fellows must not import selection early
+
+        create_fellow(application)
     if not accept:
         promote_next(application.call, offer)
     return offer

@@ -13,12 +13,9 @@ import io
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import IO, Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
 from fellowship.applications.models import Application, ApplicationStatus
@@ -29,12 +26,11 @@ from fellowship.extensions import db
 from fellowship.geo import country_name
 from fellowship.selection.models import ApplicationScore, Review, ReviewScore, ReviewStatus, SelectionAdjustment
 from fellowship.selection.ranking import RANKED_STATUSES, Proposal, Sort, score_column, strictness_query
-from fellowship.spreadsheets import neutralise_formula
+from fellowship.spreadsheets import csv_cell, xlsx_cell
 
 #: Rows fetched per round trip.
 EXPORT_BATCH = 500
 #: A spreadsheet reads a cell starting with one of these as a formula (or may): such cells get a leading quote.
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 APPLICATION_HEADER = ["Rank", "Reference", "Given name", "Family name", "Nationality", "Region", "Status",
                       "Submitted reviews", "Raw mean", "Normalised mean", "Spread", "Disagreement", "Proposal",
@@ -107,28 +103,6 @@ def export_rows(spec: ExportSpec, connection: Connection) -> Iterator[list[Any]]
                reviews, raw, normalised, spread, "Yes" if disagreement else "No", proposal, adjustment, reason,
                reviewer, submitted_at, weighted, recommendation.label if recommendation else None, *scores,
                comment]
-
-
-def csv_cell(value: Any) -> str:
-    """A cell as CSV text that a spreadsheet will not run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    text = str(getattr(value, "value", value))
-    return neutralise_formula(text)
-
-
-def xlsx_cell(value: Any) -> Any:
-    """A cell for openpyxl: numbers as numbers, naive UTC datetimes, text safe from formulas and control bytes."""
-    if value is None or isinstance(value, int | float):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(getattr(value, "value", value)))
-    return neutralise_formula(text)
 
 
 def export_csv(spec: ExportSpec, engine: Engine) -> Iterator[bytes]:

@@ -21,6 +21,7 @@ from fellowship.extensions import db
 from fellowship.pagination import requested_page
 from fellowship.selection import bp, export, ranking
 from fellowship.selection.ranking import MAX_REASON_LENGTH, Sort, parse_sort
+from fellowship.spreadsheets import XLSX_MIMETYPE
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
@@ -136,7 +137,7 @@ def ranking_xlsx(call_id: int):
     spec = _export_spec(call)
     export.record_export(call, "xlsx", spec.sort, export.ranked_count(call.id))
     db.session.commit()
-    response = send_file(export.export_xlsx(spec, db.engine), mimetype=export.XLSX_MIMETYPE, as_attachment=True,
+    response = send_file(export.export_xlsx(spec, db.engine), mimetype=XLSX_MIMETYPE, as_attachment=True,
                          download_name=f"ranking-{call.year}-call-{call.id}.xlsx")
     response.headers["Cache-Control"] = "no-store"
     return response

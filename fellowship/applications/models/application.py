@@ -94,6 +94,7 @@ class Application(IdMixin, TimestampMixin, Base):
         Index("ix_applications_call_region", "call_id", "region"),
         Index("ix_applications_call_field", "call_id", "environmental_field"),
         Index("ix_applications_call_eligible", "call_id", "eligible"),
+        Index("ix_applications_environmental_field", "environmental_field"),  # the alumni directory
         CheckConstraint("(status = 'draft') OR (reference IS NOT NULL)", name="submitted_has_reference"),
     )
 

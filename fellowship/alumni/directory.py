@@ -1,0 +1,58 @@
+"""The alumni directory: alumni who opted in, found by country and environmental field; no contact details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from sqlalchemy import or_, select
+
+from fellowship.alumni.outcomes import current_career
+from fellowship.applications.models import Application, EnvironmentalField
+from fellowship.auth.models import Role, User
+from fellowship.calls.models import Call
+from fellowship.extensions import db
+from fellowship.fellows.models import Fellow, FellowStatus
+
+
+def is_alumnus(user_id: int) -> bool:
+    """Whether the account belongs to a fellow who completed the fellowship."""
+    return db.session.scalar(select(Fellow.id).where(Fellow.user_id == user_id,
+                                                     Fellow.status == FellowStatus.COMPLETED).limit(1)) is not None
+
+
+def is_alumnus_this_request(user: User) -> bool:
+    """is_alumnus, memoised per request: the nav asks on every page."""
+    if not user.is_authenticated:
+        return False
+    cache: dict[int, bool] = g.setdefault("_alumni_directory_access", {})
+    if user.id not in cache:
+        cache[user.id] = is_alumnus(user.id)
+    return cache[user.id]
+
+
+def may_see_directory(user: User) -> bool:
+    """Staff, admins and alumni see the directory."""
+    if user.is_authenticated and user.has_role(Role.STAFF, Role.ADMIN):
+        return True
+    return is_alumnus_this_request(user)
+
+
+def directory_query(country: str | None = None, field: EnvironmentalField | None = None) -> Any:
+    """Opted-in alumni, by name: name, cohort, current position and organisation, and nothing else.
+
+    `country` matches the current career's country or the home country; `field` the application's field.
+    """
+    career = current_career()
+    stmt = (select(Fellow.id, Application.given_name, Application.family_name, Call.title.label("cohort"),
+                   Call.year, career.c.position, career.c.organisation)
+            .join(Application, Application.id == Fellow.application_id)
+            .join(Call, Call.id == Fellow.call_id)
+            .outerjoin(career, career.c.fellow_id == Fellow.id)
+            .where(Fellow.status == FellowStatus.COMPLETED, Fellow.directory_opt_in.is_(True))
+            .order_by(Application.family_name, Application.given_name, Fellow.id))
+    if country:
+        stmt = stmt.where(or_(career.c.country == country, Fellow.home_country == country))
+    if field is not None:
+        stmt = stmt.where(Application.environmental_field == field)
+    return stmt

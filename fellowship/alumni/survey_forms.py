@@ -1,0 +1,93 @@
+"""Forms of the follow-up survey and the alumnus's career page; errors are shown beside each field."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from fellowship.alumni.models import LeadershipLevel
+from fellowship.alumni.survey import CareerInput, SurveyAnswer
+from fellowship.applications.models import Sector
+from fellowship.geo import country_choices
+
+SECTOR_CHOICES = [(Sector.GOVERNMENT.value, "Government"), (Sector.NGO.value, "NGO / civil society"),
+                  (Sector.ACADEMIA.value, "University / research"), (Sector.PRIVATE.value, "Private sector"),
+                  (Sector.INTERNATIONAL.value, "International organisation"), (Sector.OTHER.value, "Other")]
+LEADERSHIP_CHOICES = [
+    (LeadershipLevel.STAFF.value, "Staff / specialist"), (LeadershipLevel.TEAM_LEAD.value, "Team or project lead"),
+    (LeadershipLevel.MANAGER.value, "Manager (department, programme)"),
+    (LeadershipLevel.SENIOR.value, "Senior leader (director, head of organisation, elected or appointed office)")]
+YES_NO = [("yes", "Yes"), ("no", "No")]
+CHOOSE = "Choose one from the list."
+
+
+def _with_blank(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("", "— choose —"), *pairs]
+
+
+def _count(label: str) -> IntegerField:
+    return IntegerField(label, default=0, validators=[InputRequired("Enter a number (0 if none)."),
+                                                       NumberRange(min=0, max=100000, message="Enter 0 or more.")])
+
+
+class CareerFields(FlaskForm):
+    position = StringField("Current position", validators=[DataRequired(), Length(max=200)],
+                           description="Your job title, e.g. Climate adaptation officer.")
+    organisation = StringField("Organisation", validators=[DataRequired(), Length(max=200)])
+    sector = SelectField("Sector", validators=[DataRequired(CHOOSE)], choices=_with_blank(SECTOR_CHOICES))
+    country = SelectField("Country of this position", validators=[DataRequired(CHOOSE)])
+    environmental = RadioField("Is this environmental work?", choices=YES_NO,
+                               validators=[InputRequired("Answer yes or no.")])
+    leadership_level = SelectField("Leadership level", validators=[DataRequired(CHOOSE)],
+                                   choices=_with_blank(LEADERSHIP_CHOICES))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = _with_blank(country_choices())
+
+    def career(self) -> CareerInput:
+        return CareerInput(position=self.position.data or "", organisation=self.organisation.data or "",
+                           sector=Sector(self.sector.data), country=self.country.data or "",
+                           environmental=self.environmental.data == "yes",
+                           leadership_level=LeadershipLevel(self.leadership_level.data))
+
+
+class CareerForm(CareerFields):
+    submit = SubmitField("Save my current position")
+
+
+class SurveyForm(CareerFields):
+    country_of_residence = SelectField("Country where you live", validators=[DataRequired(CHOOSE)])
+    country_of_work = SelectField("Country where you work", validators=[DataRequired(CHOOSE)])
+    projects_led = _count("Projects you led since your last follow-up")
+    policies_contributed = _count("Policies or regulations you contributed to")
+    publications = _count("Publications")
+    people_trained = _count("People you trained")
+    awards = _count("Awards or distinctions")
+    collaboration_with_japan = RadioField("Do you collaborate with people or institutions in Japan?", choices=YES_NO,
+                                          validators=[InputRequired("Answer yes or no.")])
+    achievements_text = TextAreaField("Anything else you achieved or want us to know",
+                                      validators=[Optional(), Length(max=5000)])
+    directory_consent = BooleanField("List me in the alumni directory (name, country, position and field), "
+                                     "visible to other alumni and staff")
+    submit = SubmitField("Send my answers")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country_of_residence.choices = _with_blank(country_choices())
+        self.country_of_work.choices = _with_blank(country_choices())
+
+    def answer(self) -> SurveyAnswer:
+        return SurveyAnswer(
+            country_of_residence=self.country_of_residence.data or "", country_of_work=self.country_of_work.data or "",
+            career=self.career(), projects_led=self.projects_led.data or 0,
+            policies_contributed=self.policies_contributed.data or 0, publications=self.publications.data or 0,
+            people_trained=self.people_trained.data or 0, awards=self.awards.data or 0,
+            collaboration_with_japan=self.collaboration_with_japan.data == "yes",
+            achievements_text=self.achievements_text.data or "", directory_consent=bool(self.directory_consent.data))
+
+
+class DirectoryConsentForm(FlaskForm):
+    directory_consent = BooleanField("List me in the alumni directory")
+    submit = SubmitField("Save")
