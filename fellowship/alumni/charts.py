@@ -61,7 +61,7 @@ def grouped_bar_chart(title: str, categories: Sequence[str], series: Sequence[Se
              f'<title id="{chart_id}-title">{escape(title)}</title>',
              f'<desc id="{chart_id}-desc">Bar chart; the table below it holds the same figures.</desc>']
     if len(series) > 1:
-        x = label_width
+        x = 8  # the legend may use the label column too: four series names need the whole width
         for n, s in enumerate(series):
             colour = PALETTE[n % len(PALETTE)]
             parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
