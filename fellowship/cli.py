@@ -47,6 +47,7 @@ def register_cli(app: Flask) -> None:
 
         instance = Path(current_app.config["INSTANCE_DIR"])
         logins = [(sorted(r.value for r in roles)[0], email, DEMO_PASSWORD) for email, _n, roles in DEMO_ACCOUNTS]
+        logins.append(("alumnus", "alumnus@example.org", DEMO_PASSWORD))
         raise SystemExit(run_all(port=port, redis_url=current_app.config["REDIS_URL"], mail_port=mail_port,
                                  mail_dir=Path(current_app.config["MAIL_SINK_DIR"] or instance / "mail"),
                                  instance_dir=instance, logins=logins))
