@@ -1,0 +1,57 @@
+"""Drill: the database restarts under the running web app; requests fail with a friendly 503, then work
+again without restarting the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from fellowship.extensions import db, limiter
+from tests.conftest import make_app
+from tests.servers import PostgresServer
+
+pytestmark = pytest.mark.faults
+
+
+def test_a_database_restart_gives_a_friendly_503_then_the_app_recovers_by_itself(app_settings: dict[str, Any],
+                                                                                  app: Any) -> None:
+    server = PostgresServer()
+    server.start()
+    try:
+        engine = sa.create_engine(server.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("CREATE DATABASE drill"))
+        engine.dispose()
+        own = make_app({**app_settings, "SQLALCHEMY_DATABASE_URI": server.url("drill")})
+        with own.app_context():
+            upgrade()
+            from tests.factories import UserFactory
+
+            UserFactory(email="drill@example.org")
+            db.session.remove()
+        client = own.test_client()
+        counts = {"ok_before": 0, "unavailable": 0, "ok_after": 0}
+
+        assert client.get("/auth/login").status_code == 200
+        counts["ok_before"] += 1
+
+        server.stop("fast")
+        page = client.get("/calls")
+        assert page.status_code == 503
+        counts["unavailable"] += 1
+        body = page.get_data(as_text=True)
+        assert "temporarily unavailable" in body.lower() and "Traceback" not in body and "psycopg" not in body
+
+        server.restart()
+        assert client.get("/calls").status_code == 200  # same app, same pool: reconnects by itself
+        counts["ok_after"] += 1
+        print(f"\ndatabase restart drill: {counts}")
+        assert counts == {"ok_before": 1, "unavailable": 1, "ok_after": 1}
+        with own.app_context():
+            db.engine.dispose()
+    finally:
+        server.cleanup()
+        limiter.init_app(app)  # the one Limiter keeps the storage of the last app set up
