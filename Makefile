@@ -46,3 +46,8 @@ clean:
 .PHONY: bench-followups
 bench-followups: install
 	$(BIN)/python -m bench.followups
+
+## Pages at 5,000 and 50,000 applications under gunicorn: req/s, latency, SQL queries, growth (BENCH_SIZES, BENCH_SECONDS).
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench.pages
