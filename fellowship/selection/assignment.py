@@ -410,6 +410,8 @@ def assign(call: Call, application: Application, reviewer: User, by: User | None
     member = panel_member(call.id, reviewer.id)
     if member is None or not member.active:
         raise DomainError(f"{reviewer.full_name} is not an active member of this call's panel.")
+    if reviewer.id == application.applicant_id:
+        raise DomainError(f"{reviewer.full_name} is the applicant of {label}; nobody reviews their own application.")
     conflict = _conflict_between(reviewer.id, application.id)
     if conflict is not None:
         raise DomainError(f"{reviewer.full_name} has a conflict of interest with {label} "

@@ -144,9 +144,15 @@ def apply_automatic_conflicts(call: Call) -> int:
 
 
 def conflicted_pairs(call_id: int) -> set[tuple[int, int]]:
-    """Every (application_id, reviewer_id) of the call with a conflict of any kind or source."""
+    """Every (application_id, reviewer_id) of the call with a conflict of any kind or source, and every
+    panel member's own application (nobody reviews themself)."""
     rows = db.session.execute(
         select(Conflict.application_id, Conflict.reviewer_id).distinct()
         .join(Application, Application.id == Conflict.application_id)
         .where(Application.call_id == call_id)).all()
-    return {(row.application_id, row.reviewer_id) for row in rows}
+    own = db.session.execute(
+        select(Application.id, Application.applicant_id)
+        .join(CallReviewer, (CallReviewer.reviewer_id == Application.applicant_id)
+              & (CallReviewer.call_id == Application.call_id))
+        .where(Application.call_id == call_id)).all()
+    return {(row.application_id, row.reviewer_id) for row in rows} | {(a, r) for a, r in own}

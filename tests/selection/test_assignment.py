@@ -303,3 +303,17 @@ def test_nothing_is_assigned_once_the_reviews_are_locked(client, call, staff):
     with pytest.raises(DomainError, match="locked"):
         services.assign(call, application, reviewer, staff)
     assert active_pairs(call.id) == set()
+
+
+def test_a_panel_member_who_applied_is_never_assigned_their_own_application(app_ctx, staff):
+    call = CallFactory(status=CallStatus.REVIEWING, reviewers_per_application=1)
+    member = UserFactory(roles=[Role.REVIEWER, Role.APPLICANT])
+    colleague = UserFactory(roles=[Role.REVIEWER])
+    own = submitted_application(call, applicant=member)
+    services.add_to_panel(call, member, None, None, None)
+    services.add_to_panel(call, colleague, None, None, None)
+    services.auto_assign(call)
+    db.session.commit()
+    assert active_pairs(call.id) == {(own.id, colleague.id)}
+    with pytest.raises(DomainError, match="nobody reviews their own application"):
+        services.assign(call, own, member, staff)
