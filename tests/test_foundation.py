@@ -118,3 +118,11 @@ def test_the_dev_mail_page_does_not_exist_in_production(monkeypatch, app_setting
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     prod = create_app("production", **{**app_settings, "MAIL_SINK_DIR": "/tmp/anything"})
     assert prod.test_client().get("/dev/mail").status_code == 404
+
+
+def test_every_scheduled_job_names_a_registered_task(app):
+    """A typo in the beat schedule would silently never run; every entry must name a task the worker knows."""
+    registered = set(app.extensions["celery"].tasks)
+    schedule = app.config["CELERY"]["beat_schedule"]
+    assert {entry["task"] for entry in schedule.values()} <= registered
+    assert len(schedule) >= 7
