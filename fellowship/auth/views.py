@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -19,19 +17,12 @@ from fellowship.auth.forms import (
 from fellowship.auth.tokens import TokenExpired, TokenInvalid
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter, remote_address_and_email
+from fellowship.navigation import safe_local_path
 from fellowship.timezones import zone_names
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths are followed after login (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -86,7 +77,7 @@ def login():
             session.clear()  # a fresh session at login: nothing carried over from before
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome, {user.full_name}.", "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+            return redirect(safe_local_path(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
 

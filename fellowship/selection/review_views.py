@@ -21,6 +21,7 @@ from fellowship.calls.models import Call, DocumentKind, RubricCriterion
 from fellowship.documents.permissions import can_view_document
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.navigation import safe_local_path
 from fellowship.pagination import paginate
 from fellowship.selection import bp, reviewing
 from fellowship.selection.models import Assignment, Recommendation, Review, ReviewStatus
@@ -149,10 +150,7 @@ def review_assignment(assignment_id: int):
 
 def _back() -> str:
     """Where the lock buttons were (a local path from the form), else the staff list of calls."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("calls.staff_calls")
+    return safe_local_path(request.form.get("next")) or url_for("calls.staff_calls")
 
 
 @bp.route("/staff/calls/<int:call_id>/panel/lock", methods=["POST"])
