@@ -14,7 +14,7 @@ from fellowship.applications.models import Application, Sector
 from fellowship.calls.models import Call
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow, FellowStatus
-from fellowship.geo import REGIONS
+from fellowship.geo import REGIONS, country_name
 from fellowship.selection.models import Decision, Offer
 
 #: Follow-up status filter value for alumni with no follow-up due yet.
@@ -256,7 +256,7 @@ def timeline(fellow: Fellow) -> Timeline:
     add(fellow.actual_return_date, "return", "Returned home")
     for entry in careers:
         add(entry.start_date or entry.created_at, "career", f"{entry.position}, {entry.organisation}",
-            [("Sector", _sector_label(entry.sector)), ("Country", entry.country),
+            [("Sector", _sector_label(entry.sector)), ("Country", country_name(entry.country)),
              ("Environmental work", "Yes" if entry.environmental else "No"),
              ("Leadership level", entry.leadership_level.value.replace("_", " ")),
              ("Until", _fmt(entry.end_date) if entry.end_date else "current")])
