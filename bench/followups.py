@@ -34,6 +34,16 @@ COUNTRIES = [("KE", "Africa"), ("NG", "Africa"), ("GH", "Africa"), ("ET", "Afric
              ("ID", "Asia"), ("BD", "Asia"), ("NP", "Asia"), ("PH", "Asia"), ("TZ", "Africa")]
 
 
+
+def fresh_database(server_url: str, name: str) -> str:
+    """An empty database `name` on the throwaway server (dropped first if a run left one); returns its URL."""
+    admin = sa.create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return f"{server_url}/{name}"
+
 def seed(conn: sa.Connection, alumni: int) -> None:
     """Users, accepted applications, completed fellows and their follow-ups, all in set-based SQL."""
     today = NOW.date()
@@ -112,13 +122,7 @@ def child(alumni: int, server_url: str, redis_url: str) -> dict[str, Any]:
     from fellowship.alumni.followups import run_daily
     from fellowship.extensions import db
 
-    name = f"bench_followups_{alumni}"
-    admin = sa.create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = f"{server_url}/{name}"
+    url = fresh_database(server_url, f"bench_followups_{alumni}")
     instance = tempfile.mkdtemp(prefix="bench-followups-")
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
                      INSTANCE_DIR=instance, PUBLIC_URL="https://fellowship.example")

@@ -339,13 +339,7 @@ def count_queries(url: str, redis_url: str, page_list: list[Page]) -> dict[str, 
 
 
 def measure(server_url: str, redis_url: str, size: int, seconds: float, repeats: int) -> dict[str, Any]:
-    name = f"bench_pages_{size}"
-    admin = sa.create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = f"{server_url}/{name}"
+    url = followups.fresh_database(server_url, f"bench_pages_{size}")
     print(f"\n[{size:,} applications] seeding …", flush=True)
     call_id, seed_seconds = prepare(url, redis_url, size)
     print(f"[{size:,} applications] seeded in {seed_seconds:.1f} s; counting queries …", flush=True)

@@ -154,6 +154,18 @@ def worker_env(settings: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def empty_database() -> None:
+    """Empty every table (inside an app context): what each test leaves is gone for the next."""
+    db.session.remove()
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
+
+
 @pytest.fixture(autouse=True)
 def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty every table, Redis and the mailbox after each test that used the app."""
@@ -162,14 +174,7 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     app: Flask = request.getfixturevalue("app")
     with app.app_context():
-        db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
+        empty_database()
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     with app.app_context():
         limiter.reset()  # also the in-memory fallback, should a test have had Redis down

@@ -48,7 +48,7 @@ from fellowship.selection.models import (
     ReviewStatus,
 )
 from tests.alumni.factories import add_follow_up, make_alumnus
-from tests.conftest import login
+from tests.conftest import empty_database, login
 from tests.documents.files import pdf
 from tests.factories import ApplicationFactory, CallFactory, UserFactory, submitted_application
 from tests.selection.factories import AssignmentFactory, panel_reviewer
@@ -58,18 +58,6 @@ ACTORS = ("anonymous", "applicant_a", "applicant_b", "reviewer", "conflicted_rev
 SKIPPED_ENDPOINTS = {"static"}
 #: Rules whose POST would end the actor's session go last.
 LAST = {"auth.logout"}
-
-
-def empty_database(app: Flask) -> None:
-    """The same emptying as the suite's clean_state fixture, between two actors."""
-    db.session.remove()
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
 
 
 def build_world() -> dict[str, Any]:
@@ -179,7 +167,7 @@ def fill(rule: Rule, world: dict[str, Any]) -> str:
 def walk(app: Flask, actor: str) -> dict[tuple[str, str], int]:
     """A fresh world, the actor logged in, then every rule requested once; returns status per (rule, method)."""
     with app.app_context():
-        empty_database(app)
+        empty_database()
         limiter.reset()
         world = build_world()
         db.session.remove()
