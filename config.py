@@ -59,8 +59,13 @@ class Config:
         self.OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 60)
         #: A pending message older than this is re-queued by the sweep (its first dispatch was lost).
         self.OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
+        #: After the broker failed to take a task, this process leaves new ones to the sweep for this long.
+        self.BROKER_RETRY_AFTER_SECONDS = _env_int("BROKER_RETRY_AFTER_SECONDS", 10)
         #: Set when Redis is unreachable in development: tasks run in the web process.
         self.TASKS_IN_PROCESS = _env_bool("TASKS_IN_PROCESS", False)
+        #: Rehearsals (staging, the fault drills): run the daily and hourly jobs every N seconds instead.
+        self.SCHEDULED_JOBS_EVERY_SECONDS = _env_int("SCHEDULED_JOBS_EVERY_SECONDS", 0)
+        every = float(self.SCHEDULED_JOBS_EVERY_SECONDS) or None
 
         self.CELERY = {
             "broker_url": self.REDIS_URL,
@@ -71,7 +76,7 @@ class Config:
             "worker_prefetch_multiplier": 1,
             "broker_connection_timeout": 3,
             "broker_connection_retry_on_startup": True,
-            "broker_transport_options": {"visibility_timeout": 3600, "socket_timeout": 5,
+            "broker_transport_options": {"visibility_timeout": 3600, "socket_timeout": 5, "max_retries": 0,
                                          "socket_connect_timeout": 3},
             "task_always_eager": self.TASKS_IN_PROCESS,
             "beat_schedule": {
@@ -79,12 +84,16 @@ class Config:
                     "task": "notifications.sweep_outbox",
                     "schedule": float(self.OUTBOX_SWEEP_SECONDS),
                 },
-                "close-due-calls": {"task": "eligibility.close_due_calls", "schedule": 60.0},
-                "remind-drafts": {"task": "applications.remind_drafts", "schedule": crontab(hour=2, minute=0)},
-                "expire-offers": {"task": "selection.expire_offers", "schedule": crontab(minute=15)},
-                "referee-reminders": {"task": "referees.send_reminders", "schedule": crontab(hour=3, minute=0)},
-                "reviewer-reminders": {"task": "selection.remind_reviewers", "schedule": crontab(hour=4, minute=0)},
-                "alumni-followups": {"task": "alumni.run_daily_followups", "schedule": crontab(hour=1, minute=0)},
+                "close-due-calls": {"task": "eligibility.close_due_calls", "schedule": every or 60.0},
+                "remind-drafts": {"task": "applications.remind_drafts",
+                                  "schedule": every or crontab(hour=2, minute=0)},
+                "expire-offers": {"task": "selection.expire_offers", "schedule": every or crontab(minute=15)},
+                "referee-reminders": {"task": "referees.send_reminders",
+                                      "schedule": every or crontab(hour=3, minute=0)},
+                "reviewer-reminders": {"task": "selection.remind_reviewers",
+                                       "schedule": every or crontab(hour=4, minute=0)},
+                "alumni-followups": {"task": "alumni.run_daily_followups",
+                                     "schedule": every or crontab(hour=1, minute=0)},
             },
         }
 

@@ -27,6 +27,31 @@ from tests.factories import PASSWORD
 from tests.servers import CeleryWorker, MissingBinary, PostgresServer, RedisServer, SmtpSink
 
 TEST_DB_NAME = "fellowship_test"
+PROOF_FIGURES = pytest.StashKey[list[tuple[str, dict[str, int]]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[PROOF_FIGURES] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The fault drills' and the authorization matrix's figures, at the end of the run."""
+    figures = config.stash.get(PROOF_FIGURES, [])
+    if figures:
+        terminalreporter.section("proof: fault drills and authorization matrix")
+        for name, counts in figures:
+            terminalreporter.write_line(f"{name}: " + ", ".join(f"{key} {value}" for key, value in counts.items()))
+
+
+@pytest.fixture
+def report_proof(request: pytest.FixtureRequest) -> Any:
+    """Record a drill's figures (queued, delivered, duplicated, lost, ...) for the summary of the run."""
+
+    def report(name: str, **counts: int) -> None:
+        request.config.stash[PROOF_FIGURES].append((name, counts))
+        print(f"\n{name}: {counts}")
+
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -178,6 +203,7 @@ def clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     with app.app_context():
         limiter.reset()  # also the in-memory fallback, should a test have had Redis down
+    app.extensions.pop("broker_health", None)  # a broker fault seen by one test is not the next one's
     request.getfixturevalue("smtp_server").clear()
 
 

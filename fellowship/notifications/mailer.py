@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -25,12 +27,23 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     return email
 
 
-def send_email(email: EmailMessage) -> None:
-    """Deliver one message over SMTP; raises smtplib.SMTPException or OSError on failure."""
+@contextmanager
+def smtp_connection() -> Iterator[smtplib.SMTP]:
+    """An open, authenticated SMTP connection; raises smtplib.SMTPException or OSError if none can be had.
+
+    A failing QUIT is ignored: by then every message handed over was accepted or refused already.
+    """
     config = current_app.config
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+    try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(email)
+        yield smtp
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+

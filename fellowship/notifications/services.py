@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app, render_template
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
-from fellowship.notifications.mailer import build_email, send_email
+from fellowship.notifications.mailer import build_email, smtp_connection
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
     With `dedupe_key`, a second call with the same key (even from another process at the same
     moment) queues nothing and returns None: the database's unique constraint decides.
     """
-    subject = render_template(f"emails/{template}.subject.txt", **context).strip()
+    # One line, whatever names or titles it quotes: a line break in a header would make the email unsendable.
+    subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
     values = {
         "recipient": recipient, "template": template, "context": context, "subject": subject,
         "message_id": f"<{uuid.uuid4().hex}@fellowship>", "next_attempt_at": utcnow(),
@@ -79,12 +81,20 @@ def _forget_after_rollback(session: Session) -> None:
 
 
 def dispatch(message_id: int, countdown: float | None = None) -> bool:
-    """Hand a message to the broker; a broker fault is logged, and the beat sweep sends it later."""
+    """Hand a message to the broker; a broker fault is logged, and the beat sweep sends it later.
+
+    After a fault, this process stops trying for BROKER_RETRY_AFTER_SECONDS, so that a request queuing
+    many emails while Redis is down is not slowed down by one failed connection per email.
+    """
     # The app's own Celery instance (not a process-wide default), so each app talks to its own broker.
+    state = current_app.extensions.setdefault("broker_health", {"down_until": 0.0})
+    if time.monotonic() < state["down_until"]:
+        return False
     task = current_app.extensions["celery"].tasks[DELIVER_TASK]
     try:
         task.apply_async((message_id,), countdown=countdown, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker fault must not undo the committed change
+        state["down_until"] = time.monotonic() + current_app.config["BROKER_RETRY_AFTER_SECONDS"]
         log.warning("outbox message %s not queued (%s); the sweep will send it", message_id, exc)
         return False
     return True
@@ -108,9 +118,14 @@ def deliver(message_id: int) -> DeliveryResult:
     The conditional UPDATE that counts the attempt also locks the row until the outcome is
     committed, so two workers holding the same id never both send it (PostgreSQL and SQLite alike).
     It runs in its own session: delivery is one unit of work of its own, also when called in-process.
+
+    "Sent" is committed as soon as the server has accepted the message, before QUIT: a worker that
+    dies after that is not sending it again. A crash in the instant between the server's 250 reply
+    and that commit can still send it twice (no SMTP client can avoid this); the copy carries the
+    same Message-ID, by which mail systems recognise it.
     """
     now = utcnow()
-    with Session(db.engine) as session, session.begin():
+    with Session(db.engine) as session:
         claimed = cast(CursorResult[Any], session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == MessageStatus.PENDING,
@@ -119,27 +134,40 @@ def deliver(message_id: int) -> DeliveryResult:
             .execution_options(synchronize_session=False)
         )).rowcount
         if not claimed:
+            session.rollback()
             return DeliveryResult("skipped")
         message = session.get_one(OutboxMessage, message_id)
+        recipient, recorded_sent = message.recipient, False
         try:
-            send_email(build_email(message))
+            with smtp_connection() as smtp:
+                smtp.send_message(build_email(message))
+                message.status = MessageStatus.SENT
+                message.sent_at = utcnow()
+                message.last_error = None
+                session.commit()
+                recorded_sent = True
         except (smtplib.SMTPException, OSError) as exc:
-            message.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
-            if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-                message.status = MessageStatus.FAILED
-                log.error("outbox message %s failed for good after %s attempts: %s",
-                          message_id, message.attempts, message.last_error)
-                return DeliveryResult("failed")
-            delay = retry_delay(message.attempts)
-            message.next_attempt_at = now + timedelta(seconds=delay)
-            log.warning("outbox message %s attempt %s failed (%s); retry in %ss",
-                        message_id, message.attempts, message.last_error, delay)
-            return DeliveryResult("retry", delay)
-        message.status = MessageStatus.SENT
-        message.sent_at = utcnow()
-        message.last_error = None
-        log.info("outbox message %s sent to %s", message_id, message.recipient)
+            if not recorded_sent:
+                return _record_failure(session, message, exc, now)
+        log.info("outbox message %s sent to %s", message_id, recipient)
         return DeliveryResult("sent")
+
+
+def _record_failure(session: Session, message: OutboxMessage, exc: Exception, now: datetime) -> DeliveryResult:
+    """Count a refused or failed attempt: retry later with backoff, or fail for good after the last one."""
+    message.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+    if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.status = MessageStatus.FAILED
+        session.commit()
+        log.error("outbox message %s failed for good after %s attempts: %s",
+                  message.id, message.attempts, message.last_error)
+        return DeliveryResult("failed")
+    delay = retry_delay(message.attempts)
+    message.next_attempt_at = now + timedelta(seconds=delay)
+    session.commit()
+    log.warning("outbox message %s attempt %s failed (%s); retry in %ss",
+                message.id, message.attempts, message.last_error, delay)
+    return DeliveryResult("retry", delay)
 
 
 def sweep() -> int:

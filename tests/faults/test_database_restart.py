@@ -17,7 +17,7 @@ pytestmark = pytest.mark.faults
 
 
 def test_a_database_restart_gives_a_friendly_503_then_the_app_recovers_by_itself(app_settings: dict[str, Any],
-                                                                                  app: Any) -> None:
+                                                                                  app: Any, report_proof: Any) -> None:
     server = PostgresServer()
     server.start()
     try:
@@ -48,7 +48,7 @@ def test_a_database_restart_gives_a_friendly_503_then_the_app_recovers_by_itself
         server.restart()
         assert client.get("/calls").status_code == 200  # same app, same pool: reconnects by itself
         counts["ok_after"] += 1
-        print(f"\ndatabase restart drill: {counts}")
+        report_proof("database restarted under the web app", **counts)
         assert counts == {"ok_before": 1, "unavailable": 1, "ok_after": 1}
         with own.app_context():
             db.engine.dispose()

@@ -188,3 +188,27 @@ def test_two_deliveries_of_one_message_at_once_send_it_once(app, app_ctx, smtp_s
     assert sorted(results) == ["sent", "skipped", "skipped", "skipped"]
     wait_until(lambda: smtp_server.to("race@example.org"), timeout=5)
     assert len(smtp_server.to("race@example.org")) == 1
+
+
+def test_with_the_broker_down_a_request_queuing_many_emails_tries_the_broker_once(app_settings, app, caplog):
+    """Thirty decision emails queued while Redis is down: one failed attempt, not thirty, slows the request;
+    every message waits in the outbox for the sweep."""
+    from fellowship.notifications import services
+
+    dead_broker = RedisServer()  # never started: its port refuses connections
+    own_app = make_app({**app_settings, "REDIS_URL": dead_broker.url, "RATELIMIT_STORAGE_URI": "memory://"})
+    try:
+        with own_app.test_request_context(), caplog.at_level("WARNING", logger="fellowship.notifications"):
+            for n in range(30):
+                services.queue_email(f"many{n}@example.org", "auth/password_changed", name="Many",
+                                     reset_url="http://localhost/auth/forgot")
+            db.session.commit()
+            attempts = [r for r in caplog.records if "not queued" in r.getMessage()]
+            assert len(attempts) == 1
+            statuses = db.session.scalars(select(OutboxMessage.status)).all()
+            assert statuses == [MessageStatus.PENDING] * 30
+            db.session.remove()
+    finally:
+        with own_app.app_context():
+            db.engine.dispose()
+        limiter.init_app(app)

@@ -200,7 +200,7 @@ def write_table(observed: dict[tuple[str, str], dict[str, int]]) -> None:
             writer.writerow([rule, method, *(row[a] for a in ACTORS)])
 
 
-def test_every_route_answers_every_actor_as_the_checked_in_table_says(app):
+def test_every_route_answers_every_actor_as_the_checked_in_table_says(app, report_proof):
     observed: dict[tuple[str, str], dict[str, int]] = {}
     for actor in ACTORS:
         for key, status in walk(app, actor).items():
@@ -219,5 +219,8 @@ def test_every_route_answers_every_actor_as_the_checked_in_table_says(app):
     problems = ([f"route not in {TABLE.name}: {method} {rule}" for rule, method in missing]
                 + [f"row for a route that no longer exists: {method} {rule}" for rule, method in stale]
                 + mismatches)
+    report_proof("authorization matrix", rules=len({rule for rule, _ in observed}), actors=len(ACTORS),
+                 requests=sum(len(row) for row in observed.values()), missing_from_table=len(missing),
+                 stale_rows=len(stale), mismatches=len(mismatches))
     assert not problems, "authorization matrix differs:\n" + "\n".join(problems)
     assert not any(s >= 500 for row in observed.values() for s in row.values()), "a route failed with 5xx"
