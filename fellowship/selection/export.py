@@ -110,7 +110,7 @@ def export_csv(spec: ExportSpec, engine: Engine) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(spec.header)
+    writer.writerow([csv_cell(v) for v in spec.header])  # criterion names are typed by staff
     with engine.connect() as connection:
         for n, row in enumerate(export_rows(spec, connection), start=1):
             writer.writerow([csv_cell(v) for v in row])
@@ -128,7 +128,7 @@ def export_xlsx(spec: ExportSpec, engine: Engine) -> IO[bytes]:
     """The ranking (and the reviewers' strictness) as an XLSX workbook in a temporary file, rewound."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Ranking")
-    sheet.append(spec.header)
+    sheet.append([xlsx_cell(v) for v in spec.header])  # criterion names are typed by staff
     with engine.connect() as connection:
         for row in export_rows(spec, connection):
             sheet.append([xlsx_cell(v) for v in row])
