@@ -237,7 +237,7 @@ def test_reminders_go_before_the_due_date_and_weekly_when_overdue_never_twice(ap
                                   call_id=call.id, status=ReviewStatus.SUBMITTED, submitted_at=now))
     db.session.commit()
 
-    assert remind_reviewers_task() == 2
+    assert app_ctx.extensions["celery"].tasks[remind_reviewers_task.name]() == 2  # this app's own Celery
     assert services.send_review_reminders() == 0, "a second run the same day sends nothing"
     messages = outbox("selection/assignment_reminder")
     assert {m.recipient: m.context["overdue"] for m in messages} == {soon.email: False, late.email: True}
