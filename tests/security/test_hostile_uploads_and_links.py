@@ -385,3 +385,21 @@ def test_a_reviewer_cannot_post_a_review_on_someone_elses_assignment(app, client
         response = reviewer.post(f"/review/assignments/{assignment.id}", data={**form, "csrf_token": csrf})
         assert response.status_code == 404, email
     assert _count(Review) == 0
+
+
+@pytest.mark.parametrize("kind", LINK_KINDS, ids=LINK_IDS)
+def test_hammering_an_emailed_link_is_rate_limited_with_a_friendly_page(app, client, app_ctx, kind):
+    """Guessing at links is slowed down: every kind of emailed link answers 429 after a burst of tries."""
+    takes_posts = any("POST" in (rule.methods or ()) for rule in app.url_map.iter_rules(kind.endpoint))
+    csrf = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
+    statuses = []
+    for n in range(61):
+        path = f"{kind.prefix}guess-{n}"
+        response = (client.post(path, data={"csrf_token": csrf, "password": STRONG, "confirm": STRONG})
+                    if takes_posts else client.get(path))
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            assert "Too many" in response.get_data(as_text=True)
+            break
+    assert statuses[-1] == 429, f"{kind.endpoint}: no limit after {len(statuses)} tries"
+    assert set(statuses[:-1]) == {400}, "every guess before the limit is refused as an invalid link"
