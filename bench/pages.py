@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 import sqlalchemy as sa
 
@@ -193,6 +194,9 @@ def prepare(url: str, redis_url: str, size: int) -> tuple[int, float]:
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
+        # The seed wrote in bulk SQL, behind the application's back: drop whatever the cached figures (Redis) hold,
+        # as a deployment would after loading data by hand.
+        redis.Redis.from_url(redis_url).flushdb()
         seconds = time.perf_counter() - started
         db.session.remove()
         db.engine.dispose()
@@ -338,6 +342,47 @@ def count_queries(url: str, redis_url: str, page_list: list[Page]) -> dict[str, 
     return out
 
 
+def after_a_change(url: str, redis_url: str, call_id: int) -> list[tuple[str, float, float]]:
+    """The price of the stored and cached figures: one request right after their inputs changed (which recomputes
+    them), then one more (which reads them), in-process, for each page that stores or caches something."""
+    from fellowship import create_app
+    from fellowship.alumni.outcomes import FIGURES
+    from fellowship.applications.staff_services import LIST_FIGURES
+    from fellowship.extensions import db
+    from fellowship.selection.ranking import invalidate_proposals
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
+                     INSTANCE_DIR=tempfile.mkdtemp(prefix="bench-pages-"), LOGIN_RATE_LIMIT="10000 per minute")
+    client = app.test_client()
+    token = CSRF.search(client.get("/auth/login").get_data(as_text=True))
+    assert token, "no csrf_token on the login page"
+    client.post("/auth/login", data={"csrf_token": token.group(1), "email": STAFF_EMAIL, "password": PASSWORD})
+
+    def stale_ranking() -> None:
+        with db.engine.begin() as conn:
+            invalidate_proposals(conn, [call_id])
+
+    changes = [("committee ranking (a score changed)", f"/staff/calls/{call_id}/ranking", stale_ranking),
+               ("staff application list (a status changed)", f"/staff/calls/{call_id}/applications",
+                lambda: LIST_FIGURES.invalidate({str(call_id)})),
+               ("outcome dashboard (an answer came in)", "/staff/outcomes?cohort=all",
+                lambda: FIGURES.invalidate({"*"}))]
+    out = []
+    for name, path, change in changes:
+        client.get(path)
+        with app.app_context():
+            change()
+        timings = []
+        for _ in range(2):  # each request in its own app context, as under gunicorn
+            began = time.perf_counter()
+            assert client.get(path).status_code == 200
+            timings.append((time.perf_counter() - began) * 1000)
+        out.append((name, timings[0], timings[1]))
+    with app.app_context():
+        db.engine.dispose()
+    return out
+
+
 def measure(server_url: str, redis_url: str, size: int, seconds: float, repeats: int) -> dict[str, Any]:
     url = followups.fresh_database(server_url, f"bench_pages_{size}")
     print(f"\n[{size:,} applications] seeding …", flush=True)
@@ -345,6 +390,7 @@ def measure(server_url: str, redis_url: str, size: int, seconds: float, repeats:
     print(f"[{size:,} applications] seeded in {seed_seconds:.1f} s; counting queries …", flush=True)
     page_list = pages(call_id)
     counts = count_queries(url, redis_url, page_list)
+    changed = after_a_change(url, redis_url, call_id)
     process, base = serve(url, redis_url)
     results = [Result(p, queries=counts[p.path][0]) for p in page_list]
     try:
@@ -362,7 +408,7 @@ def measure(server_url: str, redis_url: str, size: int, seconds: float, repeats:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return {"size": size, "seed_s": seed_seconds, "results": results}
+    return {"size": size, "seed_s": seed_seconds, "results": results, "changed": changed}
 
 
 # --- Report -----------------------------------------------------------------------------------------------------
@@ -386,6 +432,9 @@ def table(run: dict[str, Any], previous: dict[str, Any] | None) -> None:
             same = "yes" if r.queries == old.queries else "NO"
             line += f" {r.med('median_ms') / old.med('median_ms'):>7.2f} {same:>12}"
         print(line)
+    print("After a change (in-process, one request each): the first view recomputes, the next reads the stored copy")
+    for name, first, then in run["changed"]:
+        print(f"  {name:<44} first {first:7.1f} ms, then {then:6.1f} ms")
 
 
 def verdicts(small: dict[str, Any], large: dict[str, Any]) -> None:

@@ -51,11 +51,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    from fellowship.alumni.directory import load_account
     from fellowship.auth.models import User
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # Every logged-in page's nav asks for the roles and whether the user is an alumnus: one query for all.
+        return load_account(int(user_id)) if user_id.isdigit() else None
 
 
 #: Areas whose `views` modules hold routes; imported here (not by the packages) to keep imports acyclic.

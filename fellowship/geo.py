@@ -99,7 +99,12 @@ def country_name(code: str) -> str:
 
 def country_choices() -> list[tuple[str, str]]:
     """(alpha-2, name) pairs sorted by name, for select fields such as nationality or country of residence."""
-    return sorted(_names().items(), key=lambda item: _sort_key(item[1]))
+    return list(_sorted_choices())
+
+
+@functools.cache
+def _sorted_choices() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(_names().items(), key=lambda item: _sort_key(item[1])))
 
 
 def region_of(code: str) -> str | None:

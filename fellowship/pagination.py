@@ -50,11 +50,25 @@ def requested_page() -> tuple[int, int]:
 
 
 def paginate(stmt: Select[*tuple[Any, ...]], page: int | None = None, per_page: int | None = None, *,
-             scalars: bool = False) -> Page:
-    """Run `stmt` for one page; `scalars` returns the first column (an entity) instead of rows."""
+             scalars: bool = False, count: Select[Any] | None = None, total: int | None = None,
+             count_if_full: bool = False) -> Page:
+    """Run `stmt` for one page; `scalars` returns the first column (an entity) instead of rows.
+
+    The total is `total` when the caller knows it, else the result of `count` (a cheaper SELECT count(...) giving
+    the same number, e.g. without joins that do not filter), else a count over `stmt`. With `count_if_full`, for
+    lists that usually fit on one page, one row more is read and the count runs only if there is a next page.
+    """
     if page is None or per_page is None:
         page, per_page = requested_page()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if total is None and count_if_full:
+        result = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page))
+        rows = result.scalars().all() if scalars else result.all()
+        if len(rows) <= per_page and (rows or page == 1):
+            return Page(items=rows, page=page, per_page=per_page, total=(page - 1) * per_page + len(rows))
+    if total is None:
+        if count is None:
+            count = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = db.session.scalar(count) or 0
     result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
     items = result.scalars().all() if scalars else result.all()
     return Page(items=items, page=page, per_page=per_page, total=total)

@@ -73,8 +73,9 @@ def _charts(data: outcomes.Outcomes, comparison: list[outcomes.Figures]) -> dict
 @roles_required(*STAFF)
 def outcomes_dashboard():
     cohort_id = _cohort_id()
-    data = outcomes.outcomes(cohort_id)
-    comparison = outcomes.cohort_comparison()
+    grouped = outcomes.grouped_figures()
+    data = outcomes.outcomes(cohort_id, grouped)
+    comparison = outcomes.cohort_comparison(grouped)
     return render_template("alumni/dashboard.html", data=data, comparison=comparison, charts=_charts(data, comparison),
                            cohorts=outcomes.cohorts(), cohort=cohort_id, percent=outcomes.percent)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from fellowship.alumni.outcomes import current_career
 from fellowship.applications.models import Application, EnvironmentalField
@@ -19,6 +20,20 @@ def is_alumnus(user_id: int) -> bool:
     """Whether the account belongs to a fellow who completed the fellowship."""
     return db.session.scalar(select(Fellow.id).where(Fellow.user_id == user_id,
                                                      Fellow.status == FellowStatus.COMPLETED).limit(1)) is not None
+
+
+def load_account(user_id: int) -> User | None:
+    """The logged-in user with their roles and whether they are an alumnus, in one query: every page's nav asks
+    for both. The flag is remembered for the request, as `is_alumnus_this_request` would."""
+    alumnus = (select(Fellow.id).where(Fellow.user_id == User.id, Fellow.status == FellowStatus.COMPLETED)
+               .exists())
+    row = db.session.execute(select(User, alumnus).where(User.id == user_id)
+                             .options(joinedload(User.roles))).unique().first()
+    if row is None:
+        return None
+    user, is_alumnus_flag = row
+    g.setdefault("_alumni_directory_access", {})[user.id] = bool(is_alumnus_flag)
+    return user
 
 
 def is_alumnus_this_request(user: User) -> bool:

@@ -1,7 +1,9 @@
 """Outcome figures of the programme, per cohort or across cohorts, computed by the database.
 
 Every figure is a GROUP BY with conditional aggregates over one row per alumnus (fellows with status COMPLETED);
-nothing loops over alumni in Python, so the dashboard costs four queries whatever the number of alumni.
+nothing loops over alumni in Python. The dashboard runs ONE such query, grouped by (cohort, home country, home
+region), and adds those few rows up in Python for each view (overall, by region, by country, by cohort); its rows
+are cached in Redis until a change to fellows, follow-ups, answers or careers commits (`grouped_figures`).
 
 Definitions (the dashboard's footnotes repeat them):
 - return rate: alumni whose latest answered follow-up gives a country of residence in their home UN M49 region,
@@ -25,8 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, event, func, literal, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from fellowship import cached
 from fellowship.alumni.models import CareerEntry, FollowUp, FollowUpResponse, FollowUpStatus, LeadershipLevel
 from fellowship.calls.models import Call
 from fellowship.extensions import db
@@ -221,24 +225,87 @@ def cohort_label(cohort_id: int | None) -> str:
     return db.session.scalar(select(Call.title).where(Call.id == cohort_id)) or f"Cohort {cohort_id}"
 
 
-def outcomes(cohort_id: int | None = None) -> Outcomes:
-    """The figures of one cohort (a call id) or of all cohorts: overall, by home region and by home country."""
-    overall_row = db.session.execute(_figures_query(None, cohort_id)).one()
-    overall = _row_figures(overall_row, "All alumni")
-    by_region = [_row_figures(row, row.key) for row in
-                 db.session.execute(_figures_query("home_region", cohort_id).order_by("key")).all()]
-    country_rows = db.session.execute(
-        _figures_query("home_country", cohort_id).order_by(func.count().desc(), "key")).all()
-    by_country = [_row_figures(row, country_name(row.key)) for row in country_rows]
-    return Outcomes(cohort_id, cohort_label(cohort_id), overall, by_region, by_country)
+# --- The dashboard: one grouped query, cached until an input changes --------------------------------------------
+
+#: Rows of these tables feed the figures: a committed change to any of them makes the cached figures stale.
+OUTCOME_INPUTS: tuple[type, ...] = (Fellow, FollowUp, FollowUpResponse, CareerEntry)
+FIGURES = cached.aggregate("outcome-figures")
 
 
-def cohort_comparison() -> list[Figures]:
-    """The overall figures of every cohort that has alumni, oldest first (one query)."""
-    counts = _figures_query("call_id", None).subquery("per_cohort")
-    stmt = (select(counts, Call.title, Call.year).join(Call, Call.id == counts.c.key)
-            .order_by(Call.year, Call.id))
-    return [_row_figures(row, row.title) for row in db.session.execute(stmt).all()]
+def _group_rows() -> list[dict[str, Any]]:
+    """The figures summed per (cohort, home country, home region): everything the dashboard rolls up, one query."""
+    rows = _alumni_rows(None)
+    sums = [func.coalesce(func.sum(rows.c[name]), 0).label(name) for name in _SUMMED]
+    stmt = (select(rows.c.call_id, rows.c.home_country, rows.c.home_region,
+                   func.count(rows.c.fellow_id).label("alumni"), *sums)
+            .group_by(rows.c.call_id, rows.c.home_country, rows.c.home_region))
+    return [{"call_id": r.call_id, "home_country": r.home_country, "home_region": r.home_region,
+             "alumni": int(r.alumni), **{name: int(r._mapping[name]) for name in _SUMMED}}
+            for r in db.session.execute(stmt)]
+
+
+def grouped_figures() -> list[dict[str, Any]]:
+    """`_group_rows`, cached until a change to fellows, follow-ups, answers or careers commits."""
+    return FIGURES.get("all", _group_rows)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_inputs(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, OUTCOME_INPUTS) for group in (session.new, session.dirty, session.deleted)
+           for obj in group):
+        FIGURES.changed(session, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_change(state: ORMExecuteState) -> None:
+    if ((state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None
+            and issubclass(state.bind_mapper.class_, OUTCOME_INPUTS)):
+        FIGURES.changed(state.session, None)
+
+
+def _add(total: dict[str, int], row: dict[str, Any]) -> None:
+    for name in ("alumni", *_SUMMED):
+        total[name] = total.get(name, 0) + row[name]
+
+
+def _figures(key: Any, label: str, total: dict[str, int]) -> Figures:
+    return Figures(key=str(key), label=label, **{name: total.get(name, 0) for name in ("alumni", *_SUMMED)})
+
+
+def _rolled_up(rows: list[dict[str, Any]], column: str) -> dict[Any, dict[str, int]]:
+    totals: dict[Any, dict[str, int]] = {}
+    for row in rows:
+        _add(totals.setdefault(row[column], {}), row)
+    return totals
+
+
+def outcomes(cohort_id: int | None = None, grouped: list[dict[str, Any]] | None = None) -> Outcomes:
+    """The figures of one cohort (a call id) or of all cohorts: overall, by home region and by home country.
+
+    `grouped` is `grouped_figures()` when the caller already has it."""
+    if grouped is None:
+        grouped = grouped_figures()
+    rows = [r for r in grouped if cohort_id is None or r["call_id"] == cohort_id]
+    overall: dict[str, int] = {}
+    for row in rows:
+        _add(overall, row)
+    regions = _rolled_up(rows, "home_region")
+    by_region = [_figures(key, key, regions[key]) for key in sorted(regions)]
+    countries = _rolled_up(rows, "home_country")
+    order = sorted(countries, key=lambda k: (-countries[k]["alumni"], k is None, k or ""))
+    by_country = [_figures(key, country_name(key), countries[key]) for key in order]
+    return Outcomes(cohort_id, cohort_label(cohort_id), _figures("all", "All alumni", overall), by_region,
+                    by_country)
+
+
+def cohort_comparison(grouped: list[dict[str, Any]] | None = None) -> list[Figures]:
+    """The overall figures of every cohort that has alumni, oldest first."""
+    per_cohort = _rolled_up(grouped_figures() if grouped is None else grouped, "call_id")
+    if not per_cohort:
+        return []
+    calls = db.session.execute(select(Call.id, Call.title, Call.year).where(Call.id.in_(list(per_cohort)))
+                               .order_by(Call.year, Call.id)).all()
+    return [_figures(call.id, call.title, per_cohort[call.id]) for call in calls]
 
 
 def cohorts() -> Sequence[Cohort]:

@@ -21,7 +21,9 @@ from fellowship.eligibility.rules import RULE_LABELS
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.geo import REGIONS, country_name
+from fellowship.navigation import row_url
 from fellowship.pagination import paginate
+from fellowship.widgets import QuickSelect
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
@@ -30,12 +32,15 @@ class ApplicationFilterForm(Form):
     """The list's filters, sent as GET parameters (no CSRF: it changes nothing)."""
 
     q = SearchField("Name or reference", description="Part of the name, or the start of the reference number.")
-    status = SelectField("Status", choices=[("", "Any status")] + [(s.value, s.label) for s in ApplicationStatus])
-    nationality = SelectField("Nationality", choices=[("", "Any nationality")])
-    region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS])
+    status = SelectField("Status", choices=[("", "Any status")] + [(s.value, s.label) for s in ApplicationStatus],
+                         widget=QuickSelect())
+    nationality = SelectField("Nationality", choices=[("", "Any nationality")], widget=QuickSelect())
+    region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS], widget=QuickSelect())
     field = SelectField("Environmental field",
-                        choices=[("", "Any field")] + [(f.value, f.label) for f in EnvironmentalField])
-    eligibility = SelectField("Eligibility", choices=[("", "Any")] + list(ELIGIBILITY_CHOICES.items()))
+                        choices=[("", "Any field")] + [(f.value, f.label) for f in EnvironmentalField],
+                        widget=QuickSelect())
+    eligibility = SelectField("Eligibility", choices=[("", "Any")] + list(ELIGIBILITY_CHOICES.items()),
+                              widget=QuickSelect())
 
 
 def _filter_form(filters: ListFilters, nationalities: list[tuple[str, str]]) -> ApplicationFilterForm:
@@ -50,14 +55,18 @@ def call_applications(call_id: int):
     call = staff_services.get_call_or_404(call_id)
     filters = ListFilters.from_args(request.args)
     nationalities = staff_services.nationality_choices(call.id)
-    page = paginate(staff_services.list_query(call.id, filters))
+    counts = staff_services.status_counts(call.id)
+    # Unfiltered, the total is the sum of the (cached) status counts: no count over the whole call.
+    total = None if filters.active else sum(counts.values())
+    page = paginate(staff_services.list_query(call.id, filters), total=total)
     link_args: dict[str, Any] = filters.as_args()
     if page.per_page != current_app.config["PER_PAGE"]:
         link_args["per_page"] = page.per_page
     return render_template(
         "applications/staff_list.html", call=call, page=page, filters=filters, link_args=link_args,
-        form=_filter_form(filters, nationalities), counts=staff_services.status_counts(call.id),
+        form=_filter_form(filters, nationalities), counts=counts,
         country_names=dict(nationalities), eligibility_label=staff_services.eligibility_label,
+        detail_url=row_url("staff_applications.application_detail", "application_id"),
     )
 
 

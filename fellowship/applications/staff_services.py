@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select, true
-from sqlalchemy.orm import lazyload
+from sqlalchemy import ColumnElement, Engine, Select, and_, event, false, func, inspect, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, Session, lazyload
 
+from fellowship import cached
 from fellowship.applications.models import (
     Application,
     ApplicationStatus,
@@ -131,22 +132,71 @@ def count(call_id: int, filters: ListFilters) -> int:
     return db.session.scalar(select(func.count(Application.id)).where(*_conditions(call_id, filters))) or 0
 
 
-def status_counts(call_id: int) -> dict[ApplicationStatus, int]:
-    """Applications of the call per status, in the lifecycle's order, in one grouped query."""
-    rows = dict(db.session.execute(
+#: Per call: applications per status and the nationalities present, which every view of the list shows. Both scan
+#: the whole call, so they are cached until an application of the call is added, removed, or changes status,
+#: nationality or call (fellowship.cached).
+LIST_FIGURES = cached.aggregate("call-application-figures")
+_FIGURE_INPUTS = ("status", "nationality", "call_id")
+
+
+def _list_figures(call_id: int) -> dict[str, Any]:
+    counts = db.session.execute(
         select(Application.status, func.count(Application.id))
         .where(Application.call_id == call_id).group_by(Application.status)
-    ).all())
-    return {status: rows[status] for status in ApplicationStatus if status in rows}
-
-
-def nationality_choices(call_id: int) -> list[tuple[str, str]]:
-    """(code, country name) of the nationalities present in the call, sorted by name: one DISTINCT query."""
+    ).all()
     codes = db.session.scalars(
         select(Application.nationality).distinct()
         .where(Application.call_id == call_id, Application.nationality.is_not(None))
     ).all()
-    return sorted(((code, country_name(code)) for code in codes if code), key=lambda pair: pair[1])
+    return {"counts": {status.value: n for status, n in counts}, "nationalities": sorted(c for c in codes if c)}
+
+
+def list_figures(call_id: int) -> dict[str, Any]:
+    return LIST_FIGURES.get(call_id, lambda: _list_figures(call_id))
+
+
+def status_counts(call_id: int) -> dict[ApplicationStatus, int]:
+    """Applications of the call per status, in the lifecycle's order (cached; one grouped query when not)."""
+    counts = list_figures(call_id)["counts"]
+    return {status: counts[status.value] for status in ApplicationStatus if status.value in counts}
+
+
+def nationality_choices(call_id: int) -> list[tuple[str, str]]:
+    """(code, country name) of the nationalities present in the call, sorted by name (cached; one DISTINCT query)."""
+    codes = list_figures(call_id)["nationalities"]
+    return sorted(((code, country_name(code)) for code in codes), key=lambda pair: pair[1])
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_applications(session: Session, _context: Any) -> None:
+    for group, changed_only in ((session.new, False), (session.deleted, False), (session.dirty, True)):
+        for obj in group:
+            if not isinstance(obj, Application):
+                continue
+            state: Any = inspect(obj)
+            if changed_only and not any(state.attrs[name].history.has_changes() for name in _FIGURE_INPUTS):
+                continue
+            for call_id in {obj.call_id, *state.attrs["call_id"].history.deleted}:
+                if call_id is not None:
+                    LIST_FIGURES.changed(session, call_id)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_application_change(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
+        return
+    if not issubclass(state.bind_mapper.class_, Application):
+        return
+    if state.is_update:
+        values = getattr(state.statement, "_values", None) or {}
+        if values and not {getattr(key, "key", key) for key in values} & set(_FIGURE_INPUTS):
+            return
+    call_ids = cached.touched_values(state, Application.call_id)
+    if call_ids is None:
+        LIST_FIGURES.changed(state.session, None)  # the statement does not say which calls it touches
+    else:
+        for call_id in call_ids:
+            LIST_FIGURES.changed(state.session, call_id)
 
 
 def eligibility_label(eligible: bool | None, override: bool | None) -> str:

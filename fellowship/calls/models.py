@@ -117,6 +117,8 @@ class Call(IdMixin, TimestampMixin, Base):
     min_reviews_for_normalisation: Mapped[int] = mapped_column(default=3, server_default="3")
     #: Days an applicant has to accept or decline an offer.
     offer_response_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    #: Incremented whenever an input of the proposed selection changes; stored proposals of other versions are stale.
+    ranking_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     programme: Mapped[Programme] = relationship(back_populates="calls", lazy="joined")
     quotas: Mapped[list[RegionalQuota]] = relationship(

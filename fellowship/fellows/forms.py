@@ -11,6 +11,7 @@ from fellowship.applications.models import Sector
 from fellowship.fellows.models import FellowStatus
 from fellowship.fellows.queries import LOST_CONTACT_CHOICES, NO_FOLLOW_UP_DUE
 from fellowship.geo import REGIONS, country_choices
+from fellowship.widgets import QuickSelect
 
 
 class FellowForm(FlaskForm):
@@ -53,7 +54,7 @@ class FellowFilterForm(Form):
 
     cohort = SelectField("Cohort", choices=[("", "Any cohort")])
     status = SelectField("Status", choices=[("", "Any status")] + [(s.value, s.label) for s in FellowStatus])
-    country = SelectField("Home country", choices=[])
+    country = SelectField("Home country", choices=[], widget=QuickSelect())  # ~250 countries
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -67,13 +68,13 @@ FOLLOW_UP_CHOICES = [("", "Any"), (NO_FOLLOW_UP_DUE, "None due yet")] + [
 class AlumniFilterForm(Form):
     """GET filters (no CSRF: they change nothing)."""
 
-    cohort = SelectField("Cohort", choices=[("", "Any cohort")])
-    country = SelectField("Home country", choices=[])
-    region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS])
+    cohort = SelectField("Cohort", choices=[("", "Any cohort")], widget=QuickSelect())
+    country = SelectField("Home country", choices=[], widget=QuickSelect())  # ~250 countries
+    region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS], widget=QuickSelect())
     sector = SelectField("Sector (current position)", choices=[("", "Any sector")] + [
-        (s.value, s.value.replace("_", " ").capitalize()) for s in Sector])
-    follow_up = SelectField("Latest follow-up", choices=FOLLOW_UP_CHOICES)
-    lost_contact = SelectField("Contact", choices=[("", "Any"), *LOST_CONTACT_CHOICES.items()])
+        (s.value, s.value.replace("_", " ").capitalize()) for s in Sector], widget=QuickSelect())
+    follow_up = SelectField("Latest follow-up", choices=FOLLOW_UP_CHOICES, widget=QuickSelect())
+    lost_contact = SelectField("Contact", choices=[("", "Any"), *LOST_CONTACT_CHOICES.items()], widget=QuickSelect())
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

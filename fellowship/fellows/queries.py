@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, nulls_last, select
+from sqlalchemy import ColumnElement, Select, and_, func, nulls_last, select
 
 from fellowship.alumni.models import CareerEntry, FollowUp, FollowUpResponse, FollowUpStatus
 from fellowship.applications.models import Application, Sector
@@ -163,6 +163,25 @@ def alumni_query(filters: AlumniFilters, today: date) -> Select[*tuple[Any, ...]
     elif filters.lost_contact == "no":
         conditions.append(Fellow.lost_contact_since.is_(None))
     return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def alumni_count(filters: AlumniFilters, today: date) -> Select[Any]:
+    """How many rows `alumni_query` gives. Without a career or follow-up filter, counted on fellows alone: the
+    outer joins (and their per-row subqueries) never add or drop a row, so only their filters need them."""
+    if filters.sector or filters.follow_up:
+        return select(func.count()).select_from(alumni_query(filters, today).order_by(None).subquery())
+    conditions: list[ColumnElement[bool]] = [Fellow.status == FellowStatus.COMPLETED]
+    if filters.cohort:
+        conditions.append(Fellow.call_id == int(filters.cohort))
+    if filters.country:
+        conditions.append(Fellow.home_country == filters.country)
+    if filters.region:
+        conditions.append(Fellow.home_region == filters.region)
+    if filters.lost_contact == "yes":
+        conditions.append(Fellow.lost_contact_since.is_not(None))
+    elif filters.lost_contact == "no":
+        conditions.append(Fellow.lost_contact_since.is_(None))
+    return select(func.count(Fellow.id)).where(*conditions)
 
 
 NEEDS_ATTENTION = (FollowUpStatus.OVERDUE, FollowUpStatus.LAPSED)

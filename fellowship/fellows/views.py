@@ -121,7 +121,8 @@ def alumni_list():
     filters = queries.AlumniFilters.from_args(request.args)
     form = AlumniFilterForm(MultiDict(filters.as_args()))
     form.cohort.choices = [("", "Any cohort"), *queries.cohort_choices()]
-    page = paginate(queries.alumni_query(filters, date.today()))
+    today = date.today()
+    page = paginate(queries.alumni_query(filters, today), count=queries.alumni_count(filters, today))
     return render_template("fellows/alumni_list.html", page=page, form=form, filters=filters,
                            link_args=_link_args(filters.as_args(), page.per_page))
 

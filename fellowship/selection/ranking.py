@@ -6,19 +6,38 @@ hand); the rest reads the database in a fixed number of queries, whatever the nu
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy import false as sa_false
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
 from fellowship.auth.models import User
-from fellowship.calls.models import Call
+from fellowship.cached import touched_values
+from fellowship.calls.models import Call, RegionalQuota
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
@@ -28,6 +47,8 @@ from fellowship.selection.models import (
     ApplicationScore,
     Assignment,
     AssignmentStatus,
+    RankingPosition,
+    RankingProposal,
     ReviewerStrictness,
     SelectionAdjustment,
 )
@@ -337,28 +358,221 @@ def proposal_for_call(call: Call, sort: Sort = "normalised") -> Proposal:
     return propose_selection(candidates, call.places, quotas_of(call), adjustments)
 
 
-def ranking_query(call: Call, sort: Sort) -> Select[*tuple[Any, ...]]:
-    """The ranked applications with their scores, active assignment counts and adjustments, best first."""
+# --- The stored proposal: computed once per change of its inputs, read a page at a time ----------------------------
+
+#: Attributes of these entities feed the proposal (None: any change, insert or delete of a row does).
+_PROPOSAL_INPUTS: dict[type, tuple[str, ...] | None] = {
+    Application: ("status", "region", "call_id"),
+    ApplicationScore: None,
+    SelectionAdjustment: None,
+    RegionalQuota: None,
+    Call: ("places", "reviewers_per_application"),
+}
+
+
+def invalidate_proposals(connection: Any, call_ids: Iterable[int] | None) -> None:
+    """Make the stored proposals of these calls (None: of every call) stale by moving the calls' ranking version on."""
+    stmt = update(Call).values(ranking_version=Call.ranking_version + 1, updated_at=Call.updated_at)
+    if call_ids is not None:
+        ids = sorted(set(call_ids))
+        if not ids:
+            return
+        stmt = stmt.where(Call.id.in_(ids))
+    connection.execute(stmt)
+
+
+def _changes_inputs(obj: object, attributes: tuple[str, ...] | None) -> bool:
+    if attributes is None:
+        return True
+    state: Any = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in attributes)
+
+
+@event.listens_for(Session, "after_flush")
+def _invalidate_after_flush(session: Session, _context: Any) -> None:
+    """A flush that changes an input of a call's proposal makes the call's stored proposals stale."""
+    call_ids: set[int | None] = set()
+    for group, changed_only in ((session.new, False), (session.deleted, False), (session.dirty, True)):
+        for obj in group:
+            attributes = _PROPOSAL_INPUTS.get(type(obj), ())
+            if attributes == ():
+                continue
+            if changed_only and not _changes_inputs(obj, attributes):
+                continue
+            if not changed_only and isinstance(obj, Application) and obj.status not in RANKED_STATUSES:
+                continue  # a new draft, or a deleted application the ranking never showed
+            if isinstance(obj, Call):
+                call_ids.add(obj.id)
+            elif isinstance(obj, Application):
+                call_ids.add(obj.call_id)
+                old = inspect(obj).attrs["call_id"].history.deleted
+                call_ids.update(i for i in old if i is not None)
+            else:
+                call_ids.add(getattr(obj, "call_id", None))
+    known = {i for i in call_ids if i is not None}
+    if known:
+        invalidate_proposals(session.connection(), known)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _invalidate_on_bulk_statement(state: ORMExecuteState) -> None:
+    """Bulk INSERT/UPDATE/DELETE of an input bypasses the flush: stale the calls it touches (every call if unknown)."""
+    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
+        return
+    entity = state.bind_mapper.class_
+    attributes = _PROPOSAL_INPUTS.get(entity, ())
+    if attributes == ():
+        return
+    if state.is_update and attributes is not None:
+        values = getattr(state.statement, "_values", None) or {}
+        names = {getattr(key, "key", key) for key in values}
+        if values and not names & set(attributes):
+            return
+    named = state.execution_options.get("ranking_call_id")
+    # Only the calls the statement touches (a submission's UPDATE must not lock every call's row).
+    call_ids = {named} if named is not None else touched_values(state, Call.id if entity is Call else entity.call_id)
+    invalidate_proposals(state.session.connection(), call_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalSummary:
+    """What the ranking page shows of the whole call's proposal, besides its own rows."""
+
+    selected_count: int
+    waitlist_count: int
+    feasible: bool
+    explanation: list[str]
+    seats: list[QuotaSeats]
+    #: Applications in the ranking (the page's total).
+    ranked: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"selected": self.selected_count, "waitlist": self.waitlist_count, "feasible": self.feasible,
+                "explanation": self.explanation, "ranked": self.ranked,
+                "seats": [[q.region, q.percent, q.minimum, q.proposed] for q in self.seats]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProposalSummary:
+        return cls(selected_count=data["selected"], waitlist_count=data["waitlist"], feasible=data["feasible"],
+                   explanation=list(data["explanation"]), ranked=data["ranked"],
+                   seats=[QuotaSeats(*q) for q in data["seats"]])
+
+
+def _positions_insert(call: Call, sort: Sort, proposal: Proposal) -> Any:
+    """INSERT ... SELECT of every ranked application's position, label and waitlist place, in one statement.
+
+    The order and the waitlist are window functions over the scores; only the proposal's small sets (selected,
+    included, excluded, moved up by a quota) travel as parameters, so the statement does not grow with the call.
+    """
     score = score_column(sort)
-    assigned = (select(Assignment.application_id, func.count(Assignment.id).label("n"))
-                .where(Assignment.call_id == call.id, Assignment.status == AssignmentStatus.ACTIVE)
-                .group_by(Assignment.application_id).subquery())
+    scored = score.is_not(None)
+    app_id = Application.id
+
+    competing = Application.status.in_(PROPOSAL_STATUSES)
+    selected = among_column(app_id, proposal.selected)
+    waitlisted = and_(competing, scored, ~among_column(app_id, proposal.excluded),
+                      ~among_column(app_id, proposal.included), ~selected)
+    rank_order = (case((scored, 0), else_=1), score.desc(), app_id)
+    # Both numbers over the same order (one sort): the position, and how many waitlisted rows come up to here.
+    waitlist_number = func.sum(case((waitlisted, 1), else_=0)).over(order_by=rank_order, rows=(None, 0))
+    rows = (
+        select(app_id.label("application_id"), func.row_number().over(order_by=rank_order).label("position"),
+               Application.status.label("status"), selected.label("selected"), waitlisted.label("waitlisted"),
+               waitlist_number.label("n"))
+        .outerjoin(ApplicationScore, ApplicationScore.application_id == app_id)
+        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
+        .subquery("ranked")
+    )
+    waitlist_position = case((rows.c.waitlisted, rows.c.n), else_=None)
+    label = case(
+        (rows.c.status == ApplicationStatus.OFFER_DECLINED, literal("Declined the offer")),
+        (among_column(rows.c.application_id, proposal.excluded), literal("Excluded by the chair")),
+        (among_column(rows.c.application_id, proposal.included), literal("Selected (included by the chair)")),
+        (among_column(rows.c.application_id, proposal.by_quota), literal("Selected (quota)")),
+        (rows.c.selected, literal("Selected")),
+        (rows.c.waitlisted, literal("Waitlist ") + cast(rows.c.n, String)),
+        else_=literal("Not ranked"),
+    )
+    return insert(RankingPosition).from_select(
+        ["call_id", "sort", "position", "application_id", "label", "selected", "waitlist_position"],
+        select(literal(call.id), literal(sort), rows.c.position, rows.c.application_id, label,
+               rows.c.selected, waitlist_position))
+
+
+def among_column(column: Any, ids: Iterable[int]) -> Any:
+    """`column IN (ids)`, or false for no ids."""
+    listed = sorted(ids)
+    return column.in_(listed) if listed else sa_false()
+
+
+def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
+    """Compute the call's proposal under `sort` from the current data and store it as of `version`.
+
+    A handful of statements whatever the size (the positions in one INSERT ... SELECT). When another request
+    stored the same proposal first, its copy stands (the primary key refuses the second).
+    """
+    candidates, adjustments = load_candidates(call, sort)
+    proposal = propose_selection(candidates, call.places, quotas_of(call), adjustments)
+    ranked = db.session.scalar(select(func.count(Application.id))
+                               .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))) or 0
+    summary = ProposalSummary(selected_count=len(proposal.selected), waitlist_count=len(proposal.waitlist),
+                              feasible=proposal.feasible, explanation=proposal.explanation, seats=proposal.seats,
+                              ranked=ranked)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(delete(RankingProposal).where(RankingProposal.call_id == call.id,
+                                                             RankingProposal.sort == sort))
+            db.session.execute(delete(RankingPosition).where(RankingPosition.call_id == call.id,
+                                                             RankingPosition.sort == sort))
+            db.session.execute(_positions_insert(call, sort, proposal))
+            db.session.execute(insert(RankingProposal).values(
+                call_id=call.id, sort=sort, version=version, summary=summary.to_json(), computed_at=utcnow()))
+    except IntegrityError:
+        log.info("proposal of call %s (%s) stored concurrently by another request", call.id, sort)
+    else:
+        log.info("proposal of call %s (%s) stored at version %s", call.id, sort, version)
+    return summary
+
+
+def current_proposal(call: Call, sort: Sort) -> tuple[ProposalSummary, bool]:
+    """The stored proposal of the call under `sort`, refreshed first if stale; True when it was refreshed."""
+    found = db.session.execute(
+        select(Call.ranking_version, RankingProposal.version, RankingProposal.summary)
+        .outerjoin(RankingProposal, and_(RankingProposal.call_id == Call.id, RankingProposal.sort == sort))
+        .where(Call.id == call.id)
+    ).one()
+    if found.version is not None and found.version == found.ranking_version:
+        return ProposalSummary.from_json(found.summary), False
+    return refresh_proposal(call, sort, found.ranking_version), True
+
+
+@functools.cache
+def ranking_page_statement() -> Select[*tuple[Any, ...]]:
+    """Positions :first..:last of the stored ranking of :call_id under :sort, with their scores, active assignments
+    and adjustments. Built once per process, with bound parameters: building it was a tenth of the page's time."""
+    assigned = (select(func.count(Assignment.id))
+                .where(Assignment.application_id == RankingPosition.application_id,
+                       Assignment.status == AssignmentStatus.ACTIVE)
+                .correlate(RankingPosition).scalar_subquery())
     adjuster = aliased(User)
     return (
-        select(Application.id, Application.reference, Application.given_name, Application.family_name,
-               Application.nationality, Application.region, Application.status,
+        select(Application.id, RankingPosition.position, RankingPosition.label, RankingPosition.selected,
+               RankingPosition.waitlist_position, Application.reference, Application.given_name,
+               Application.family_name, Application.nationality, Application.region, Application.status,
                func.coalesce(ApplicationScore.review_count, 0).label("review_count"), ApplicationScore.raw_mean,
                ApplicationScore.normalised_mean, ApplicationScore.spread,
                func.coalesce(ApplicationScore.disagreement, False).label("disagreement"),
-               func.coalesce(assigned.c.n, 0).label("assignments"),
+               assigned.label("assignments"),
                SelectionAdjustment.action.label("adjustment"), SelectionAdjustment.reason.label("adjustment_reason"),
                adjuster.full_name.label("adjusted_by"))
+        .select_from(RankingPosition)
+        .join(Application, Application.id == RankingPosition.application_id)
         .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
-        .outerjoin(assigned, assigned.c.application_id == Application.id)
         .outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
         .outerjoin(adjuster, adjuster.id == SelectionAdjustment.made_by_id)
-        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
-        .order_by(score.is_(None), score.desc(), Application.id)
+        .where(RankingPosition.call_id == bindparam("call_id"), RankingPosition.sort == bindparam("sort"),
+               RankingPosition.position >= bindparam("first"), RankingPosition.position <= bindparam("last"))
+        .order_by(RankingPosition.position)
     )
 
 
@@ -392,37 +606,44 @@ class RankingRow:
 class Ranking:
     call: Call
     sort: Sort
-    proposal: Proposal
+    proposal: ProposalSummary
     page: Page
     rows: list[RankingRow]
     reviewers: Page
+    #: The stored proposal was stale and has just been recomputed (the caller commits it).
+    refreshed: bool = False
 
 
 def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, *, reviewers_page: int = 1,
                  reviewers_per_page: int = 50) -> Ranking:
-    """One page of the ranking, the whole call's proposal and the reviewers' strictness, in constant queries."""
-    proposal = proposal_for_call(call, sort)
-    result = paginate(ranking_query(call, sort), page, per_page)
+    """One page of the ranking with the whole call's proposal and the reviewers' strictness, in constant queries.
+
+    The proposal is computed once per change of its inputs and stored with every application's position, so a
+    page reads only its own rows, whatever the size of the call.
+    """
+    summary, refreshed = current_proposal(call, sort)
+    offset = (page - 1) * per_page
+    items = db.session.execute(ranking_page_statement(),
+                               {"call_id": call.id, "sort": sort, "first": offset + 1, "last": offset + per_page}).all()
+    result = Page(items=items, page=page, per_page=per_page, total=summary.ranked)
     enough = call.reviewers_per_application
-    offset = (result.page - 1) * result.per_page
     score_name = "raw_mean" if sort == "raw" else "normalised_mean"
     rows = [
         RankingRow(
-            id=r.id, rank=offset + n if getattr(r, score_name) is not None else None, reference=r.reference,
+            id=r.id, rank=r.position if getattr(r, score_name) is not None else None, reference=r.reference,
             name=" ".join(p for p in (r.given_name, r.family_name) if p), nationality=r.nationality,
             region=r.region, status=r.status, review_count=r.review_count, missing_reviews=r.review_count < enough,
             raw_mean=r.raw_mean, normalised_mean=r.normalised_mean, spread=r.spread,
-            disagreement=bool(r.disagreement), assignments=r.assignments,
-            proposal=("Declined the offer" if r.status is ApplicationStatus.OFFER_DECLINED
-                      else proposal.status_of(r.id)),
-            selected=proposal.is_selected(r.id), waitlist_position=proposal.waitlist_position(r.id),
+            disagreement=bool(r.disagreement), assignments=r.assignments or 0, proposal=r.label,
+            selected=r.selected, waitlist_position=r.waitlist_position,
             adjustment=AdjustmentAction(r.adjustment).value if r.adjustment else None,
             adjustment_reason=r.adjustment_reason, adjusted_by=r.adjusted_by,
         )
-        for n, r in enumerate(result.items, start=1)
+        for r in items
     ]
-    reviewers = paginate(strictness_query(call.id), reviewers_page, reviewers_per_page)
-    return Ranking(call=call, sort=sort, proposal=proposal, page=result, rows=rows, reviewers=reviewers)
+    reviewers = paginate(strictness_query(call.id), reviewers_page, reviewers_per_page, count_if_full=True)
+    return Ranking(call=call, sort=sort, proposal=summary, page=result, rows=rows, reviewers=reviewers,
+                   refreshed=refreshed)
 
 
 def strictness_query(call_id: int) -> Select[*tuple[Any, ...]]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from wtforms import SelectField, StringField, SubmitField
@@ -18,12 +20,29 @@ from fellowship.auth.permissions import roles_required
 from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.navigation import row_url
 from fellowship.pagination import requested_page
 from fellowship.selection import bp, export, ranking
 from fellowship.selection.ranking import MAX_REASON_LENGTH, Sort, parse_sort
 from fellowship.spreadsheets import XLSX_MIMETYPE
+from fellowship.widgets import option_markup
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
+
+
+ADJUST_CHOICES = [("include", "Include in the selection"), ("exclude", "Exclude from the selection"),
+                  ("clear", "Clear the adjustment")]
+
+
+#: The <option>s of a row's adjustment select, by the action preselected (wtforms' markup, built once).
+ADJUST_OPTIONS = {chosen: Markup("").join(selected if value == chosen else plain
+                                          for value, plain, selected in option_markup(tuple(ADJUST_CHOICES)))
+                  for chosen, _ in ADJUST_CHOICES}
+
+
+def score(value: Decimal | None) -> Markup:
+    """A score as the ranking shows it: two decimals, or a dash when there is none."""
+    return Markup('<span class="hint">—</span>') if value is None else escape(f"{value:.2f}")
 
 
 class AdjustmentForm(FlaskForm):
@@ -36,9 +55,7 @@ class AdjustmentForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField("Adjustment", choices=[("include", "Include in the selection"),
-                                                ("exclude", "Exclude from the selection"),
-                                                ("clear", "Clear the adjustment")])
+    action = SelectField("Adjustment", choices=ADJUST_CHOICES)
     reason = StringField("Reason", validators=[Length(max=MAX_REASON_LENGTH)])
     submit = SubmitField("Adjust")
 
@@ -60,22 +77,29 @@ def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | N
     page, per_page = requested_page()
     reviewers_page = max(request.args.get("reviewers_page", 1, type=int) or 1, 1)
     data = ranking.ranking_rows(call, sort, page, per_page, reviewers_page=reviewers_page)
-    forms: dict[int, AdjustmentForm] = {}
-    for row in data.rows:
-        if failed is not None and row.id == failed_id:
-            forms[row.id] = failed
-            continue
-        form = forms[row.id] = adjustment_form(row.id)
-        form.action.data = "clear" if row.adjustment else "exclude" if row.selected else "include"
+    if data.refreshed and failed is None:
+        db.session.commit()  # keep the recomputed proposal for the next requests
+    # Only a form that failed is rendered through WTForms (with its errors); the other rows' forms are the same
+    # markup written directly in the template, which is most of the page's time otherwise.
+    forms: dict[int, AdjustmentForm] = {failed_id: failed} if failed is not None and failed_id is not None else {}
     return render_template("selection/ranking.html", call=call, data=data, forms=forms, sort=sort,
-                           link_args=_args(sort, data.page.page))
+                           link_args=_args(sort, data.page.page), adjust_options=ADJUST_OPTIONS,
+                           reason_max=MAX_REASON_LENGTH, score=score,
+                           detail_url=row_url("staff_applications.application_detail", "application_id"),
+                           adjust_url=row_url("selection.adjust_selection", "application_id", call_id=call.id,
+                                              **_args(sort, data.page.page)))
 
 
-def get_call_or_404(call_id: int, *, with_criteria: bool = False) -> Call:
-    """The call with its quotas (and its rubric when an export needs the criteria), else 404."""
+def get_call_or_404(call_id: int, *, with_criteria: bool = False, with_quotas: bool = True) -> Call:
+    """The call with its quotas (and its rubric when an export needs the criteria), else 404.
+
+    The ranking page reads the quota seats from the stored proposal: it loads the quotas only if it recomputes.
+    """
     stmt = select(Call).where(Call.id == call_id)
     if not with_criteria:
         stmt = stmt.options(lazyload(Call.criteria))
+    if not with_quotas:
+        stmt = stmt.options(lazyload(Call.quotas))
     call = db.session.scalar(stmt)
     if call is None:
         abort(404)
@@ -85,7 +109,7 @@ def get_call_or_404(call_id: int, *, with_criteria: bool = False) -> Call:
 @bp.route("/staff/calls/<int:call_id>/ranking")
 @roles_required(*STAFF_ROLES)
 def call_ranking(call_id: int):
-    return _render(get_call_or_404(call_id))
+    return _render(get_call_or_404(call_id, with_quotas=False))
 
 
 @bp.route("/staff/calls/<int:call_id>/ranking/<int:application_id>/adjust", methods=["POST"])

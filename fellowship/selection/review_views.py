@@ -66,7 +66,8 @@ def review_form(criteria: list[RubricCriterion], review: Review | None) -> Revie
 @roles_required(Role.REVIEWER)
 def my_assignments():
     call_id = request.args.get("call_id", type=int)
-    page = paginate(reviewing.reviewer_assignments(current_user.id, call_id))
+    page = paginate(reviewing.reviewer_assignments(current_user.id, call_id),
+                    count=reviewing.reviewer_assignment_count(current_user.id, call_id))
     link_args = {"call_id": call_id} if call_id else {}
     return render_template("selection/review_list.html", page=page, link_args=link_args)
 

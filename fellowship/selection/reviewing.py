@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, case, exists, null, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, null, select
 from sqlalchemy.orm import aliased
 
 from fellowship.applications.models import Application, Document, Referee, RefereeStatus
@@ -62,6 +62,17 @@ def reviewer_assignments(reviewer_id: int, call_id: int | None = None) -> Select
                _no_conflict(Assignment.application_id, Assignment.reviewer_id))
         .order_by(Assignment.due_at, Assignment.id)
     )
+    if call_id is not None:
+        stmt = stmt.where(Assignment.call_id == call_id)
+    return stmt
+
+
+def reviewer_assignment_count(reviewer_id: int, call_id: int | None = None) -> Select[Any]:
+    """How many rows `reviewer_assignments` gives, counted on the assignments alone (the joins it adds never drop a
+    row: an assignment always has its application and call), so the count is an index scan of the reviewer's own."""
+    stmt = (select(func.count(Assignment.id))
+            .where(Assignment.reviewer_id == reviewer_id, Assignment.status == AssignmentStatus.ACTIVE,
+                   _no_conflict(Assignment.application_id, Assignment.reviewer_id)))
     if call_id is not None:
         stmt = stmt.where(Assignment.call_id == call_id)
     return stmt

@@ -132,7 +132,9 @@ def recompute_call(call_id: int) -> None:
     clamped = sa.case((per_review.c.v < 1, 1), (per_review.c.v > 5, 5), else_=per_review.c.v)
     spread = func.round(func.max(per_review.c.s) - func.min(per_review.c.s), 4)
     disagreement = sa.and_(func.count() >= 2, spread > sa.literal(threshold, sa.Numeric(4, 2)))
-    db.session.execute(delete(ApplicationScore).where(ApplicationScore.call_id == call_id))
+    only_this_call = {"ranking_call_id": call_id}  # the stored proposals of this call become stale
+    db.session.execute(delete(ApplicationScore).where(ApplicationScore.call_id == call_id)
+                       .execution_options(**only_this_call))
     db.session.execute(insert(ApplicationScore).from_select(
         ["application_id", "call_id", "review_count", "raw_mean", "normalised_mean", "spread", "disagreement",
          "updated_at"],
@@ -140,7 +142,7 @@ def recompute_call(call_id: int) -> None:
                func.round(func.avg(clamped), 4), spread, sa.case((disagreement, sa.true()), else_=sa.false()),
                sa.literal(now, ApplicationScore.__table__.c.updated_at.type))
         .group_by(per_review.c.application_id),
-    ))
+    ).execution_options(**only_this_call))
     for obj in list(db.session.identity_map.values()):  # rows replaced behind the ORM's back
         if isinstance(obj, ApplicationScore | ReviewerStrictness):
             db.session.expire(obj)

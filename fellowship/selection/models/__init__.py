@@ -17,8 +17,14 @@ from fellowship.selection.models.review import (
     ReviewScore,
     ReviewStatus,
 )
-from fellowship.selection.models.scores import ApplicationScore, ReviewerStrictness
+from fellowship.selection.models.scores import (
+    ApplicationScore,
+    RankingPosition,
+    RankingProposal,
+    ReviewerStrictness,
+)
 
 __all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "Conflict",
-           "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus", "Recommendation",
-           "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness", "SelectionAdjustment"]
+           "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus", "RankingPosition",
+           "RankingProposal", "Recommendation", "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness",
+           "SelectionAdjustment"]

@@ -21,7 +21,8 @@ class Assignment(IdMixin, Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("application_id", "reviewer_id", name="uq_assignments_application_id_reviewer_id"),
-        Index("ix_assignments_reviewer_status", "reviewer_id", "status"),
+        # A reviewer's list: its page in due order and its count (application_id for the conflict check), index-only.
+        Index("ix_assignments_reviewer_status_due", "reviewer_id", "status", "due_at", "id", "application_id"),
         Index("ix_assignments_call_status", "call_id", "status"),
         Index("ix_assignments_status_due_at", "status", "due_at"),  # reviewer reminders
     )

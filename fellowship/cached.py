@@ -1,0 +1,132 @@
+"""Read-mostly aggregates cached in Redis until a committed change to their inputs.
+
+Pages that show whole-table figures (the outcome dashboard, a call's status counts) would otherwise recompute them
+on every view, at a cost that grows with the data. Each cached aggregate has a name and scopes (a call id, "all");
+code that changes an input marks the scope (or every scope) changed on the session, and the version is bumped only
+after the transaction commits. The version is read BEFORE the figures are computed, so figures computed from data
+older than the newest commit are stored under an older version that nobody reads again: a reader never keeps
+stale figures. Entries also expire after `seconds`, for changes made outside the application (SQL by hand).
+Without Redis (or when it fails) the figures are computed each time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_CHANGES = "cached_aggregate_changes"
+_EVERY_SCOPE = "*"
+
+
+def _client() -> Any:
+    """The app's Redis client for cached aggregates (one per app), or None when Redis is not configured."""
+    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    client = app.extensions.get("cached_aggregates_redis")
+    if client is None and app.config.get("REDIS_URL"):
+        client = app.extensions["cached_aggregates_redis"] = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1)
+    return client
+
+
+class CachedAggregate:
+    """JSON-serialisable figures named `name`, cached per scope."""
+
+    def __init__(self, name: str, seconds: int = 600) -> None:
+        self.name = name
+        self.seconds = seconds
+
+    def _epoch_key(self) -> str:
+        return f"fellowship:cached:{self.name}:epoch"
+
+    def _version_key(self, scope: str) -> str:
+        return f"fellowship:cached:{self.name}:version:{scope}"
+
+    def get(self, scope: str | int, compute: Callable[[], T]) -> T:
+        """The cached figures of `scope`, or `compute()` (stored for the next readers)."""
+        client = _client()
+        if client is None:
+            return compute()
+        scope = str(scope)
+        try:
+            epoch, version = client.mget(self._epoch_key(), self._version_key(scope))
+            key = f"fellowship:cached:{self.name}:{scope}:{int(epoch or 0)}:{int(version or 0)}"
+            cached = client.get(key)
+        except redis.RedisError:
+            log.warning("%s: Redis unavailable, computing without the cache", self.name, exc_info=True)
+            return compute()
+        if cached is not None:
+            return json.loads(cached)
+        value = compute()
+        try:
+            client.set(key, json.dumps(value), ex=self.seconds)
+        except redis.RedisError:
+            log.warning("%s: could not cache the figures", self.name, exc_info=True)
+        return value
+
+    def changed(self, session: Session, scope: str | int | None) -> None:
+        """An input of `scope` (None: of any scope) changed in this transaction: stale after it commits."""
+        changes: dict[str, set[str]] = session.info.setdefault(_CHANGES, {})
+        changes.setdefault(self.name, set()).add(_EVERY_SCOPE if scope is None else str(scope))
+
+    def invalidate(self, scopes: set[str]) -> None:
+        client = _client()
+        if client is None:
+            return
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                if _EVERY_SCOPE in scopes:
+                    pipe.incr(self._epoch_key())
+                else:
+                    for scope in scopes:
+                        pipe.incr(self._version_key(scope))
+                pipe.execute()
+        except redis.RedisError:
+            log.warning("%s: could not mark the cached figures stale", self.name, exc_info=True)
+
+
+def touched_values(state: ORMExecuteState, column: Any) -> set[Any] | None:
+    """The values of `column` (e.g. a call id) in the rows a bulk INSERT/UPDATE/DELETE is about to touch, or None
+    when that cannot be told (which callers treat as "any"). An INSERT names them in its parameters; for an UPDATE
+    or a DELETE they are read with the statement's own WHERE, before it runs."""
+    params = state.parameters
+    rows: list[Any] = list(params) if isinstance(params, list) else [params] if params else []
+    if state.is_insert:
+        if rows and all(isinstance(r, dict) and r.get(column.key) is not None for r in rows):
+            return {r[column.key] for r in rows}
+        return None
+    where = getattr(state.statement, "whereclause", None)
+    if where is None or rows:
+        return None
+    return set(state.session.connection().execute(select(column).where(where).distinct()).scalars())
+
+
+_REGISTRY: dict[str, CachedAggregate] = {}
+
+
+def aggregate(name: str, seconds: int = 600) -> CachedAggregate:
+    """The cached aggregate called `name` (one instance per name)."""
+    return _REGISTRY.setdefault(name, CachedAggregate(name, seconds))
+
+
+@event.listens_for(Session, "after_commit")
+def _invalidate_on_commit(session: Session) -> None:
+    changes: dict[str, set[str]] = session.info.pop(_CHANGES, {})
+    if changes and has_app_context():
+        for name, scopes in changes.items():
+            _REGISTRY[name].invalidate(scopes)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: Any) -> None:
+    if not session.in_transaction():
+        session.info.pop(_CHANGES, None)
