@@ -17,6 +17,7 @@ from fellowship.fellows import bp, queries, services
 from fellowship.fellows.forms import AlumniFilterForm, ConfirmReturnsForm, FellowFilterForm, FellowForm, ReturnForm
 from fellowship.fellows.models import Fellow, FellowStatus
 from fellowship.fellows.permissions import STAFF_ROLES, get_fellow_or_404
+from fellowship.navigation import row_url
 from fellowship.pagination import paginate, requested_page
 
 
@@ -124,7 +125,8 @@ def alumni_list():
     today = date.today()
     page = paginate(queries.alumni_query(filters, today), count=queries.alumni_count(filters, today))
     return render_template("fellows/alumni_list.html", page=page, form=form, filters=filters,
-                           link_args=_link_args(filters.as_args(), page.per_page))
+                           link_args=_link_args(filters.as_args(), page.per_page),
+                           timeline_url=row_url("fellows.alumni_timeline", "fellow_id"))
 
 
 @bp.route("/staff/alumni/<int:fellow_id>")

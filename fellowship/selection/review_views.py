@@ -21,7 +21,7 @@ from fellowship.calls.models import Call, DocumentKind, RubricCriterion
 from fellowship.documents.permissions import can_view_document
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.navigation import safe_local_path
+from fellowship.navigation import row_url, safe_local_path
 from fellowship.pagination import paginate
 from fellowship.selection import bp, reviewing
 from fellowship.selection.models import Assignment, Recommendation, Review, ReviewStatus
@@ -69,7 +69,8 @@ def my_assignments():
     page = paginate(reviewing.reviewer_assignments(current_user.id, call_id),
                     count=reviewing.reviewer_assignment_count(current_user.id, call_id))
     link_args = {"call_id": call_id} if call_id else {}
-    return render_template("selection/review_list.html", page=page, link_args=link_args)
+    return render_template("selection/review_list.html", page=page, link_args=link_args,
+                           assignment_url=row_url("selection.review_assignment", "assignment_id"))
 
 
 def _recuse_action(assignment: Assignment) -> dict[str, Any] | None:
