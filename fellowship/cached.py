@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import redis
 from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,51 @@ class CachedAggregate:
                 pipe.execute()
         except redis.RedisError:
             log.warning("%s: could not mark the cached figures stale", self.name, exc_info=True)
+
+
+#: Entities whose rows feed derived figures, with the attributes that matter (None: any change, insert or delete).
+Inputs = Mapping[type, tuple[str, ...] | None]
+
+
+def flushed_scopes(session: Session, inputs: Inputs, scope: str = "call_id", *,
+                   counts_when_added_or_removed: Callable[[Any], bool] = lambda obj: True) -> set[Any]:
+    """The `scope` values (e.g. call ids) whose derived figures a flush changes: rows of `inputs` added or removed
+    (where `counts_when_added_or_removed` says they matter), or with one of their attributes changed. A row moved
+    to another scope changes both."""
+    scopes: set[Any] = set()
+    for group, changed_only in ((session.new, False), (session.deleted, False), (session.dirty, True)):
+        for obj in group:
+            attributes = inputs.get(type(obj), ())
+            if attributes == ():
+                continue
+            state: Any = inspect(obj)
+            if changed_only and attributes is not None:
+                if not any(state.attrs[name].history.has_changes() for name in attributes):
+                    continue
+            elif not changed_only and not counts_when_added_or_removed(obj):
+                continue
+            key = scope if scope in state.attrs else "id"  # the scope's own row (a call) is its own scope
+            scopes.add(getattr(obj, key))
+            scopes.update(state.attrs[key].history.deleted)
+    scopes.discard(None)
+    return scopes
+
+
+def statement_scopes(state: ORMExecuteState, inputs: Inputs, scope: str = "call_id") -> set[Any] | None:
+    """The `scope` values a bulk INSERT/UPDATE/DELETE of an input touches (it bypasses the flush): empty when it
+    touches no input, None when that cannot be told (callers treat it as "every scope")."""
+    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
+        return set()
+    entity = state.bind_mapper.class_
+    attributes = inputs.get(entity, ())
+    if attributes == ():
+        return set()
+    if state.is_update and attributes is not None:
+        values = getattr(state.statement, "_values", None) or {}
+        if values and not {getattr(key, "key", key) for key in values} & set(attributes):
+            return set()
+    column = getattr(entity, scope, None)
+    return touched_values(state, column if column is not None else entity.id)
 
 
 def touched_values(state: ORMExecuteState, column: Any) -> set[Any] | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, Engine, Select, and_, event, false, func, inspect, or_, select, true
+from sqlalchemy import ColumnElement, Engine, Select, and_, event, false, func, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, lazyload
 
 from fellowship import cached
@@ -136,7 +136,6 @@ def count(call_id: int, filters: ListFilters) -> int:
 #: the whole call, so they are cached until an application of the call is added, removed, or changes status,
 #: nationality or call (fellowship.cached).
 LIST_FIGURES = cached.aggregate("call-application-figures")
-_FIGURE_INPUTS = ("status", "nationality", "call_id")
 
 
 def _list_figures(call_id: int) -> dict[str, Any]:
@@ -167,31 +166,18 @@ def nationality_choices(call_id: int) -> list[tuple[str, str]]:
     return sorted(((code, country_name(code)) for code in codes), key=lambda pair: pair[1])
 
 
+_FIGURE_INPUTS: cached.Inputs = {Application: ("status", "nationality", "call_id")}
+
+
 @event.listens_for(Session, "after_flush")
 def _note_changed_applications(session: Session, _context: Any) -> None:
-    for group, changed_only in ((session.new, False), (session.deleted, False), (session.dirty, True)):
-        for obj in group:
-            if not isinstance(obj, Application):
-                continue
-            state: Any = inspect(obj)
-            if changed_only and not any(state.attrs[name].history.has_changes() for name in _FIGURE_INPUTS):
-                continue
-            for call_id in {obj.call_id, *state.attrs["call_id"].history.deleted}:
-                if call_id is not None:
-                    LIST_FIGURES.changed(session, call_id)
+    for call_id in cached.flushed_scopes(session, _FIGURE_INPUTS):
+        LIST_FIGURES.changed(session, call_id)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_bulk_application_change(state: ORMExecuteState) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
-        return
-    if not issubclass(state.bind_mapper.class_, Application):
-        return
-    if state.is_update:
-        values = getattr(state.statement, "_values", None) or {}
-        if values and not {getattr(key, "key", key) for key in values} & set(_FIGURE_INPUTS):
-            return
-    call_ids = cached.touched_values(state, Application.call_id)
+    call_ids = cached.statement_scopes(state, _FIGURE_INPUTS)
     if call_ids is None:
         LIST_FIGURES.changed(state.session, None)  # the statement does not say which calls it touches
     else:

@@ -24,7 +24,6 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     literal,
     select,
     update,
@@ -36,7 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
 from fellowship.auth.models import User
-from fellowship.cached import touched_values
+from fellowship.cached import flushed_scopes, statement_scopes
 from fellowship.calls.models import Call, RegionalQuota
 from fellowship.errors import DomainError
 from fellowship.extensions import db
@@ -381,57 +380,27 @@ def invalidate_proposals(connection: Any, call_ids: Iterable[int] | None) -> Non
     connection.execute(stmt)
 
 
-def _changes_inputs(obj: object, attributes: tuple[str, ...] | None) -> bool:
-    if attributes is None:
-        return True
-    state: Any = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in attributes)
-
-
 @event.listens_for(Session, "after_flush")
 def _invalidate_after_flush(session: Session, _context: Any) -> None:
     """A flush that changes an input of a call's proposal makes the call's stored proposals stale."""
-    call_ids: set[int | None] = set()
-    for group, changed_only in ((session.new, False), (session.deleted, False), (session.dirty, True)):
-        for obj in group:
-            attributes = _PROPOSAL_INPUTS.get(type(obj), ())
-            if attributes == ():
-                continue
-            if changed_only and not _changes_inputs(obj, attributes):
-                continue
-            if not changed_only and isinstance(obj, Application) and obj.status not in RANKED_STATUSES:
-                continue  # a new draft, or a deleted application the ranking never showed
-            if isinstance(obj, Call):
-                call_ids.add(obj.id)
-            elif isinstance(obj, Application):
-                call_ids.add(obj.call_id)
-                old = inspect(obj).attrs["call_id"].history.deleted
-                call_ids.update(i for i in old if i is not None)
-            else:
-                call_ids.add(getattr(obj, "call_id", None))
-    known = {i for i in call_ids if i is not None}
-    if known:
-        invalidate_proposals(session.connection(), known)
+    call_ids = flushed_scopes(session, _PROPOSAL_INPUTS, counts_when_added_or_removed=_ever_ranked)
+    if call_ids:
+        invalidate_proposals(session.connection(), call_ids)
+
+
+def _ever_ranked(obj: object) -> bool:
+    """A new draft, or a deleted application the ranking never showed, changes no proposal."""
+    return not isinstance(obj, Application) or obj.status in RANKED_STATUSES
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _invalidate_on_bulk_statement(state: ORMExecuteState) -> None:
     """Bulk INSERT/UPDATE/DELETE of an input bypasses the flush: stale the calls it touches (every call if unknown)."""
-    if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
-        return
-    entity = state.bind_mapper.class_
-    attributes = _PROPOSAL_INPUTS.get(entity, ())
-    if attributes == ():
-        return
-    if state.is_update and attributes is not None:
-        values = getattr(state.statement, "_values", None) or {}
-        names = {getattr(key, "key", key) for key in values}
-        if values and not names & set(attributes):
-            return
     named = state.execution_options.get("ranking_call_id")
     # Only the calls the statement touches (a submission's UPDATE must not lock every call's row).
-    call_ids = {named} if named is not None else touched_values(state, Call.id if entity is Call else entity.call_id)
-    invalidate_proposals(state.session.connection(), call_ids)
+    call_ids = {named} if named is not None else statement_scopes(state, _PROPOSAL_INPUTS)
+    if call_ids is None or call_ids:
+        invalidate_proposals(state.session.connection(), call_ids)
 
 
 @dataclass(frozen=True, slots=True)
