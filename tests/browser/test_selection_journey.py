@@ -57,6 +57,12 @@ def test_reviewer_scores_chair_ranks_and_decides_applicant_accepts(
     ranking = page.locator("main").inner_text()
     assert application.reference in ranking and "4.00" in ranking
     page.screenshot(path=str(artifacts_dir / "ranking.png"), full_page=True)
+    # On a phone the wide table scrolls inside its own box; the page itself does not slide sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.evaluate("window.scrollTo(2000, 0)")
+    assert page.evaluate("window.scrollX") == 0
+    page.set_viewport_size({"width": 1200, "height": 900})
     page.get_by_role("link", name="Decisions").first.click()
     page.get_by_role("button", name="Record decisions").click()
     assert "decisions recorded from the proposal" in page.locator(".flashes").inner_text()
