@@ -7,8 +7,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, nulls_last, select
+from sqlalchemy import ColumnElement, Select, and_, event, func, nulls_last, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from fellowship import cached
 from fellowship.alumni.models import CareerEntry, FollowUp, FollowUpResponse, FollowUpStatus
 from fellowship.applications.models import Application, Sector
 from fellowship.calls.models import Call
@@ -33,10 +35,41 @@ def _int(value: str) -> int | None:
 
 def cohort_choices() -> list[tuple[str, str]]:
     """Calls that have fellows, newest first, as (id, label) pairs for the cohort filter."""
-    rows = db.session.execute(select(Call.id, Call.year, Call.title)
-                              .where(select(Fellow.id).where(Fellow.call_id == Call.id).exists())
+    return [(str(c["id"]), c["label"]) for c in alumni_list_figures()["cohorts"]]
+
+
+#: The cohorts (calls with fellows) and how many alumni each has: the cohort filter's choices and the alumni list's
+#: total read every fellow, so they are cached until a fellow is added or removed or changes status or call, or a
+#: call is renamed (fellowship.cached).
+ALUMNI_LIST_FIGURES = cached.aggregate("alumni-list-figures")
+_ALUMNI_LIST_INPUTS: cached.Inputs = {Fellow: ("status", "call_id"), Call: ("year", "title")}
+
+
+def alumni_list_figures() -> dict[str, Any]:
+    """{"cohorts": [{"id", "label", "alumni"}, ...] newest first}, cached."""
+    return ALUMNI_LIST_FIGURES.get("all", _alumni_list_figures)
+
+
+def _alumni_list_figures() -> dict[str, Any]:
+    alumni = func.count(Fellow.id).filter(Fellow.status == FellowStatus.COMPLETED)
+    rows = db.session.execute(select(Call.id, Call.year, Call.title, alumni)
+                              .join(Fellow, Fellow.call_id == Call.id)
+                              .group_by(Call.id, Call.year, Call.title)
                               .order_by(Call.year.desc(), Call.id.desc())).all()
-    return [(str(call_id), f"{year} · {title}") for call_id, year, title in rows]
+    return {"cohorts": [{"id": call_id, "label": f"{year} · {title}", "alumni": count}
+                        for call_id, year, title, count in rows]}
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_cohorts(session: Session, _context: Any) -> None:
+    if cached.flushed_scopes(session, _ALUMNI_LIST_INPUTS):
+        ALUMNI_LIST_FIGURES.changed(session, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_cohort_change(state: ORMExecuteState) -> None:
+    if cached.statement_scopes(state, _ALUMNI_LIST_INPUTS) != set():
+        ALUMNI_LIST_FIGURES.changed(state.session, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +196,15 @@ def alumni_query(filters: AlumniFilters, today: date) -> Select[*tuple[Any, ...]
     elif filters.lost_contact == "no":
         conditions.append(Fellow.lost_contact_since.is_(None))
     return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def cached_alumni_total(filters: AlumniFilters) -> int | None:
+    """How many rows `alumni_query` gives, from the cached cohort figures when they tell (no filter, or only the
+    cohort); None otherwise."""
+    if filters.country or filters.region or filters.sector or filters.follow_up or filters.lost_contact:
+        return None
+    return sum(c["alumni"] for c in alumni_list_figures()["cohorts"] if not filters.cohort
+               or str(c["id"]) == filters.cohort)
 
 
 def alumni_count(filters: AlumniFilters, today: date) -> Select[Any]:

@@ -123,7 +123,8 @@ def alumni_list():
     form = AlumniFilterForm(MultiDict(filters.as_args()))
     form.cohort.choices = [("", "Any cohort"), *queries.cohort_choices()]
     today = date.today()
-    page = paginate(queries.alumni_query(filters, today), count=queries.alumni_count(filters, today))
+    page = paginate(queries.alumni_query(filters, today), total=queries.cached_alumni_total(filters),
+                    count=queries.alumni_count(filters, today))
     return render_template("fellows/alumni_list.html", page=page, form=form, filters=filters,
                            link_args=_link_args(filters.as_args(), page.per_page),
                            timeline_url=row_url("fellows.alumni_timeline", "fellow_id"))
