@@ -41,7 +41,10 @@ def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from fellowship import transactions
+
     db.init_app(app)
+    transactions.init_app(app, db)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

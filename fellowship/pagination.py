@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, func, literal, select
 
 from fellowship.extensions import db
 
@@ -61,7 +61,7 @@ def paginate(stmt: Select[*tuple[Any, ...]], page: int | None = None, per_page: 
     if page is None or per_page is None:
         page, per_page = requested_page()
     if total is None and count_if_full:
-        result = db.session.execute(stmt.limit(per_page + 1).offset((page - 1) * per_page))
+        result = db.session.execute(window(stmt, per_page + 1, (page - 1) * per_page))
         rows = result.scalars().all() if scalars else result.all()
         if len(rows) <= per_page and (rows or page == 1):
             return Page(items=rows, page=page, per_page=per_page, total=(page - 1) * per_page + len(rows))
@@ -69,6 +69,19 @@ def paginate(stmt: Select[*tuple[Any, ...]], page: int | None = None, per_page: 
         if count is None:
             count = select(func.count()).select_from(stmt.order_by(None).subquery())
         total = db.session.scalar(count) or 0
-    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    result = db.session.execute(window(stmt, per_page, (page - 1) * per_page))
     items = result.scalars().all() if scalars else result.all()
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def window(stmt: Select[*tuple[Any, ...]], limit: int, offset: int) -> Select[*tuple[Any, ...]]:
+    """`stmt` limited to `limit` rows from `offset`, both written into the SQL rather than bound.
+
+    The driver prepares a statement run often (psycopg: from the 5th time on a connection), and PostgreSQL then
+    keeps one generic plan for it, but only if that plan looks as cheap as planning each run afresh: with the LIMIT
+    bound it cannot tell, so it re-planned the page's joins on every view (2 ms of the reviewer's 4 ms page query
+    at 50,000 applications). With the numbers in the SQL, each page size and position is its own prepared statement
+    that is planned a handful of times, then not again.
+    """
+    return stmt.limit(literal(limit, Integer, literal_execute=True)).offset(literal(offset, Integer,
+                                                                                      literal_execute=True))
