@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from flask import render_template
 from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
 from wtforms.widgets import Select, html_params
 
 
@@ -40,3 +43,25 @@ class QuickSelect(Select):
             parts.append(selected if field.coerce(value) == field.data else plain)
         parts.append(Markup("</select>"))
         return Markup("").join(parts)
+
+
+@functools.lru_cache(maxsize=256)
+def _filter_fields(form_class: type[Form], values: tuple[tuple[str, str], ...],
+                   choices: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> Markup:
+    form = form_class(MultiDict(values))
+    for name, options in choices:
+        form[name].choices = list(options)
+    return Markup(render_template("_filter_fields.html", form=form))  # noqa: S704 - an autoescaped template's output
+
+
+def filter_fields(form_class: type[Form], values: dict[str, str], choices: dict[str, list[tuple[str, str]]],
+                  *, keep: bool = True) -> Markup:
+    """The fields of a list page's GET filter form (labels, selects, inputs) as HTML, with `values` chosen and the
+    choices that depend on the data set. They are the same for every view with the same values and choices, so
+    each combination is rendered once per process and kept (a fifth of a list page's rendering otherwise); pass
+    `keep=False` when a value is free text (a search), which is rendered afresh each time instead."""
+    chosen = tuple(sorted(values.items()))
+    options = tuple((name, tuple(pairs)) for name, pairs in sorted(choices.items()))
+    if not keep:
+        return _filter_fields.__wrapped__(form_class, chosen, options)
+    return _filter_fields(form_class, chosen, options)  # type: ignore[arg-type]  # a class is hashable

@@ -35,3 +35,25 @@ def test_quick_select_renders_a_changed_long_list_and_its_selection():
         form.choice.choices = [("", "Any country"), *country_choices()]
     assert str(quick.choice()) == str(plain.choice())
     assert '<option selected value="KE">Kenya</option>' in str(quick.choice())
+
+
+class Filters(Form):
+    choice = SelectField("Choice", choices=CHOICES, widget=QuickSelect())
+    place = SelectField("Place", choices=[("", "Anywhere")], widget=QuickSelect())
+
+
+def test_kept_filter_fields_are_the_markup_rendered_afresh_and_follow_their_values_and_choices(app):
+    from fellowship.widgets import filter_fields
+
+    places = [("", "Anywhere"), ("KE", "Kenya"), ("<b>", "<b>bold</b>")]
+    with app.test_request_context("/"):
+        first = filter_fields(Filters, {"choice": "x"}, {"place": places})
+        again = filter_fields(Filters, {"choice": "x"}, {"place": places})
+        fresh = filter_fields(Filters, {"choice": "x"}, {"place": places}, keep=False)
+        assert first is again  # kept
+        assert str(first) == str(fresh)
+        assert '<option selected value="x">' in first and "Kenya" in first and "<b>bold" not in first
+        other_value = filter_fields(Filters, {"place": "KE"}, {"place": places})
+        assert '<option selected value="KE">' in other_value and '<option selected value="x">' not in other_value
+        more_places = filter_fields(Filters, {"choice": "x"}, {"place": [*places, ("NP", "Nepal")]})
+        assert "Nepal" in more_places and "Nepal" not in first

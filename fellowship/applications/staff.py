@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
+from markupsafe import Markup
 from wtforms import Form, SearchField, SelectField
 
 from fellowship.applications import staff_bp, staff_services
@@ -23,7 +23,7 @@ from fellowship.extensions import db
 from fellowship.geo import REGIONS, country_name
 from fellowship.navigation import row_url
 from fellowship.pagination import paginate
-from fellowship.widgets import QuickSelect
+from fellowship.widgets import QuickSelect, filter_fields
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
@@ -43,10 +43,9 @@ class ApplicationFilterForm(Form):
                               widget=QuickSelect())
 
 
-def _filter_form(filters: ListFilters, nationalities: list[tuple[str, str]]) -> ApplicationFilterForm:
-    form = ApplicationFilterForm(MultiDict(filters.as_args()))
-    form.nationality.choices = [("", "Any nationality"), *nationalities]
-    return form
+def _filter_fields(filters: ListFilters, nationalities: list[tuple[str, str]]) -> Markup:
+    return filter_fields(ApplicationFilterForm, filters.as_args(),
+                         {"nationality": [("", "Any nationality"), *nationalities]}, keep=not filters.q)
 
 
 @staff_bp.route("/calls/<int:call_id>/applications")
@@ -64,7 +63,7 @@ def call_applications(call_id: int):
         link_args["per_page"] = page.per_page
     return render_template(
         "applications/staff_list.html", call=call, page=page, filters=filters, link_args=link_args,
-        form=_filter_form(filters, nationalities), counts=counts,
+        filter_fields=_filter_fields(filters, nationalities), counts=counts,
         country_names=dict(nationalities), eligibility_label=staff_services.eligibility_label,
         detail_url=row_url("staff_applications.application_detail", "application_id"),
     )

@@ -19,6 +19,7 @@ from fellowship.fellows.models import Fellow, FellowStatus
 from fellowship.fellows.permissions import STAFF_ROLES, get_fellow_or_404
 from fellowship.navigation import row_url
 from fellowship.pagination import paginate, requested_page
+from fellowship.widgets import filter_fields
 
 
 def _link_args(filters: dict[str, str], per_page: int) -> dict[str, Any]:
@@ -120,12 +121,12 @@ def returns_due():
 @roles_required(*STAFF_ROLES)
 def alumni_list():
     filters = queries.AlumniFilters.from_args(request.args)
-    form = AlumniFilterForm(MultiDict(filters.as_args()))
-    form.cohort.choices = [("", "Any cohort"), *queries.cohort_choices()]
+    fields = filter_fields(AlumniFilterForm, filters.as_args(),
+                           {"cohort": [("", "Any cohort"), *queries.cohort_choices()]})
     today = date.today()
     page = paginate(queries.alumni_query(filters, today), total=queries.cached_alumni_total(filters),
                     count=queries.alumni_count(filters, today))
-    return render_template("fellows/alumni_list.html", page=page, form=form, filters=filters,
+    return render_template("fellows/alumni_list.html", page=page, filter_fields=fields, filters=filters,
                            link_args=_link_args(filters.as_args(), page.per_page),
                            timeline_url=row_url("fellows.alumni_timeline", "fellow_id"))
 
