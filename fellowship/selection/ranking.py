@@ -578,14 +578,12 @@ class Ranking:
     proposal: ProposalSummary
     page: Page
     rows: list[RankingRow]
-    reviewers: Page
     #: The stored proposal was stale and has just been recomputed (the caller commits it).
     refreshed: bool = False
 
 
-def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, *, reviewers_page: int = 1,
-                 reviewers_per_page: int = 50) -> Ranking:
-    """One page of the ranking with the whole call's proposal and the reviewers' strictness, in constant queries.
+def ranking_rows(call: Call, sort: Sort, page: int, per_page: int) -> Ranking:
+    """One page of the ranking with the whole call's proposal, in constant queries.
 
     The proposal is computed once per change of its inputs and stored with every application's position, so a
     page reads only its own rows, whatever the size of the call.
@@ -610,9 +608,12 @@ def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, *, reviewers_
         )
         for r in items
     ]
-    reviewers = paginate(strictness_query(call.id), reviewers_page, reviewers_per_page, count_if_full=True)
-    return Ranking(call=call, sort=sort, proposal=summary, page=result, rows=rows, reviewers=reviewers,
-                   refreshed=refreshed)
+    return Ranking(call=call, sort=sort, proposal=summary, page=result, rows=rows, refreshed=refreshed)
+
+
+def strictness_page(call_id: int, page: int, per_page: int) -> Page:
+    """One page of the reviewers' strictness in the call (usually the only one: it counts only if there are more)."""
+    return paginate(strictness_query(call_id), page, per_page, count_if_full=True)
 
 
 def strictness_query(call_id: int) -> Select[*tuple[Any, ...]]:

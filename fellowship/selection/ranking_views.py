@@ -75,19 +75,20 @@ def _args(sort: Sort, page: int) -> dict[str, Any]:
 def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | None = None) -> str:
     sort = parse_sort(request.args.get("sort"))
     page, per_page = requested_page()
-    reviewers_page = max(request.args.get("reviewers_page", 1, type=int) or 1, 1)
-    data = ranking.ranking_rows(call, sort, page, per_page, reviewers_page=reviewers_page)
+    data = ranking.ranking_rows(call, sort, page, per_page)
     if data.refreshed and failed is None:
         db.session.commit()  # keep the recomputed proposal for the next requests
-    # Only a form that failed is rendered through WTForms (with its errors); the other rows' forms are the same
-    # markup written directly in the template, which is most of the page's time otherwise.
-    forms: dict[int, AdjustmentForm] = {failed_id: failed} if failed is not None and failed_id is not None else {}
-    return render_template("selection/ranking.html", call=call, data=data, forms=forms, sort=sort,
-                           link_args=_args(sort, data.page.page), adjust_options=ADJUST_OPTIONS,
+    # One row at a time shows its adjustment form: the one the chair chose (?adjust=<id>, from the row's
+    # "Adjust…" link) or the one whose form has just failed, rendered through WTForms with its errors.
+    adjusting = failed_id if failed is not None else request.args.get("adjust", type=int)
+    args = _args(sort, data.page.page)
+    return render_template("selection/ranking.html", call=call, data=data, failed_form=failed, adjusting=adjusting,
+                           sort=sort, link_args=args, adjust_options=ADJUST_OPTIONS,
                            reason_max=MAX_REASON_LENGTH, score=score,
                            detail_url=row_url("staff_applications.application_detail", "application_id"),
+                           adjust_link=row_url("selection.call_ranking", "adjust", call_id=call.id, **args),
                            adjust_url=row_url("selection.adjust_selection", "application_id", call_id=call.id,
-                                              **_args(sort, data.page.page)))
+                                              **args))
 
 
 def get_call_or_404(call_id: int, *, with_criteria: bool = False, with_quotas: bool = True) -> Call:
@@ -110,6 +111,16 @@ def get_call_or_404(call_id: int, *, with_criteria: bool = False, with_quotas: b
 @roles_required(*STAFF_ROLES)
 def call_ranking(call_id: int):
     return _render(get_call_or_404(call_id, with_quotas=False))
+
+
+@bp.route("/staff/calls/<int:call_id>/ranking/reviewers")
+@roles_required(*STAFF_ROLES)
+def reviewer_strictness(call_id: int):
+    """Each reviewer's strictness in the call: what the ranking's normalised score corrects for."""
+    call = get_call_or_404(call_id, with_quotas=False)
+    page, per_page = requested_page()
+    strictness = ranking.strictness_page(call.id, page, per_page)
+    return render_template("selection/strictness.html", call=call, page=strictness, score=score)
 
 
 @bp.route("/staff/calls/<int:call_id>/ranking/<int:application_id>/adjust", methods=["POST"])

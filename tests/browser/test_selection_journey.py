@@ -63,6 +63,16 @@ def test_reviewer_scores_chair_ranks_and_decides_applicant_accepts(
     page.evaluate("window.scrollTo(2000, 0)")
     assert page.evaluate("window.scrollX") == 0
     page.set_viewport_size({"width": 1200, "height": 900})
+    # The chair opens one row's adjustment form from its link and records an inclusion with a reason.
+    page.get_by_role("link", name=f"Adjust… {application.reference}").click()
+    page.get_by_label("Adjustment").select_option("include")
+    page.get_by_label("Reason").fill("Leads the river basin council at home.")
+    page.get_by_role("button", name=f"Adjust {application.reference}").click()
+    assert "included in the selection" in page.locator(".flashes").inner_text()
+    assert "Leads the river basin council at home." in page.locator(f"#row-{application.id}").inner_text()
+    page.get_by_role("link", name="Reviewers' strictness").click()
+    assert "Reviewers' strictness" in page.locator("h1").inner_text()
+    page.go_back()
     page.get_by_role("link", name="Decisions").first.click()
     page.get_by_role("button", name="Record decisions").click()
     assert "decisions recorded from the proposal" in page.locator(".flashes").inner_text()

@@ -191,7 +191,7 @@ def test_an_impossible_quota_is_explained_in_an_alert_above_a_best_effort_list(s
     assert [n for n, a in ranked.apps.items() if "Selected" in row(html, a)] == [2, 3, 5]
 
 
-def test_the_strictness_of_each_reviewer_is_shown(staff_client, ranked):
+def test_the_strictness_of_each_reviewer_is_shown_on_its_own_page_linked_from_the_ranking(staff_client, ranked):
     harsh = UserFactory(roles=[Role.REVIEWER], full_name="Harsh Reviewer")
     new = UserFactory(roles=[Role.REVIEWER], full_name="New Reviewer")
     db.session.add_all([
@@ -200,10 +200,35 @@ def test_the_strictness_of_each_reviewer_is_shown(staff_client, ranked):
         ReviewerStrictness(call_id=ranked.call.id, reviewer_id=new.id, review_count=1, mean=Decimal("4.5"),
                            stddev=None, normalised=False)])
     db.session.commit()
-    html = ranking_page(staff_client, ranked.call)
-    table = " ".join(re.sub(r"<[^>]+>", " ", html.split("Reviewers' strictness", 2)[2]).split())
+    strictness_url = f"/staff/calls/{ranked.call.id}/ranking/reviewers"
+    assert f'href="{strictness_url}"' in ranking_page(staff_client, ranked.call)
+    response = staff_client.get(strictness_url)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    table = " ".join(re.sub(r"<[^>]+>", " ", html.split("<tbody>", 1)[1]).split())
+    assert table.index("Harsh Reviewer") < table.index("New Reviewer")  # by name
     assert "Harsh Reviewer 6 2.10 0.45 Yes" in table
     assert "New Reviewer 1 4.50 — No: raw scores used" in table
+
+
+def test_each_row_links_to_its_adjustment_form_and_only_that_row_shows_it(staff_client, ranked):
+    html = ranking_page(staff_client, ranked.call)
+    assert '<form method="post" class="adjust"' not in html
+    target = ranked.apps[2]
+    link = f"/staff/calls/{ranked.call.id}/ranking?sort=normalised&amp;adjust={target.id}#row-{target.id}"
+    assert f'href="{link}"' in html
+    assert html.count("?sort=normalised&amp;adjust=") == len(ranked.apps)
+
+    html = ranking_page(staff_client, ranked.call, sort="normalised", adjust=target.id)
+    assert html.count('<form method="post" class="adjust"') == 1
+    found = re.search(rf'<tr id="row-{target.id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert found
+    form = found.group(1)
+    assert f'action="/staff/calls/{ranked.call.id}/ranking/{target.id}/adjust?sort=normalised"' in form
+    assert f'name="adjust-{target.id}-action"' in form and f'name="adjust-{target.id}-reason"' in form
+    assert 'name="csrf_token"' in form
+    # the form it shows is the one the adjust route takes
+    assert adjust(staff_client, ranked, 2, "exclude", "Already funded.", sort="normalised").status_code == 302
 
 
 def adjust(client, ranked: Ranked, n: int, action: str, reason: str, **params: object):
