@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ORMExecuteState, Session, aliased
+from sqlalchemy.orm import ORMExecuteState, Session, aliased, lazyload
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
@@ -503,16 +503,47 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
     return summary
 
 
-def current_proposal(call: Call, sort: Sort) -> tuple[ProposalSummary, bool]:
-    """The stored proposal of the call under `sort`, refreshed first if stale; True when it was refreshed."""
-    found = db.session.execute(
-        select(Call.ranking_version, RankingProposal.version, RankingProposal.summary)
-        .outerjoin(RankingProposal, and_(RankingProposal.call_id == Call.id, RankingProposal.sort == sort))
-        .where(Call.id == call.id)
-    ).one()
-    if found.version is not None and found.version == found.ranking_version:
-        return ProposalSummary.from_json(found.summary), False
-    return refresh_proposal(call, sort, found.ranking_version), True
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """The call's `ranking_version` and its stored proposal under one sort (version and summary; None if none),
+    read in one statement so that they belong together."""
+
+    ranking_version: int
+    version: int | None
+    summary: dict[str, Any] | None
+
+
+def _stored_version_columns() -> tuple[Any, ...]:
+    return (Call.ranking_version, RankingProposal.version, RankingProposal.summary)
+
+
+def _with_stored_proposal(stmt: Any, sort: Sort) -> Any:
+    return stmt.outerjoin(RankingProposal, and_(RankingProposal.call_id == Call.id, RankingProposal.sort == sort))
+
+
+def call_with_stored_proposal(call_id: int, sort: Sort) -> tuple[Call, StoredVersion] | None:
+    """The call (without its rubric and quotas, loaded only if the proposal is recomputed) and its stored proposal
+    under `sort`, in one statement: the ranking page's first read."""
+    row = db.session.execute(
+        _with_stored_proposal(select(Call, *_stored_version_columns()), sort)
+        .where(Call.id == call_id).options(lazyload(Call.criteria), lazyload(Call.quotas))
+    ).first()
+    if row is None:
+        return None
+    call, ranking_version, version, summary = row
+    return call, StoredVersion(ranking_version, version, summary)
+
+
+def current_proposal(call: Call, sort: Sort, stored: StoredVersion | None = None) -> tuple[ProposalSummary, bool]:
+    """The stored proposal of the call under `sort` (`stored` if the caller read it with the call), refreshed
+    first if stale; True when it was refreshed."""
+    if stored is None:
+        found = db.session.execute(
+            _with_stored_proposal(select(*_stored_version_columns()), sort).where(Call.id == call.id)).one()
+        stored = StoredVersion(found.ranking_version, found.version, found.summary)
+    if stored.summary is not None and stored.version == stored.ranking_version:
+        return ProposalSummary.from_json(stored.summary), False
+    return refresh_proposal(call, sort, stored.ranking_version), True
 
 
 @functools.cache
@@ -582,13 +613,13 @@ class Ranking:
     refreshed: bool = False
 
 
-def ranking_rows(call: Call, sort: Sort, page: int, per_page: int) -> Ranking:
-    """One page of the ranking with the whole call's proposal, in constant queries.
+def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: StoredVersion | None = None) -> Ranking:
+    """One page of the ranking with the whole call's proposal, in constant queries (`stored`: see current_proposal).
 
     The proposal is computed once per change of its inputs and stored with every application's position, so a
     page reads only its own rows, whatever the size of the call.
     """
-    summary, refreshed = current_proposal(call, sort)
+    summary, refreshed = current_proposal(call, sort, stored)
     offset = (page - 1) * per_page
     items = db.session.execute(ranking_page_statement(),
                                {"call_id": call.id, "sort": sort, "first": offset + 1, "last": offset + per_page}).all()

@@ -72,10 +72,11 @@ def _args(sort: Sort, page: int) -> dict[str, Any]:
     return args
 
 
-def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | None = None) -> str:
+def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | None = None,
+            stored: ranking.StoredVersion | None = None) -> str:
     sort = parse_sort(request.args.get("sort"))
     page, per_page = requested_page()
-    data = ranking.ranking_rows(call, sort, page, per_page)
+    data = ranking.ranking_rows(call, sort, page, per_page, stored)
     if data.refreshed and failed is None:
         db.session.commit()  # keep the recomputed proposal for the next requests
     # One row at a time shows its adjustment form: the one the chair chose (?adjust=<id>, from the row's
@@ -110,7 +111,11 @@ def get_call_or_404(call_id: int, *, with_criteria: bool = False, with_quotas: b
 @bp.route("/staff/calls/<int:call_id>/ranking")
 @roles_required(*STAFF_ROLES)
 def call_ranking(call_id: int):
-    return _render(get_call_or_404(call_id, with_quotas=False))
+    found = ranking.call_with_stored_proposal(call_id, parse_sort(request.args.get("sort")))
+    if found is None:
+        abort(404)
+    call, stored = found
+    return _render(call, stored=stored)
 
 
 @bp.route("/staff/calls/<int:call_id>/ranking/reviewers")
