@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import redis
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -38,6 +38,11 @@ def _client() -> Any:
     return client
 
 
+def _request_memo() -> dict[tuple[str, str], Any] | None:
+    """Figures already read in this app context (a request, a task), or None outside one."""
+    return g.setdefault("_cached_aggregates", {}) if has_app_context() else None
+
+
 class CachedAggregate:
     """JSON-serialisable figures named `name`, cached per scope."""
 
@@ -52,11 +57,21 @@ class CachedAggregate:
         return f"fellowship:cached:{self.name}:version:{scope}"
 
     def get(self, scope: str | int, compute: Callable[[], T]) -> T:
-        """The cached figures of `scope`, or `compute()` (stored for the next readers)."""
+        """The cached figures of `scope`, or `compute()` (stored for the next readers). Within a request the first
+        answer is kept, so a page asking twice goes to Redis once; a commit that changes them drops it."""
+        scope = str(scope)
+        memo = _request_memo()
+        if memo is not None and (self.name, scope) in memo:
+            return memo[(self.name, scope)]
+        value = self._get(scope, compute)
+        if memo is not None:
+            memo[(self.name, scope)] = value
+        return value
+
+    def _get(self, scope: str, compute: Callable[[], T]) -> T:
         client = _client()
         if client is None:
             return compute()
-        scope = str(scope)
         try:
             epoch, version = client.mget(self._epoch_key(), self._version_key(scope))
             key = f"fellowship:cached:{self.name}:{scope}:{int(epoch or 0)}:{int(version or 0)}"
@@ -79,6 +94,10 @@ class CachedAggregate:
         changes.setdefault(self.name, set()).add(_EVERY_SCOPE if scope is None else str(scope))
 
     def invalidate(self, scopes: set[str]) -> None:
+        memo = _request_memo()
+        if memo is not None:
+            for key in [k for k in memo if k[0] == self.name and (_EVERY_SCOPE in scopes or k[1] in scopes)]:
+                del memo[key]
         client = _client()
         if client is None:
             return
