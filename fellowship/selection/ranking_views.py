@@ -48,8 +48,8 @@ def score(value: Decimal | None) -> Markup:
 class AdjustmentForm(FlaskForm):
     """The chair includes, excludes or clears one application; the service insists on a reason.
 
-    Many of these forms share one page, each with a prefix; the page's single `csrf_token` input is checked by
-    CSRFProtect on every POST, so the form does not add a prefixed token of its own.
+    Its fields carry the row's prefix (ids stay unique on the ranking page); the form's plain `csrf_token` input is
+    checked by CSRFProtect on every POST, so the form does not add a prefixed token of its own.
     """
 
     class Meta:
