@@ -79,8 +79,8 @@ def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | N
     data = ranking.ranking_rows(call, sort, page, per_page, stored)
     if data.refreshed and failed is None:
         db.session.commit()  # keep the recomputed proposal for the next requests
-    # One row at a time shows its adjustment form: the one the chair chose (?adjust=<id>, from the row's
-    # "Adjust…" link) or the one whose form has just failed, rendered through WTForms with its errors.
+    # One row at a time shows its adjustment form: the one the chair chose (?adjust=<id>#adjust-<id>-action, from
+    # the row's "Adjust…" link) or the one whose form has just failed, rendered through WTForms with its errors.
     adjusting = failed_id if failed is not None else request.args.get("adjust", type=int)
     args = _args(sort, data.page.page)
     return render_template("selection/ranking.html", call=call, data=data, failed_form=failed, adjusting=adjusting,
