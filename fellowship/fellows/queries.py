@@ -178,6 +178,18 @@ def alumni_query(filters: AlumniFilters, today: date) -> Select[*tuple[Any, ...]
             .outerjoin(FollowUp, FollowUp.id == latest_due)
             .where(Fellow.status == FellowStatus.COMPLETED)
             .order_by(Fellow.actual_return_date.desc(), Fellow.id.desc()))
+    conditions = _fellow_conditions(filters)
+    if filters.sector:
+        conditions.append(CareerEntry.sector == Sector(filters.sector))
+    if filters.follow_up == NO_FOLLOW_UP_DUE:
+        conditions.append(FollowUp.id.is_(None))
+    elif filters.follow_up:
+        conditions.append(FollowUp.status == FollowUpStatus(filters.follow_up))
+    return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def _fellow_conditions(filters: AlumniFilters) -> list[ColumnElement[bool]]:
+    """The filters on the fellow's own columns (cohort, home country and region, contact)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.cohort:
         conditions.append(Fellow.call_id == int(filters.cohort))
@@ -185,17 +197,11 @@ def alumni_query(filters: AlumniFilters, today: date) -> Select[*tuple[Any, ...]
         conditions.append(Fellow.home_country == filters.country)
     if filters.region:
         conditions.append(Fellow.home_region == filters.region)
-    if filters.sector:
-        conditions.append(CareerEntry.sector == Sector(filters.sector))
-    if filters.follow_up == NO_FOLLOW_UP_DUE:
-        conditions.append(FollowUp.id.is_(None))
-    elif filters.follow_up:
-        conditions.append(FollowUp.status == FollowUpStatus(filters.follow_up))
     if filters.lost_contact == "yes":
         conditions.append(Fellow.lost_contact_since.is_not(None))
     elif filters.lost_contact == "no":
         conditions.append(Fellow.lost_contact_since.is_(None))
-    return stmt.where(and_(*conditions)) if conditions else stmt
+    return conditions
 
 
 def cached_alumni_total(filters: AlumniFilters) -> int | None:
@@ -212,18 +218,7 @@ def alumni_count(filters: AlumniFilters, today: date) -> Select[Any]:
     outer joins (and their per-row subqueries) never add or drop a row, so only their filters need them."""
     if filters.sector or filters.follow_up:
         return select(func.count()).select_from(alumni_query(filters, today).order_by(None).subquery())
-    conditions: list[ColumnElement[bool]] = [Fellow.status == FellowStatus.COMPLETED]
-    if filters.cohort:
-        conditions.append(Fellow.call_id == int(filters.cohort))
-    if filters.country:
-        conditions.append(Fellow.home_country == filters.country)
-    if filters.region:
-        conditions.append(Fellow.home_region == filters.region)
-    if filters.lost_contact == "yes":
-        conditions.append(Fellow.lost_contact_since.is_not(None))
-    elif filters.lost_contact == "no":
-        conditions.append(Fellow.lost_contact_since.is_(None))
-    return select(func.count(Fellow.id)).where(*conditions)
+    return select(func.count(Fellow.id)).where(Fellow.status == FellowStatus.COMPLETED, *_fellow_conditions(filters))
 
 
 NEEDS_ATTENTION = (FollowUpStatus.OVERDUE, FollowUpStatus.LAPSED)

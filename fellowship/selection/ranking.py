@@ -513,8 +513,8 @@ class StoredVersion:
     summary: dict[str, Any] | None
 
 
-def _stored_version_columns() -> tuple[Any, ...]:
-    return (Call.ranking_version, RankingProposal.version, RankingProposal.summary)
+#: What StoredVersion holds, as columns.
+_STORED_VERSION = (Call.ranking_version, RankingProposal.version, RankingProposal.summary)
 
 
 def _with_stored_proposal(stmt: Any, sort: Sort) -> Any:
@@ -525,7 +525,7 @@ def call_with_stored_proposal(call_id: int, sort: Sort) -> tuple[Call, StoredVer
     """The call (without its rubric and quotas, loaded only if the proposal is recomputed) and its stored proposal
     under `sort`, in one statement: the ranking page's first read."""
     row = db.session.execute(
-        _with_stored_proposal(select(Call, *_stored_version_columns()), sort)
+        _with_stored_proposal(select(Call, *_STORED_VERSION), sort)
         .where(Call.id == call_id).options(lazyload(Call.criteria), lazyload(Call.quotas))
     ).first()
     if row is None:
@@ -539,7 +539,7 @@ def current_proposal(call: Call, sort: Sort, stored: StoredVersion | None = None
     first if stale; True when it was refreshed."""
     if stored is None:
         found = db.session.execute(
-            _with_stored_proposal(select(*_stored_version_columns()), sort).where(Call.id == call.id)).one()
+            _with_stored_proposal(select(*_STORED_VERSION), sort).where(Call.id == call.id)).one()
         stored = StoredVersion(found.ranking_version, found.version, found.summary)
     if stored.summary is not None and stored.version == stored.ranking_version:
         return ProposalSummary.from_json(stored.summary), False

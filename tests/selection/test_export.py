@@ -15,7 +15,6 @@ from fellowship.audit.models import AuditEntry
 from fellowship.auth.models import Role
 from fellowship.extensions import db
 from fellowship.selection.models import Recommendation, Review, ReviewerStrictness, ReviewScore, ReviewStatus
-from tests.conftest import login
 from tests.factories import UserFactory
 from tests.selection.factories import AssignmentFactory, RubricCriterionFactory
 from tests.selection.test_ranking_page import Ranked, make_ranked
@@ -36,17 +35,6 @@ def add_review(ranked: Ranked, n: int, reviewer, scores: tuple[int, int], weight
         submitted_at=SUBMITTED + timedelta(minutes=minutes) if status is ReviewStatus.SUBMITTED else None,
         scores=[ReviewScore(criterion_id=c.id, score=s) for c, s in zip(criteria, scores, strict=True)]))
     db.session.commit()
-
-
-@pytest.fixture
-def staff(app_ctx):
-    return UserFactory(roles=[Role.STAFF], full_name="Chair Person")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    login(client, staff.email)
-    return client
 
 
 @pytest.fixture

@@ -97,17 +97,6 @@ def make_ranked() -> Ranked:
     return Ranked(call, apps)
 
 
-@pytest.fixture
-def staff(app_ctx) -> User:
-    return UserFactory(roles=[Role.STAFF], full_name="Chair Person")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    login(client, staff.email)
-    return client
-
-
 def references(html: str) -> list[str]:
     return re.findall(r">(ELF-\d{4}-\d{5})</a>", html)
 

@@ -11,14 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from fellowship.applications.models import Application, ApplicationStatus
-from fellowship.auth.models import Role, User
 from fellowship.calls.models import Call, RegionalQuota
 from fellowship.extensions import db
 from fellowship.selection import ranking
 from fellowship.selection.models import Assignment, RankingProposal, Recommendation
 from fellowship.selection.reviewing import save_review
-from tests.conftest import login
-from tests.factories import CallFactory, UserFactory, submitted_application
+from tests.factories import CallFactory, submitted_application
 from tests.querycount import counted_statements
 from tests.selection.factories import AssignmentFactory, add_rubric, panel_reviewer
 from tests.selection.test_ranking_page import Ranked, make_ranked, ranking_page, row
@@ -27,17 +25,6 @@ from tests.selection.test_ranking_page import Ranked, make_ranked, ranking_page,
 @pytest.fixture
 def ranked(app_ctx) -> Ranked:
     return make_ranked()
-
-
-@pytest.fixture
-def staff(app_ctx) -> User:
-    return UserFactory(roles=[Role.STAFF], full_name="Chair Person")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    login(client, staff.email)
-    return client
 
 
 def selected(html: str, ranked: Ranked) -> list[int]:
