@@ -1,0 +1,26 @@
+"""heartbeats of the worker and the beat
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-30
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+import fellowship.models  # noqa: F401  (custom column types)
+
+
+# revision identifiers, used by Alembic.
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass  # filled in by the change that needs it
+
+
+def downgrade():
+    pass
