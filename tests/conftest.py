@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from fellowship import create_app
 from fellowship.extensions import db, limiter
 from tests.factories import PASSWORD
-from tests.servers import CeleryWorker, MissingBinary, PostgresServer, RedisServer, SmtpSink
+from tests.servers import CeleryWorker, MissingBinary, PostgresServer, RedisServer, SmtpSink, free_port
 
 TEST_DB_NAME = "fellowship_test"
 PROOF_FIGURES = pytest.StashKey[list[tuple[str, dict[str, int]]]]()
@@ -219,6 +221,17 @@ class FreshContextClient(FlaskClient):
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[str]:
+    """The test app served over real HTTP from a thread (browsers, and downloads read as a client reads them)."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from wtforms import SelectField, SubmitField
 from fellowship.alumni import bp, charts, directory, exports, outcomes
 from fellowship.alumni.models import ExportJob, ExportStatus
 from fellowship.applications.models import EnvironmentalField
+from fellowship.audit.services import audited_download
 from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
 from fellowship.errors import DomainError
@@ -129,15 +130,16 @@ def alumni_export():
                 flash(f"The export of {rows} alumni is being built; this page shows its progress.", "success")
                 return redirect(url_for("alumni.export_job", job_id=job.id))
         else:
-            exports.record_inline_export(file_format, rows)
-            db.session.commit()
             name = exports.export_filename(file_format)
-            headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
             if file_format == "xlsx":
-                return send_file(exports.alumni_xlsx(), mimetype=exports.XLSX_MIMETYPE, as_attachment=True,
-                                 download_name=name)
-            return Response(exports.alumni_csv_stream(), mimetype="text/csv",
-                            content_type="text/csv; charset=utf-8", headers=headers)
+                workbook = exports.alumni_xlsx()  # built whole before it is audited and sent
+                exports.inline_export_entry(file_format, rows).write()
+                db.session.commit()
+                return send_file(workbook, mimetype=exports.XLSX_MIMETYPE, as_attachment=True, download_name=name)
+            body = audited_download(exports.alumni_csv_stream(), exports.inline_export_entry(file_format, rows))
+            return Response(body, mimetype="text/csv", content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                     "Cache-Control": "no-store"})
     return render_template("alumni/export.html", form=form, rows=rows, limit=limit)
 
 

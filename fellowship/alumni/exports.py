@@ -31,7 +31,7 @@ from fellowship.alumni.outcomes import (
     latest_response,
 )
 from fellowship.applications.models import Application
-from fellowship.audit.services import record
+from fellowship.audit.services import PendingEntry, pending, record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call
 from fellowship.documents.storage import get_storage, new_key
@@ -205,9 +205,9 @@ def export_filename(file_format: str) -> str:
     return f"alumni-{utcnow():%Y%m%d}.{file_format}"
 
 
-def record_inline_export(file_format: str, rows: int) -> None:
-    """Audit a direct download of the alumni export (it holds personal data)."""
-    record("alumni.exported", None, format=file_format, rows=rows)
+def inline_export_entry(file_format: str, rows: int) -> PendingEntry:
+    """The audit entry of a direct download of the alumni export (it holds personal data)."""
+    return pending("alumni.exported", None, format=file_format, rows=rows)
 
 
 def create_export_job(user: User, file_format: str) -> ExportJob:

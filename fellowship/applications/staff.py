@@ -13,6 +13,7 @@ from fellowship.applications import staff_bp, staff_services
 from fellowship.applications.models import Application, ApplicationStatus, EnvironmentalField
 from fellowship.applications.permissions import get_application_or_404
 from fellowship.applications.staff_services import ELIGIBILITY_CHOICES, ListFilters
+from fellowship.audit.services import audited_download
 from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
 from fellowship.eligibility import services as eligibility_services
@@ -75,9 +76,8 @@ def export_applications(call_id: int):
     call = staff_services.get_call_or_404(call_id)
     filters = ListFilters.from_args(request.args)
     filename = f"applications-{call.year}-call-{call.id}.csv"
-    staff_services.record_export(call, filters)
-    rows = staff_services.export_csv(call.id, filters, db.engine)  # a generator: reads as the response is sent
-    db.session.commit()
+    rows = audited_download(staff_services.export_csv(call.id, filters, db.engine),
+                            staff_services.export_entry(call, filters))
     return Response(rows, mimetype="text/csv", content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "Cache-Control": "no-store"})

@@ -22,7 +22,7 @@ from fellowship.applications.models import (
     EnvironmentalField,
     Referee,
 )
-from fellowship.audit.services import record
+from fellowship.audit.services import PendingEntry, pending, record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, DocumentKind
 from fellowship.eligibility.rules import RULES
@@ -287,11 +287,10 @@ def export_csv(call_id: int, filters: ListFilters, engine: Engine) -> Iterator[b
         yield buffer.getvalue().encode("utf-8")
 
 
-def record_export(call: Call, filters: ListFilters) -> int:
-    """Audit an export of the call's applications with its filters; returns how many rows it will hold."""
-    rows = count(call.id, filters)
-    record("applications.exported", call, format="csv", filters=filters.as_args(), rows=rows)
-    return rows
+def export_entry(call: Call, filters: ListFilters) -> PendingEntry:
+    """The audit entry of an export of the call's applications, with its filters and how many rows it holds."""
+    return pending("applications.exported", call, format="csv", filters=filters.as_args(),
+                   rows=count(call.id, filters))
 
 
 def record_view(application: Application) -> None:

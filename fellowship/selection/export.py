@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
 from fellowship.applications.models import Application, ApplicationStatus
-from fellowship.audit.services import record
+from fellowship.audit.services import PendingEntry, pending
 from fellowship.auth.models import User
 from fellowship.calls.models import Call
 from fellowship.extensions import db
@@ -142,9 +142,10 @@ def export_xlsx(spec: ExportSpec, engine: Engine) -> IO[bytes]:
     return output
 
 
-def record_export(call: Call, file_format: str, sort: Sort, applications: int) -> None:
-    """Audit an export of the ranking (it holds personal data and every review)."""
-    record("selection.ranking_exported", call, format=file_format, sort=sort, applications=applications)
+def export_entry(call: Call, file_format: str, sort: Sort) -> PendingEntry:
+    """The audit entry of an export of the ranking (it holds personal data and every review)."""
+    return pending("selection.ranking_exported", call, format=file_format, sort=sort,
+                   applications=ranked_count(call.id))
 
 
 def ranked_count(call_id: int) -> int:

@@ -15,6 +15,7 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Length
 
 from fellowship.applications.permissions import get_application_or_404
+from fellowship.audit.services import audited_download
 from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
 from fellowship.calls.models import Call
@@ -162,9 +163,7 @@ def _export_spec(call: Call) -> export.ExportSpec:
 def ranking_csv(call_id: int):
     call = get_call_or_404(call_id, with_criteria=True)
     spec = _export_spec(call)
-    export.record_export(call, "csv", spec.sort, export.ranked_count(call.id))
-    db.session.commit()
-    rows = export.export_csv(spec, db.engine)  # a generator: reads as the response is sent
+    rows = audited_download(export.export_csv(spec, db.engine), export.export_entry(call, "csv", spec.sort))
     return Response(rows, mimetype="text/csv", content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="ranking-{call.year}-call-{call.id}.csv"',
                              "Cache-Control": "no-store"})
@@ -175,9 +174,10 @@ def ranking_csv(call_id: int):
 def ranking_xlsx(call_id: int):
     call = get_call_or_404(call_id, with_criteria=True)
     spec = _export_spec(call)
-    export.record_export(call, "xlsx", spec.sort, export.ranked_count(call.id))
+    workbook = export.export_xlsx(spec, db.engine)  # built whole before it is audited and sent
+    export.export_entry(call, "xlsx", spec.sort).write()
     db.session.commit()
-    response = send_file(export.export_xlsx(spec, db.engine), mimetype=XLSX_MIMETYPE, as_attachment=True,
+    response = send_file(workbook, mimetype=XLSX_MIMETYPE, as_attachment=True,
                          download_name=f"ranking-{call.year}-call-{call.id}.xlsx")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,18 +1,16 @@
-"""A live server in a thread and headless Debian Chromium driven by Playwright."""
+"""Headless Debian Chromium driven by Playwright (the live server is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -24,16 +22,6 @@ def chromium_path() -> str:
         pytest.fail("Chromium was not found: install Debian's `chromium` package (or set CHROMIUM to its path). "
                     "The browser tests need it; `playwright install` is not used.")
     return path
-
-
-@pytest.fixture(scope="session")
-def live_server(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="session")
