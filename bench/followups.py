@@ -55,10 +55,10 @@ def seed(conn: sa.Connection, alumni: int) -> None:
     for year in range(2017, 2023):
         conn.execute(sa.text(
             "INSERT INTO calls (programme_id, title, year, description, opens_at, closes_at, status, places, "
-            "eligible_countries, required_documents, references_required, reference_prefix, last_reference_number, "
+            "eligible_countries, required_documents, references_required, reference_prefix, "
             "reviewers_per_application, blind_review, same_nationality_conflict, disagreement_threshold, "
             "min_reviews_for_normalisation, offer_response_days, created_at, updated_at) "
-            "VALUES (:p, :title, :year, '', :opens, :closes, 'closed', 10000, '[]', '[]', 0, 'BEN', 0, 1, false, "
+            "VALUES (:p, :title, :year, '', :opens, :closes, 'closed', 10000, '[]', '[]', 0, 'BEN', 1, false, "
             "false, 1.5, 3, 14, now(), now())"),
             {"p": programme_id, "title": f"Cohort {year}", "year": year, "opens": datetime(year - 1, 9, 1, tzinfo=UTC),
              "closes": datetime(year - 1, 11, 30, tzinfo=UTC)})

@@ -97,14 +97,15 @@ def seed(conn: sa.Connection, size: int, password_hash: str) -> int:
     programme_id = conn.scalar(sa.text("SELECT id FROM programmes ORDER BY id LIMIT 1"))
     call_id = conn.scalar(sa.text(
         "INSERT INTO calls (programme_id, title, year, description, opens_at, closes_at, status, places, "
-        "eligible_countries, required_documents, references_required, reference_prefix, last_reference_number, "
+        "eligible_countries, required_documents, references_required, reference_prefix, "
         "reviewers_per_application, blind_review, same_nationality_conflict, disagreement_threshold, "
         "min_reviews_for_normalisation, offer_response_days, review_due_at, created_at, updated_at) "
         "VALUES (:p, 'Environmental leaders 2026', 2026, '', :opens, :closes, 'reviewing', 50, '[]', '[]', 0, "
-        "'ELF', :n, 3, false, false, 1.5, 3, 14, :due, now(), now()) RETURNING id"),
+        "'ELF', 3, false, false, 1.5, 3, 14, :due, now(), now()) RETURNING id"),
         {"p": programme_id, "opens": datetime(2025, 9, 1, tzinfo=UTC), "closes": datetime(2025, 11, 30, tzinfo=UTC),
-         "due": datetime(2026, 2, 28, tzinfo=UTC), "n": size})
+         "due": datetime(2026, 2, 28, tzinfo=UTC)})
     p["call"] = call_id
+    conn.execute(sa.text("INSERT INTO reference_series (prefix, year, last_number) VALUES ('ELF', 2026, :n)"), p)
     conn.execute(sa.text("INSERT INTO regional_quotas (call_id, region, min_share_percent) "
                          "VALUES (:call, 'Africa', 40), (:call, 'Asia', 40)"), p)
     for position, name in enumerate(CRITERIA):

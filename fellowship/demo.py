@@ -25,6 +25,7 @@ from fellowship.applications.models import (
     RefereeStatus,
     Sector,
 )
+from fellowship.applications.services import take_reference_number
 from fellowship.auth.models import Role, User, UserRole
 from fellowship.auth.passwords import hash_password
 from fellowship.auth.services import create_user
@@ -146,8 +147,7 @@ def _load_programme() -> None:
             complete = status is not ApplicationStatus.DRAFT or index % 3 == 0
             application = _application(call, user, country, given, family, rng, complete=complete)
             if status is not ApplicationStatus.DRAFT:
-                call.last_reference_number += 1
-                application.reference = f"ELF-{call.year}-{call.last_reference_number:05d}"
+                application.reference = take_reference_number(call.reference_prefix, call.year)
                 application.submitted_at = call.closes_at - timedelta(days=rng.randint(1, 20))
                 application.status = status
                 if status is ApplicationStatus.WITHDRAWN:
@@ -311,8 +311,7 @@ def _load_alumni(programme: Programme, password_hash: str) -> None:
             db.session.add(user)
             db.session.flush()
             application = _application(call, user, country, given, family, rng, complete=True)
-            call.last_reference_number += 1
-            application.reference = f"ELF-{year}-{call.last_reference_number:05d}"
+            application.reference = take_reference_number(call.reference_prefix, call.year)
             application.submitted_at = call.closes_at - timedelta(days=rng.randint(1, 20))
             application.status = ApplicationStatus.OFFER_ACCEPTED
             db.session.flush()

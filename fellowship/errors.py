@@ -17,6 +17,14 @@ class DomainError(Exception):
     """A rule of the domain was broken; the message is written for the user."""
 
 
+class FieldError(DomainError):
+    """A domain rule broken by one form field's value: views show the message beside that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 MESSAGES = {
     400: ("Bad request", "The form could not be accepted. If it was open for a long time, reload the page "
                          "and try again."),

@@ -15,6 +15,7 @@ from fellowship.applications.models import (
     LanguageLevel,
     Sector,
 )
+from fellowship.applications.services import take_reference_number
 from fellowship.auth.models import Role, User, UserRole
 from fellowship.auth.passwords import hash_password
 from fellowship.calls.models import Call, CallStatus, DegreeLevel, Programme
@@ -117,8 +118,8 @@ class ApplicationFactory(SQLAlchemyModelFactory):
 def submitted_application(call: Call | None = None, **kwargs: object) -> Application:
     """A submitted application with a unique reference, passed screening (under review)."""
     call = call or CallFactory()
-    call.last_reference_number += 1
+    reference = take_reference_number(call.reference_prefix, call.year)
     db.session.commit()
     return ApplicationFactory(call=call, status=kwargs.pop("status", ApplicationStatus.UNDER_REVIEW),
-                              reference=f"ELF-{call.year}-{call.last_reference_number:05d}",
+                              reference=reference,
                               submitted_at=utcnow(), eligible=True, **kwargs)

@@ -9,8 +9,10 @@ from enum import Enum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from fellowship.applications.models import Application, ApplicationStatus
+from fellowship.applications.models import Application, ApplicationStatus, ReferenceSeries
 from fellowship.applications.sections import SECTIONS, Section
 from fellowship.audit.services import record
 from fellowship.auth.models import User
@@ -135,14 +137,20 @@ def progress(application: Application) -> Progress:
     )
 
 
-def _next_reference(call_id: int) -> str:
-    """Take the call's next reference number; the row lock of the UPDATE serialises concurrent submits."""
-    row = db.session.execute(
-        update(Call).where(Call.id == call_id)
-        .values(last_reference_number=Call.last_reference_number + 1)
-        .returning(Call.reference_prefix, Call.year, Call.last_reference_number)
-    ).one()
-    return f"{row.reference_prefix}-{row.year}-{row.last_reference_number:05d}"
+def take_reference_number(prefix: str, year: int) -> str:
+    """The next reference number of the series (prefix, year), e.g. ELF-2027-00042.
+
+    One upsert takes it: the series' row lock serialises concurrent submits, and a submit that fails gives its
+    number back with its rollback. Calls that share a prefix and year share the series, so no two applications
+    can ever be given the same reference (the call form also asks staff to keep each call's prefix its own).
+    """
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    number = db.session.scalar(
+        insert(ReferenceSeries).values(prefix=prefix, year=year, last_number=1)
+        .on_conflict_do_update(index_elements=[ReferenceSeries.prefix, ReferenceSeries.year],
+                               set_={"last_number": ReferenceSeries.last_number + 1})
+        .returning(ReferenceSeries.last_number))
+    return f"{prefix}-{year}-{number:05d}"
 
 
 def submit_application(application: Application) -> Application:
@@ -156,7 +164,7 @@ def submit_application(application: Application) -> Application:
     if not report.complete:
         raise DomainError("The application is not complete yet: " + " ".join(report.problems))
     now = utcnow()
-    reference = _next_reference(application.call_id)
+    reference = take_reference_number(application.call.reference_prefix, application.call.year)
     moved = cast(CursorResult[Any], db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.status == ApplicationStatus.DRAFT)

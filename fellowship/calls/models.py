@@ -98,9 +98,9 @@ class Call(IdMixin, TimestampMixin, Base):
     #: DocumentKind values an application must include.
     required_documents: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["cv", "transcript", "passport"])
     references_required: Mapped[int] = mapped_column(default=2)
-    #: Prefix of reference numbers, e.g. "ELF" gives ELF-2027-00042.
+    #: Prefix of reference numbers, e.g. "ELF" gives ELF-2027-00042; numbered per prefix and year
+    #: (applications' ReferenceSeries), so calls sharing both share one counter.
     reference_prefix: Mapped[str] = mapped_column(String(10), default="ELF")
-    last_reference_number: Mapped[int] = mapped_column(default=0)
     #: When the deadline job screened eligibility; set once, so the job is idempotent.
     screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewers_per_application: Mapped[int] = mapped_column(default=3)

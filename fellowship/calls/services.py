@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 
 from fellowship.audit.services import record
 from fellowship.calls.models import Call, CallStatus, Programme, RegionalQuota, RubricCriterion
-from fellowship.errors import DomainError
+from fellowship.errors import DomainError, FieldError
 from fellowship.extensions import db
 from fellowship.geo import developing_countries, is_country
 from fellowship.models import utcnow
@@ -28,20 +29,32 @@ def developing_preset() -> list[str]:
     return developing_countries(PRESET_REGIONS)
 
 
+_PROGRAMME_NAME_TAKEN = "A programme named “{name}” already exists. Choose another name."
+
+
 def save_programme(programme: Programme | None, *, name: str, description: str, time_zone: str,
                    followup_months: list[int]) -> Programme:
-    """Create or update a programme."""
+    """Create or update a programme; its name is its own (another programme's name is refused, whatever its case)."""
     if not is_valid_zone(time_zone):
-        raise DomainError("Unknown time zone.")
+        raise FieldError("time_zone", "Unknown time zone.")
     if not followup_months or any(m <= 0 for m in followup_months):
-        raise DomainError("Follow-up months must be positive whole numbers.")
+        raise FieldError("followup_months", "Follow-up months must be positive whole numbers.")
+    name = name.strip()
+    taken = select(Programme.id).where(func.lower(Programme.name) == name.lower())
+    if programme is not None:
+        taken = taken.where(Programme.id != programme.id)
+    if db.session.scalar(taken.limit(1)) is not None:
+        raise FieldError("name", _PROGRAMME_NAME_TAKEN.format(name=name))
     created = programme is None
-    if programme is None:
-        programme = Programme()
-        db.session.add(programme)
-    programme.name, programme.description, programme.time_zone = name.strip(), description, time_zone
-    programme.followup_months = sorted(set(followup_months))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the unique constraint decides between two saves at once
+            if programme is None:
+                programme = Programme()
+                db.session.add(programme)
+            programme.name, programme.description, programme.time_zone = name, description, time_zone
+            programme.followup_months = sorted(set(followup_months))
+    except IntegrityError:
+        raise FieldError("name", _PROGRAMME_NAME_TAKEN.format(name=name)) from None
     record("calls.programme_created" if created else "calls.programme_updated", programme, name=programme.name)
     return programme
 
@@ -58,6 +71,11 @@ def save_call(call: Call | None, programme: Programme, data: dict[str, Any],
         raise DomainError("The deadline must be after the opening time.")
     if sum(quotas.values()) > 100:
         raise DomainError("The regional minimums cannot add up to more than 100%.")
+    sharing = call_numbered_as(data["reference_prefix"], data["year"], other_than=call.id if call else None)
+    if sharing is not None:
+        raise FieldError("reference_prefix", f"“{sharing.title}” already numbers its applications "
+                         f"{data['reference_prefix']}-{data['year']}-…; choose another prefix, so that each call's "
+                         "reference numbers are its own.")
     created = call is None
     if call is None:
         call = Call(programme_id=programme.id)
@@ -68,18 +86,46 @@ def save_call(call: Call | None, programme: Programme, data: dict[str, Any],
     call.opens_at, call.closes_at = opens_at, closes_at
     for key, value in data.items():
         setattr(call, key, value)
-    call.quotas = [RegionalQuota(region=region, min_share_percent=share) for region, share in sorted(quotas.items())
-                   if share]
-    call.criteria = [
-        RubricCriterion(position=i, name=c["name"], weight=Decimal(str(c["weight"] or 1)),
-                        description=c.get("description") or "", level_descriptions=c.get("levels") or {})
-        for i, c in enumerate(criteria)
-    ]
+    _set_quotas(call, quotas)
+    _set_criteria(call, criteria)
     db.session.flush()
     record("calls.call_created" if created else "calls.call_updated", call, title=call.title,
            status=call.status.value)
     log.info("call %s saved by staff (%s)", call.id, call.status.value)
     return call
+
+
+def _set_quotas(call: Call, quotas: dict[str, int]) -> None:
+    """Update the call's quotas in place: replacing the rows would insert a region before deleting it (unique)."""
+    wanted = {region: share for region, share in quotas.items() if share}
+    for quota in list(call.quotas):
+        if quota.region in wanted:
+            quota.min_share_percent = wanted.pop(quota.region)
+        else:
+            call.quotas.remove(quota)
+    for region, share in sorted(wanted.items()):
+        call.quotas.append(RegionalQuota(region=region, min_share_percent=share))
+
+
+def _set_criteria(call: Call, criteria: list[dict[str, Any]]) -> None:
+    """Update the rubric in place, criterion by position: a criterion's scores hang on its row (and go with it)."""
+    existing = list(call.criteria)
+    for position, spec in enumerate(criteria):
+        criterion = existing[position] if position < len(existing) else RubricCriterion(position=position)
+        criterion.name, criterion.weight = spec["name"], Decimal(str(spec["weight"] or 1))
+        criterion.description, criterion.level_descriptions = spec.get("description") or "", spec.get("levels") or {}
+        if position >= len(existing):
+            call.criteria.append(criterion)
+    for criterion in existing[len(criteria):]:
+        call.criteria.remove(criterion)
+
+
+def call_numbered_as(prefix: str, year: int, *, other_than: int | None = None) -> Call | None:
+    """Another call whose reference numbers read PREFIX-YEAR-…, if any."""
+    query = select(Call).where(Call.reference_prefix == prefix, Call.year == year)
+    if other_than is not None:
+        query = query.where(Call.id != other_than)
+    return db.session.scalar(query.order_by(Call.id).limit(1))
 
 
 def staff_calls_query() -> Select[*tuple[Any, ...]]:

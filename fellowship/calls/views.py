@@ -17,6 +17,7 @@ from fellowship.calls.forms import REGIONS, CallForm, ProgrammeForm
 from fellowship.calls.models import Call, CallStatus, DegreeLevel, Programme
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import field_for
 from fellowship.geo import country_choices
 from fellowship.pagination import paginate
 from fellowship.timezones import utc_to_local
@@ -81,7 +82,7 @@ def edit_programme(programme_id: int | None = None):
                 time_zone=form.time_zone.data or "",
                 followup_months=[int(m) for m in (form.followup_months.data or "").split(",") if m.strip()])
         except DomainError as exc:
-            form.name.errors.append(str(exc))
+            field_for(form, exc, default=form.name).errors.append(str(exc))
         else:
             db.session.commit()
             flash(f"Programme “{programme.name}” saved.", "success")
@@ -151,7 +152,7 @@ def edit_call(call_id: int | None = None):
         try:
             call = services.save_call(call, programme, data, quotas, criteria)
         except DomainError as exc:
-            form.title.errors.append(str(exc))
+            field_for(form, exc, default=form.title).errors.append(str(exc))
         else:
             db.session.commit()
             flash(f"Call “{call.title}” saved.", "success")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,17 +12,11 @@ from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.calls.models import Call
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow, FellowStatus
-from tests.factories import CallFactory, submitted_application
-
-#: Calls made here start their reference numbers apart, so references stay unique across calls of the same year.
-_REFERENCE_BLOCKS = itertools.count(1)
+from tests.factories import submitted_application
 
 
 def accepted_application(call: Call | None = None, **fields: Any) -> Application:
     """A submitted application whose offer was accepted; without `call`, in a new call of its own."""
-    if call is None:
-        call = CallFactory()
-        call.last_reference_number = next(_REFERENCE_BLOCKS) * 1000
     return submitted_application(call, status=ApplicationStatus.OFFER_ACCEPTED, **fields)
 
 

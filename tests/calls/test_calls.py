@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fellowship.auth.models import Role
-from fellowship.calls.models import Call, CallStatus, DegreeLevel
+from fellowship.calls.models import Call, CallStatus, DegreeLevel, Programme
 from fellowship.calls.services import developing_preset
 from fellowship.extensions import db
 from fellowship.models import utcnow
@@ -117,3 +118,62 @@ def test_users_choose_their_time_zone(client, app_ctx):
     assert "Not a valid choice" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(type(user), user.id).time_zone == "Asia/Dhaka"
+
+
+def test_a_call_numbered_like_another_is_refused_beside_the_prefix_field(client, app_ctx):
+    staff = UserFactory(roles=[Role.STAFF])
+    programme = ProgrammeFactory()
+    CallFactory(programme=programme, title="Environmental Leaders 2027", reference_prefix="ELF", year=2027)
+    login(client, staff.email)
+    response = submit_form(client, "/staff/calls/new", call_form(programme.id, title="Water Leaders 2027"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    message = "“Environmental Leaders 2027” already numbers its applications ELF-2027-…"
+    assert message in html
+    # beside the prefix field, tied to it for screen readers
+    assert re.search(r'id="reference_prefix-error">[^<]*already numbers its applications', html)
+    assert db.session.scalar(select(func.count(Call.id))) == 1
+    saved = submit_form(client, "/staff/calls/new", call_form(programme.id, title="Water Leaders 2027",
+                                                              reference_prefix="WLF"), follow_redirects=True)
+    assert "Call “Water Leaders 2027” saved." in saved.get_data(as_text=True)
+
+
+def test_editing_a_call_keeps_its_prefix_quotas_and_the_rubric_rows_its_scores_hang_on(client, app_ctx):
+    staff = UserFactory(roles=[Role.STAFF])
+    programme = ProgrammeFactory()
+    login(client, staff.email)
+    submit_form(client, "/staff/calls/new", call_form(programme.id))
+    call = db.session.scalars(select(Call)).one()
+    criterion_ids = [c.id for c in call.criteria]
+    response = submit_form(client, f"/staff/calls/{call.id}/edit", call_form(
+        programme.id, places=25, **{"quotas-0-min_share_percent": 45, "quotas-1-min_share_percent": 0,
+                                    "quotas-2-min_share_percent": 10, "criteria-0-name": "Academic record"}),
+        follow_redirects=True)
+    assert "saved." in response.get_data(as_text=True)
+    db.session.expire_all()
+    call = db.session.get_one(Call, call.id)
+    assert {(q.region, q.min_share_percent) for q in call.quotas} == {("Africa", 45), ("Americas", 10)}
+    # renamed in place: review scores reference these rows and would go with them
+    assert [c.id for c in call.criteria] == criterion_ids
+    assert [c.name for c in call.criteria] == ["Academic record", "Leadership potential"]
+
+
+def test_a_programme_name_that_exists_is_a_message_beside_the_name_not_a_server_error(client, app_ctx):
+    staff = UserFactory(roles=[Role.STAFF])
+    existing = ProgrammeFactory(name="Environmental Leaders Fellowship")
+    other = ProgrammeFactory(name="Water Fellowship")
+    login(client, staff.email)
+    form = {"name": "environmental leaders fellowship ", "description": "", "time_zone": "Asia/Tokyo",
+            "followup_months": "6, 12"}
+    created = submit_form(client, "/staff/programmes/new", form)
+    renamed = submit_form(client, f"/staff/programmes/{other.id}/edit", {**form, "name": existing.name})
+    for response in (created, renamed):
+        assert response.status_code == 200
+        assert re.search(r'id="name-error">A programme named “[^”]+” already exists', response.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get_one(Programme, other.id).name == "Water Fellowship"
+    assert db.session.scalar(select(func.count(Programme.id))) == 2
+    # keeping its own name is not a clash
+    kept = submit_form(client, f"/staff/programmes/{existing.id}/edit", {**form, "name": existing.name},
+                       follow_redirects=True)
+    assert "saved." in kept.get_data(as_text=True)

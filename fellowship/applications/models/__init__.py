@@ -11,6 +11,7 @@ from fellowship.applications.models.application import (
 from fellowship.applications.models.document import Document
 from fellowship.applications.models.eligibility import EligibilityResult
 from fellowship.applications.models.referee import Referee, RefereeStatus
+from fellowship.applications.models.reference_series import ReferenceSeries
 
 __all__ = ["Application", "ApplicationStatus", "Document", "EligibilityResult", "EnvironmentalField", "Gender",
-           "LanguageLevel", "Referee", "RefereeStatus", "Sector"]
+           "LanguageLevel", "Referee", "RefereeStatus", "ReferenceSeries", "Sector"]
