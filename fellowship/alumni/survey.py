@@ -27,10 +27,16 @@ LINK_EXPIRED = ("This follow-up link has expired. Ask the programme office for a
                 "or log in to update your career.")
 LINK_USED = "This follow-up was already answered. Thank you!"
 LINK_INVALID = "This link is not valid. Check that you copied the whole link from the email."
+LINK_FOR_SOMEONE_ELSE = ("This follow-up link was sent to another person, and you are logged in with your own "
+                         "account. Log out, then open the link from the email again.")
 
 
 class FollowUpLinkProblem(DomainError):
     """The survey link cannot be used; the message says why."""
+
+
+class FollowUpLinkForSomeoneElse(FollowUpLinkProblem):
+    """The link was opened while logged in as another person than the alumnus it was sent to."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,12 @@ class SurveyAnswer:
 
 # --- The link ---------------------------------------------------------------------------------
 
-def follow_up_for_token(token: str) -> FollowUp:
-    """The follow-up this link answers, if it may still be used; else a readable FollowUpLinkProblem."""
+def follow_up_for_token(token: str, visitor_id: int | None = None) -> FollowUp:
+    """The follow-up this link answers, if it may still be used; else a readable FollowUpLinkProblem.
+
+    The link works without an account; opened by someone logged in as another person it is refused, so nobody
+    sees an alumnus's current position or answers in their name from their own session.
+    """
     try:
         payload = tokens.read_token(LINK_SALT, token, LINK_MAX_AGE, LINK_EXPIRED)
     except tokens.TokenExpired:
@@ -89,6 +99,10 @@ def follow_up_for_token(token: str) -> FollowUp:
         raise FollowUpLinkProblem(LINK_USED)
     if follow_up.link_nonce is None or not secrets.compare_digest(follow_up.link_nonce, nonce):
         raise FollowUpLinkProblem(LINK_INVALID)
+    if visitor_id is not None:
+        owner_id = db.session.scalar(select(Fellow.user_id).where(Fellow.id == follow_up.fellow_id))
+        if owner_id != visitor_id:
+            raise FollowUpLinkForSomeoneElse(LINK_FOR_SOMEONE_ELSE)
     return follow_up
 
 
@@ -144,10 +158,11 @@ def alumnus_for_user(user: User) -> Fellow | None:
 
 # --- Answering --------------------------------------------------------------------------------
 
-def submit_follow_up(token: str, answer: SurveyAnswer, *, now: datetime | None = None) -> FollowUpResponse:
+def submit_follow_up(token: str, answer: SurveyAnswer, *, now: datetime | None = None,
+                     visitor_id: int | None = None) -> FollowUpResponse:
     """Store the answer, the current position and directory consent; the link is used up; contact is recovered."""
     now = now or utcnow()
-    follow_up = follow_up_for_token(token)
+    follow_up = follow_up_for_token(token, visitor_id)
     # Claiming the link is one conditional UPDATE, so two submissions at once cannot both count.
     claimed = cast(CursorResult[Any], db.session.execute(
         update(FollowUp)

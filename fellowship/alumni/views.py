@@ -17,7 +17,13 @@ from fellowship.pagination import paginate
 def _link_problem(exc: survey.FollowUpLinkProblem) -> tuple[str, int]:
     used = str(exc) == survey.LINK_USED
     heading = "Already answered" if used else "This link cannot be used"
-    return render_template("alumni/survey_problem.html", message=str(exc), used=used, heading=heading), 400
+    for_someone_else = isinstance(exc, survey.FollowUpLinkForSomeoneElse)
+    return render_template("alumni/survey_problem.html", message=str(exc), used=used, heading=heading,
+                           log_out_first=for_someone_else), 403 if for_someone_else else 400
+
+
+def _visitor_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
 
 
 @bp.route("/follow-up/<token>", methods=["GET", "POST"])
@@ -25,7 +31,7 @@ def _link_problem(exc: survey.FollowUpLinkProblem) -> tuple[str, int]:
 @limiter.limit("10 per minute", methods=["POST"])
 def follow_up_survey(token: str):
     try:
-        follow_up = survey.follow_up_for_token(token)
+        follow_up = survey.follow_up_for_token(token, _visitor_id())
     except survey.FollowUpLinkProblem as exc:
         return _link_problem(exc)
     fellow = db.session.get_one(Fellow, follow_up.fellow_id)
@@ -41,7 +47,7 @@ def follow_up_survey(token: str):
             form.leadership_level.data = current.leadership_level.value
     if form.validate_on_submit():
         try:
-            survey.submit_follow_up(token, form.answer())
+            survey.submit_follow_up(token, form.answer(), visitor_id=_visitor_id())
         except survey.FollowUpLinkProblem as exc:
             db.session.rollback()
             return _link_problem(exc)

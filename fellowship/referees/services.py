@@ -44,11 +44,18 @@ REMINDER_BATCH = 200
 DEADLINE_PASSED = "The deadline for this application has passed."
 LINK_USED = "This link has already been used — the letter was received. Thank you."
 LINK_REVOKED = "This link is no longer valid. The applicant may have removed you as a referee."
+LINK_FOR_THE_REFEREE = ("This link is for your referee, {name}: a reference letter must come from the referee "
+                        "themselves, so it cannot be uploaded from your account. If they did not receive the "
+                        "email, check their address on your referees page or write to the programme office.")
 APPLICATION_CLOSED = "This application has been withdrawn or closed; no letter is needed."
 
 
 class LetterLinkProblem(DomainError):
     """The referee's link cannot be used; the message says why."""
+
+
+class LetterLinkForTheReferee(LetterLinkProblem):
+    """The link was opened by the applicant the letter is about."""
 
 
 # --- The applicant's side ---------------------------------------------------------------------
@@ -144,8 +151,12 @@ def _email_referee(referee: Referee, application: Application, template: str, *,
 
 # --- The referee's side -----------------------------------------------------------------------
 
-def referee_for_token(token: str) -> Referee:
-    """The referee whose link this is, if it may still be used; else a readable LetterLinkProblem."""
+def referee_for_token(token: str, visitor_id: int | None = None) -> Referee:
+    """The referee whose link this is, if it may still be used; else a readable LetterLinkProblem.
+
+    The link works without an account; opened by the applicant the letter is about, it is refused (a letter they
+    uploaded themselves would count as the referee's).
+    """
     try:
         payload = tokens.read_token(LETTER_SALT, token, LINK_MAX_AGE, DEADLINE_PASSED)
     except DomainError as exc:
@@ -157,6 +168,8 @@ def referee_for_token(token: str) -> Referee:
         select(Referee).options(joinedload(Referee.application)).where(Referee.id == referee_id))
     if referee is None:
         raise LetterLinkProblem(LINK_REVOKED)
+    if visitor_id is not None and visitor_id == referee.application.applicant_id:
+        raise LetterLinkForTheReferee(LINK_FOR_THE_REFEREE.format(name=referee.name))
     if referee.link_nonce is None and referee.status is RefereeStatus.RECEIVED:
         raise LetterLinkProblem(LINK_USED)
     if referee.link_nonce is None or not secrets.compare_digest(referee.link_nonce, nonce):
@@ -168,9 +181,9 @@ def referee_for_token(token: str) -> Referee:
     return referee
 
 
-def receive_letter(token: str, upload: FileStorage | None) -> Document:
+def receive_letter(token: str, upload: FileStorage | None, visitor_id: int | None = None) -> Document:
     """Store the referee's letter, use up the link, and tell the applicant (without the letter)."""
-    referee = referee_for_token(token)
+    referee = referee_for_token(token, visitor_id)
     application = referee.application
     checked = validate_upload(upload, DocumentKind.REFERENCE_LETTER)
     now = utcnow()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from fellowship.applications.models import Application, Referee
@@ -75,7 +75,12 @@ def remove(application_id: int, referee_id: int):
 def _link_problem(exc: services.LetterLinkProblem) -> tuple[str, int]:
     used = str(exc) == services.LINK_USED
     return render_template("referees/link_problem.html", message=str(exc), used=used,
-                           heading="Letter already received" if used else "This link cannot be used"), 400
+                           heading="Letter already received" if used else "This link cannot be used"), (
+        403 if isinstance(exc, services.LetterLinkForTheReferee) else 400)
+
+
+def _visitor_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
 
 
 @bp.route("/referee/<token>", methods=["GET", "POST"])
@@ -83,14 +88,14 @@ def _link_problem(exc: services.LetterLinkProblem) -> tuple[str, int]:
 @limiter.limit("10 per minute", methods=["POST"])
 def letter_upload(token: str):
     try:
-        referee = services.referee_for_token(token)
+        referee = services.referee_for_token(token, _visitor_id())
     except services.LetterLinkProblem as exc:
         return _link_problem(exc)
     form = LetterForm()
     form.file.description = file_hint(max_document_bytes())
     if form.validate_on_submit():
         try:
-            services.receive_letter(token, form.file.data)
+            services.receive_letter(token, form.file.data, _visitor_id())
         except services.LetterLinkProblem as exc:
             db.session.rollback()
             return _link_problem(exc)

@@ -192,3 +192,28 @@ def test_the_career_page_is_404_for_anyone_who_is_not_an_alumnus(client, app_ctx
 def test_the_career_page_asks_for_login(client, app_ctx):
     response = client.get("/alumni/career")
     assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_a_follow_up_link_opened_while_logged_in_as_another_person_is_refused(client, app_ctx):
+    fellow, path = sent_alumnus()
+    db.session.add(CareerEntry(fellow_id=fellow.id, position="Head of the coastal unit", organisation="Ministry",
+                               sector=Sector.GOVERNMENT, country="GH", start_date=date(2024, 2, 1),
+                               environmental=True, leadership_level=LeadershipLevel.MANAGER))
+    db.session.commit()
+    other = make_alumnus()
+    login(client, db.session.get_one(User, other.user_id).email)
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403 and "sent to another person" in html and "Log out" in html
+    assert "Head of the coastal unit" not in html  # nothing of the other person's is shown
+    posted = client.post(path, data={**ANSWER, "csrf_token": csrf_token_from(html)})
+    assert posted.status_code == 403
+    assert six_month(fellow.id).status is FollowUpStatus.SENT
+    assert db.session.scalar(select(func.count()).select_from(FollowUpResponse)) == 0
+
+
+def test_the_alumnus_logged_in_with_their_own_account_can_answer_through_their_link(client, app_ctx):
+    fellow, path = sent_alumnus()
+    login(client, db.session.get_one(User, fellow.user_id).email)
+    response = submit_form(client, path, ANSWER, follow_redirects=True)
+    assert "Your follow-up answers were received" in response.get_data(as_text=True)

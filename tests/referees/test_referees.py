@@ -293,3 +293,21 @@ def test_the_referee_upload_is_rate_limited(app, client, application):
     statuses = [referee_client.post(link, data={"file": (io.BytesIO(WINDOWS_EXE), "x.pdf"), "csrf_token": csrf})
                 .status_code for _ in range(11)]
     assert statuses == [200] * 10 + [429]
+
+
+def test_the_applicant_logged_in_cannot_open_their_referees_link_nor_upload_the_letter(app, client, application):
+    login(client, "amani@example.org")
+    add_referee(client, application.id)
+    link = invitation_path()
+    page = client.get(link)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403 and "This link is for your referee, Prof. Grace Wanjiru" in html
+    assert 'enctype="multipart/form-data"' not in html
+    posted = client.post(link, data={"file": (io.BytesIO(PDF), "letter.pdf"),
+                                     "csrf_token": csrf_token_from(client.get("/applications/").get_data(as_text=True))})
+    assert posted.status_code == 403
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+    assert db.session.scalars(select(Referee)).one().status is RefereeStatus.INVITED
+    # The referee, without an account, still can.
+    assert upload_letter(app.test_client(), link).status_code == 302
