@@ -303,8 +303,8 @@ def test_the_applicant_logged_in_cannot_open_their_referees_link_nor_upload_the_
     html = page.get_data(as_text=True)
     assert page.status_code == 403 and "This link is for your referee, Prof. Grace Wanjiru" in html
     assert 'enctype="multipart/form-data"' not in html
-    posted = client.post(link, data={"file": (io.BytesIO(PDF), "letter.pdf"),
-                                     "csrf_token": csrf_token_from(client.get("/applications/").get_data(as_text=True))})
+    csrf = csrf_token_from(client.get("/applications/").get_data(as_text=True))
+    posted = client.post(link, data={"file": (io.BytesIO(PDF), "letter.pdf"), "csrf_token": csrf})
     assert posted.status_code == 403
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Document)) == 0
