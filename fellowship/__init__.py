@@ -55,12 +55,18 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     from fellowship.alumni.directory import load_account
-    from fellowship.auth.models import User
+    from fellowship.auth import sessions
+    from fellowship.auth.models import User, user_id_of_session
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
         # Every logged-in page's nav asks for the roles and whether the user is an alumnus: one query for all.
-        return load_account(int(user_id)) if user_id.isdigit() else None
+        user_id = user_id_of_session(session_id)
+        user = load_account(user_id) if user_id is not None else None
+        # A session or remember cookie issued before the account's session token last changed no longer works.
+        return user if user is not None and user.holds_session(session_id) else None
+
+    sessions.init_app(app)
 
 
 #: Areas whose `views` modules hold routes; imported here (not by the packages) to keep imports acyclic.

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import url_for
 
+#: Control characters (C0, DEL, C1), line and paragraph separators, and format characters such as zero-width ones.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
 
 def safe_local_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site ("/calls?page=2"), else None ("//evil", "https://…", "/\\evil")."""
+    """`target` if it is a path on this site ("/calls?page=2"), else None ("//evil", "https://…", "/\\evil").
+
+    Control characters are refused anywhere in it: URL parsers and browsers drop tabs and line breaks, so
+    "/\\r\\n//evil.example" would pass the checks below yet reach the browser as "///evil.example".
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(unicodedata.category(char) in _CONTROL_CATEGORIES for char in target):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

@@ -13,6 +13,7 @@ from fellowship.auth import services
 from fellowship.auth.forms import RoleChangeForm
 from fellowship.auth.models import Role, User
 from fellowship.auth.permissions import roles_required
+from fellowship.auth.sessions import keep_this_browser_logged_in
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.pagination import paginate
@@ -46,6 +47,8 @@ def change_role(user_id: int, action: str):
         flash(str(exc), "error")
     else:
         db.session.commit()
+        if changed and action == "revoke" and user.id == current_user.id:
+            keep_this_browser_logged_in(user)  # revoking ends the account's sessions; not the admin's own here
         verb = "now has" if action == "grant" else "no longer has"
         flash(f"{user.full_name} {verb} the {role.value} role." if changed
               else f"No change: {user.full_name} {'already had' if action == 'grant' else 'did not have'} "

@@ -60,6 +60,10 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class LogoutEverywhereForm(FlaskForm):
+    submit = SubmitField("Log out of all devices")
+
+
 class RoleChangeForm(FlaskForm):
     role = SelectField("Role", choices=[r.value for r in Role],
                        validators=[DataRequired()])

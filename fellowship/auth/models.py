@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hmac
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -31,10 +33,24 @@ class User(UserMixin, IdMixin, TimestampMixin, Base):
     is_active_account: Mapped[bool] = mapped_column(default=True, server_default="1")
     #: IANA zone the user reads times in (deadlines are also shown in the programme's zone).
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: Part of every session and "remember me" cookie of the account (see `get_id`); a new one ends them all.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie: "<id>:<session token>"."""
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, session_id: str) -> bool:
+        """Whether `session_id` (from a session or remember cookie) was issued with the current session token."""
+        return hmac.compare_digest(session_id.encode(), self.get_id().encode())
+
+    def end_all_sessions(self) -> None:
+        """A new session token: every session and remember cookie issued before stops working."""
+        self.session_token = new_session_token()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -53,6 +69,19 @@ class User(UserMixin, IdMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def user_id_of_session(session_id: str) -> int | None:
+    """The account id in a session id ("<id>:<token>"); None for anything else, such as the bare ids that
+    sessions held before session tokens existed (those sessions end)."""
+    user_id, sep, token = session_id.partition(":")
+    if not (sep and token and user_id.isascii() and user_id.isdigit() and len(user_id) <= 18):
+        return None
+    return int(user_id)
 
 
 class UserRole(Base):

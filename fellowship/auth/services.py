@@ -6,6 +6,8 @@ import logging
 
 from flask import current_app
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from fellowship.audit.services import record
 from fellowship.auth import tokens
@@ -36,25 +38,39 @@ def register_user(email: str, full_name: str, password: str) -> User | None:
     """Create an applicant account and email a confirmation link.
 
     If the email is taken, the owner is told by email instead and None is returned: the page
-    says the same in both cases, so nobody learns which addresses are registered.
+    says the same in both cases, and the password is hashed in both (the slow part), so neither
+    the answer nor its timing tells anyone which addresses are registered. Registrations of one
+    email at the same moment are decided by the unique email: the others are taken-email attempts.
     """
     email = normalise_email(email)
     problem = password_problem(password, [email, full_name])
     if problem:
         raise DomainError(problem)
+    password_hash = hash_password(password)
     existing = find_user_by_email(email)
     if existing is not None:
-        queue_email(existing.email, "auth/already_registered", name=existing.full_name,
-                    login_url=link("/auth/login"), reset_url=link("/auth/forgot"))
-        log.info("registration attempt for existing account %s", existing.id)
+        _warn_owner_of_registration_attempt(existing)
         return None
-    user = User(email=email, full_name=full_name.strip(), password_hash=hash_password(password))
+    user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
     user.roles.append(UserRole(role=Role.APPLICANT))
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        existing = find_user_by_email(email)
+        if existing is None:  # not the email that clashed: a real error
+            raise
+        _warn_owner_of_registration_attempt(existing)
+        return None
     send_confirmation(user)
     record("auth.registered", user, actor_id=user.id)
     return user
+
+
+def _warn_owner_of_registration_attempt(user: User) -> None:
+    queue_email(user.email, "auth/already_registered", name=user.full_name,
+                login_url=link("/auth/login"), reset_url=link("/auth/forgot"))
+    log.info("registration attempt for existing account %s", user.id)
 
 
 def send_confirmation(user: User) -> None:
@@ -107,9 +123,17 @@ def authenticate(email: str, password: str) -> User:
 
 
 def start_password_reset(email: str) -> None:
-    """Email a reset link if the account exists; says nothing either way."""
-    user = find_user_by_email(email)
+    """Email a reset link if the account exists, else tell the address that no account uses it.
+
+    The page says the same either way, and both ways write one email, so neither the answer nor its timing tells
+    anyone whether the address has an account; only its owner learns that, by reading their mail.
+    """
+    # The same statements either way: the roles are not needed (they would cost one more query for an account).
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)).options(lazyload(User.roles)))
     if user is None or not user.is_active_account:
+        queue_email(normalise_email(email), "auth/reset_no_account", forgot_url=link("/auth/forgot"),
+                    register_url=link("/auth/register"))
+        record("auth.password_reset_requested", None, account=False)  # no address: it belongs to no user
         return
     token = tokens.make_token(
         tokens.RESET_SALT, {"uid": user.id, "pw": tokens.password_fingerprint(user.password_hash)}
@@ -143,6 +167,7 @@ def reset_password(token: str, new_password: str) -> User:
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Set a new password; every session of the account ends (the view logs its own browser in again)."""
     if not verify_password(user.password_hash, current_password):
         raise WrongCurrentPassword("The current password is not correct.")
     _set_password(user, new_password)
@@ -155,6 +180,13 @@ def _set_password(user: User, new_password: str) -> None:
     if problem:
         raise DomainError(problem)
     user.password_hash = hash_password(new_password)
+    user.end_all_sessions()  # whoever knew the old password is logged out everywhere
+
+
+def log_out_everywhere(user: User) -> None:
+    """End every session and "remember me" cookie of the account, on every device (this one too)."""
+    user.end_all_sessions()
+    record("auth.logged_out_everywhere", user, actor_id=user.id)
 
 
 def grant_role(user: User, role: Role) -> bool:
@@ -167,7 +199,8 @@ def grant_role(user: User, role: Role) -> bool:
 
 
 def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> bool:
-    """Take the role from `user`; an admin cannot remove their own admin role (no lock-out)."""
+    """Take the role from `user`, ending their sessions everywhere (pages and forms opened with the role must
+    not outlive it); an admin cannot remove their own admin role (no lock-out)."""
     if acting_user is not None and acting_user.id == user.id and role is Role.ADMIN:
         raise DomainError("You cannot remove your own admin role. Ask another admin.")
     if role is Role.ADMIN and role in user.role_set and _admin_count() <= 1:
@@ -175,6 +208,7 @@ def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> b
     for user_role in list(user.roles):
         if user_role.role is role:
             user.roles.remove(user_role)
+            user.end_all_sessions()
             record("auth.role_revoked", user, role=role.value)
             return True
     return False

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from fellowship.auth import bp, services
 from fellowship.auth.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
+    LogoutEverywhereForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
 )
+from fellowship.auth.sessions import forget_remember_cookie, keep_this_browser_logged_in, log_out_this_browser
 from fellowship.auth.tokens import TokenExpired, TokenInvalid
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter, remote_address_and_email
@@ -84,10 +86,19 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    log_out_this_browser()
     flash("You are logged out.", "info")
-    return redirect(url_for("main.index"))
+    return forget_remember_cookie(redirect(url_for("main.index")))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    services.log_out_everywhere(current_user)  # the form is only a button: CSRFProtect has checked its token
+    db.session.commit()
+    log_out_this_browser()
+    flash("You are logged out on all your devices, this one too. Log in again to continue.", "success")
+    return forget_remember_cookie(redirect(url_for("auth.login")))
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -120,10 +131,10 @@ def reset_password(token: str):
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
-            logout_user()
-            session.clear()
-            flash("Your password is changed. Log in with the new one.", "success")
-            return redirect(url_for("auth.login"))
+            log_out_this_browser()
+            flash("Your password is changed and every device that was logged in is logged out. "
+                  "Log in with the new password.", "success")
+            return forget_remember_cookie(redirect(url_for("auth.login")))
     return render_template("auth/reset.html", form=form)
 
 
@@ -140,7 +151,8 @@ def change_password():
             form.password.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Your password is changed.", "success")
+            keep_this_browser_logged_in(current_user._get_current_object())
+            flash("Your password is changed. Every other device that was logged in is logged out.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
 
@@ -161,4 +173,4 @@ def profile():
             db.session.commit()
             flash("Your profile is saved.", "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form)
+    return render_template("auth/profile.html", form=form, logout_everywhere_form=LogoutEverywhereForm())

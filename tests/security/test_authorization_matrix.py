@@ -57,7 +57,7 @@ TABLE = Path(__file__).with_name("authorization_matrix.csv")
 ACTORS = ("anonymous", "applicant_a", "applicant_b", "reviewer", "conflicted_reviewer", "staff", "admin")
 SKIPPED_ENDPOINTS = {"static"}
 #: Rules whose POST would end the actor's session go last.
-LAST = {"auth.logout"}
+LAST = {"auth.logout", "auth.logout_everywhere"}
 
 
 def build_world() -> dict[str, Any]:
