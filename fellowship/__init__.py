@@ -11,6 +11,7 @@ from flask import Flask, Response
 from config import Config, config_from_environment
 from fellowship.celery import celery_init_app
 from fellowship.extensions import csrf, db, limiter, login_manager, migrate
+from fellowship.forms import TextRequest
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -18,6 +19,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
     """Build the app from a config name or object (default: FELLOWSHIP_CONFIG), plus overrides."""
     app = Flask(__name__)
+    app.request_class = TextRequest  # no NUL character reaches a form, a filter or the database
     config_obj = config if isinstance(config, Config) else config_from_environment(config)
     app.config.from_object(config_obj)
     app.config.update(overrides)

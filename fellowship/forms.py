@@ -3,9 +3,9 @@
 - NUL characters are removed from every query and form value as the request parses them (`TextRequest`):
   PostgreSQL's text type refuses them, so one arriving in a name, an essay or a search would otherwise end the
   request in a database error. Nobody types a NUL; dropping it loses nothing a person meant.
-- Every form derives from `Form`: a value longer than its field's maximum is refused beside the field, and is not
-  sent back whole in the page (a 10 MB essay would otherwise be echoed into the HTML): the field keeps what fits,
-  and its message says so.
+- Every form derives from `FellowshipForm`: a value longer than its field's maximum is refused beside the field,
+  and is not sent back whole in the page (a 10 MB essay would otherwise be echoed into the HTML): the field keeps
+  what fits, and its message says so.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def cut_to_maximum(fields: Iterable[Field]) -> None:
         field.errors = errors
 
 
-class Form(FlaskForm):
+class FellowshipForm(FlaskForm):
     """The base of every form in the app (FlaskForm: CSRF), which never echoes an oversized value whole."""
 
     def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField
 
 from fellowship.alumni import bp, charts, directory, exports, outcomes
@@ -17,6 +16,7 @@ from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices, is_country
 from fellowship.pagination import paginate
 
@@ -106,7 +106,7 @@ def outcomes_xlsx():
     return response
 
 
-class ExportForm(FlaskForm):
+class ExportForm(FellowshipForm):
     file_format = SelectField("Format", choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], default="csv")
     submit = SubmitField("Export all alumni with careers and follow-ups")
 
@@ -175,7 +175,7 @@ def export_download(job_id: int):
     return response
 
 
-class DirectoryForm(FlaskForm):
+class DirectoryForm(FellowshipForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 

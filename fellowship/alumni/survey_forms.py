@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from fellowship.alumni.models import LeadershipLevel
 from fellowship.alumni.survey import CareerInput, SurveyAnswer
 from fellowship.applications.models import Sector
+from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices
 
 SECTOR_CHOICES = [(Sector.GOVERNMENT.value, "Government"), (Sector.NGO.value, "NGO / civil society"),
@@ -31,7 +31,7 @@ def _count(label: str) -> IntegerField:
                                                        NumberRange(min=0, max=100000, message="Enter 0 or more.")])
 
 
-class CareerFields(FlaskForm):
+class CareerFields(FellowshipForm):
     position = StringField("Current position", validators=[DataRequired(), Length(max=200)],
                            description="Your job title, e.g. Climate adaptation officer.")
     organisation = StringField("Organisation", validators=[DataRequired(), Length(max=200)])
@@ -88,6 +88,6 @@ class SurveyForm(CareerFields):
             achievements_text=self.achievements_text.data or "", directory_consent=bool(self.directory_consent.data))
 
 
-class DirectoryConsentForm(FlaskForm):
+class DirectoryConsentForm(FellowshipForm):
     directory_consent = BooleanField("List me in the alumni directory")
     submit = SubmitField("Save")

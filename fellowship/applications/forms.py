@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from fellowship.applications.models import EnvironmentalField, Gender, LanguageLevel, Sector
 from fellowship.applications.sections import WORD_LIMITS
 from fellowship.calls.models import DegreeLevel
+from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices, is_country
 
 
@@ -23,7 +23,7 @@ def _words_hint(name: str) -> str:
     return f"{low}–{high} words."
 
 
-class SectionForm(FlaskForm):
+class SectionForm(FellowshipForm):
     submit = SubmitField("Save")
     save_and_next = SubmitField("Save and continue")
 

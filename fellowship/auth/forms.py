@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from fellowship.auth.models import Role
 from fellowship.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from fellowship.forms import FellowshipForm
 
 _password_length = Length(min=MIN_LENGTH, max=MAX_LENGTH,
                           message=f"Use at least {MIN_LENGTH} characters (and at most {MAX_LENGTH}).")
 _password_hint = f"At least {MIN_LENGTH} characters; a few unrelated words are easy to remember and hard to guess."
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(FellowshipForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)],
@@ -27,7 +27,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FellowshipForm):
     email = EmailField("Email", validators=[DataRequired(), Email()], render_kw={"autocomplete": "username"})
     password = PasswordField("Password", validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
@@ -35,12 +35,12 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(FellowshipForm):
     email = EmailField("Email", validators=[DataRequired(), Email()], render_kw={"autocomplete": "email"})
     submit = SubmitField("Email me a reset link")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(FellowshipForm):
     password = PasswordField("New password", validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat new password",
@@ -49,7 +49,7 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField("Set new password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(FellowshipForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
     password = PasswordField("New password", validators=[DataRequired(), _password_length],
@@ -60,17 +60,17 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class LogoutEverywhereForm(FlaskForm):
+class LogoutEverywhereForm(FellowshipForm):
     submit = SubmitField("Log out of all devices")
 
 
-class RoleChangeForm(FlaskForm):
+class RoleChangeForm(FellowshipForm):
     role = SelectField("Role", choices=[r.value for r in Role],
                        validators=[DataRequired()])
     submit = SubmitField("Apply")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(FellowshipForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
     time_zone = SelectField("Your time zone", validators=[DataRequired()],

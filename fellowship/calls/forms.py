@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -20,12 +19,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from fellowship.calls.models import CallStatus, DegreeLevel, DocumentKind
+from fellowship.forms import FellowshipForm
 from fellowship.timezones import is_valid_zone
 
 REGIONS = ("Africa", "Asia", "Americas", "Oceania", "Europe")
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(FellowshipForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     time_zone = StringField("Time zone", default="Asia/Tokyo", validators=[DataRequired()],
@@ -55,7 +55,7 @@ class QuotaForm(Form):
     min_share_percent = IntegerField("At least % of places", validators=[Optional(), NumberRange(min=0, max=100)])
 
 
-class CallForm(FlaskForm):
+class CallForm(FellowshipForm):
     programme_id = SelectField("Programme", coerce=int, validators=[DataRequired()])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     year = IntegerField("Intake year", validators=[DataRequired(), NumberRange(min=2000, max=2100)])

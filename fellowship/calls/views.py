@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from fellowship.applications import services as application_services
@@ -17,7 +16,7 @@ from fellowship.calls.forms import REGIONS, CallForm, ProgrammeForm
 from fellowship.calls.models import Call, CallStatus, DegreeLevel, Programme
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.forms import field_for
+from fellowship.forms import FellowshipForm, field_for
 from fellowship.geo import country_choices
 from fellowship.pagination import paginate
 from fellowship.timezones import utc_to_local
@@ -40,14 +39,14 @@ def call_detail(call_id: int):
     existing = (application_services.application_for(call.id, current_user.id)
                 if current_user.is_authenticated else None)
     return render_template("calls/call_detail.html", call=call, accepting=services.is_accepting(call),
-                           existing=existing, form=FlaskForm())
+                           existing=existing, form=FellowshipForm())
 
 
 @bp.route("/calls/<int:call_id>/apply", methods=["POST"])
 @login_required
 def apply(call_id: int):
     call = db.get_or_404(Call, call_id)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
         application = application_services.start_application(call, current_user)

@@ -6,7 +6,6 @@ import logging
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
 
 from fellowship.applications.models import Application, Document
@@ -19,6 +18,7 @@ from fellowship.documents.storage import get_storage
 from fellowship.documents.validation import max_document_bytes
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.pagination import paginate
 from fellowship.timezones import format_in_zone
 
@@ -40,7 +40,7 @@ def _render_index(application: Application, form: UploadForm) -> str:
         "documents/index.html", application=application, form=form, page=page,
         required=services.document_status(application), editable=locked is None, locked_message=locked,
         deadline=format_in_zone(application.call.closes_at, application.call.time_zone),
-        delete_form=FlaskForm(), overview_url=overview_url(application.id),
+        delete_form=FellowshipForm(), overview_url=overview_url(application.id),
     )
 
 
@@ -72,7 +72,7 @@ def delete(application_id: int, document_id: int):
     if (document is None or document.application_id != application.id
             or document.kind is DocumentKind.REFERENCE_LETTER):
         abort(404)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     name = document.filename
     try:

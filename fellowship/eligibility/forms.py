@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from fellowship.eligibility.services import MAX_REASON_LENGTH
+from fellowship.forms import FellowshipForm
 
 
-class EligibilityOverrideForm(FlaskForm):
+class EligibilityOverrideForm(FellowshipForm):
     # The reason is checked by the service (its message shows beside the field), so no validator repeats it here.
     decision = SelectField("Decision", choices=[("", "Choose…"), ("eligible", "Eligible"),
                                                 ("ineligible", "Not eligible")],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, Form, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -10,11 +9,12 @@ from fellowship.alumni.models import FollowUpStatus
 from fellowship.applications.models import Sector
 from fellowship.fellows.models import FellowStatus
 from fellowship.fellows.queries import LOST_CONTACT_CHOICES, NO_FOLLOW_UP_DUE
+from fellowship.forms import FellowshipForm
 from fellowship.geo import REGIONS, country_choices
 from fellowship.widgets import QuickSelect
 
 
-class FellowForm(FlaskForm):
+class FellowForm(FellowshipForm):
     """The fellowship's details as staff keep them; completion goes through the return form."""
 
     host_institution = StringField("Host institution in Japan", validators=[Optional(), Length(max=200)])
@@ -34,12 +34,12 @@ class FellowForm(FlaskForm):
             raise ValidationError("The planned return date must be after the arrival date.")
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(FellowshipForm):
     actual_return_date = DateField("Date of return home", validators=[DataRequired(message="Enter the date.")])
     submit = SubmitField("Record the return home")
 
 
-class ConfirmReturnsForm(FlaskForm):
+class ConfirmReturnsForm(FellowshipForm):
     """CSRF only: the fellow ids come as repeated `fellow_id` fields."""
 
     submit = SubmitField("Confirm")

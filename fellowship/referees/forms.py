@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
 from fellowship.documents.forms import ACCEPT, file_hint
+from fellowship.forms import FellowshipForm
 
 
-class RefereeForm(FlaskForm):
+class RefereeForm(FellowshipForm):
     name = StringField("Referee's full name", validators=[DataRequired(), Length(max=200)],
                        render_kw={"autocomplete": "off"})
     email = EmailField("Referee's email", validators=[DataRequired(), Email(), Length(max=254)],
@@ -21,7 +21,7 @@ class RefereeForm(FlaskForm):
     submit = SubmitField("Add referee and send the invitation")
 
 
-class LetterForm(FlaskForm):
+class LetterForm(FellowshipForm):
     file = FileField("Reference letter", validators=[FileRequired("Choose the letter to upload.")],
                      description=file_hint(), render_kw={"accept": ACCEPT})
     submit = SubmitField("Upload the letter")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from fellowship.applications.models import Application, Referee
 from fellowship.applications.permissions import get_application_or_404
@@ -13,6 +12,7 @@ from fellowship.documents.validation import max_document_bytes
 from fellowship.documents.views import overview_url
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter
+from fellowship.forms import FellowshipForm
 from fellowship.pagination import paginate
 from fellowship.referees import bp, services
 from fellowship.referees import tasks as _tasks  # noqa: F401 - registers the Celery task with the app
@@ -27,7 +27,7 @@ def _render_index(application: Application, form: RefereeForm) -> str:
         add_locked=services.referees_locked_reason(application),
         remove_locked=services.referees_locked_reason(application, removing=True),
         limit=services.referee_limit(application.call), deadline=services.deadline_text(application.call),
-        remove_form=FlaskForm(), overview_url=overview_url(application.id),
+        remove_form=FellowshipForm(), overview_url=overview_url(application.id),
     )
 
 
@@ -58,7 +58,7 @@ def remove(application_id: int, referee_id: int):
     referee = db.session.get(Referee, referee_id)
     if referee is None or referee.application_id != application.id:
         abort(404)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     name = referee.name
     try:

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
@@ -19,6 +18,7 @@ from fellowship.auth.services import find_user_by_email
 from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices
 from fellowship.pagination import Page, paginate, requested_page
 from fellowship.selection import assignment, bp, conflicts
@@ -32,7 +32,7 @@ MEMBERS_PER_PAGE = 50
 # --- Forms ---------------------------------------------------------------------------------------------------
 
 
-class _MemberFields(FlaskForm):
+class _MemberFields(FellowshipForm):
     cap = IntegerField("Most applications (cap)", validators=[Optional(), NumberRange(min=0, max=10000)],
                        description="Leave empty for no cap.")
     institution = StringField("Institution", validators=[Optional(), Length(max=200)],
@@ -55,12 +55,12 @@ class EditMemberForm(_MemberFields):
     submit = SubmitField("Save")
 
 
-class AssignForm(FlaskForm):
+class AssignForm(FellowshipForm):
     application_id = IntegerField(validators=[DataRequired()])
     reviewer_id = IntegerField(validators=[DataRequired()])
 
 
-class ConflictForm(FlaskForm):
+class ConflictForm(FellowshipForm):
     reference = StringField("Application reference number", validators=[DataRequired(), Length(max=32)],
                             description="For example ELF-2027-00042. You do not need to open the application.")
     kind = SelectField("Kind of tie", choices=[(k.value, k.label) for k in conflicts.DECLARABLE_KINDS],
@@ -74,7 +74,7 @@ class ConflictForm(FlaskForm):
             raise ValidationError("Say in a few words what the tie is.")
 
 
-class RecuseForm(FlaskForm):
+class RecuseForm(FellowshipForm):
     kind = SelectField("Reason", choices=[(k.value, k.label) for k in conflicts.DECLARABLE_KINDS],
                        default=ConflictKind.OTHER.value)
     note = TextAreaField("Note", validators=[DataRequired(message="Say in a few words why you step back."),
@@ -168,7 +168,7 @@ def _flash_plan(plan: assignment.AssignmentPlan) -> None:
 def withdraw_member(call_id: int, member_id: int):
     call = get_call_or_404(call_id)
     member = _member_or_404(call, member_id)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
         plan = assignment.withdraw_reviewer(call, member.reviewer, current_user)
@@ -186,7 +186,7 @@ def withdraw_member(call_id: int, member_id: int):
 @roles_required(*STAFF_ROLES)
 def auto_assign(call_id: int):
     call = get_call_or_404(call_id)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
         plan = assignment.auto_assign(call, current_user)
@@ -254,7 +254,7 @@ def unassign(call_id: int, assignment_id: int):
     item = db.session.get(Assignment, assignment_id)
     if item is None or item.call_id != call.id:
         abort(404)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
         assignment.unassign(item, current_user)

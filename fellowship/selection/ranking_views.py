@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
@@ -21,6 +20,7 @@ from fellowship.auth.permissions import roles_required
 from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.navigation import row_url
 from fellowship.pagination import requested_page
 from fellowship.selection import bp, export, ranking
@@ -46,7 +46,7 @@ def score(value: Decimal | None) -> Markup:
     return Markup('<span class="hint">—</span>') if value is None else escape(f"{value:.2f}")
 
 
-class AdjustmentForm(FlaskForm):
+class AdjustmentForm(FellowshipForm):
     """The chair includes, excludes or clears one application; the service insists on a reason.
 
     Its fields carry the row's prefix (ids stay unique on the ranking page); the form's plain `csrf_token` input is

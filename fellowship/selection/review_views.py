@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import Field, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -21,6 +20,7 @@ from fellowship.calls.models import Call, DocumentKind, RubricCriterion
 from fellowship.documents.permissions import can_view_document
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.navigation import row_url, safe_local_path
 from fellowship.pagination import paginate
 from fellowship.selection import bp, reviewing
@@ -29,7 +29,7 @@ from fellowship.selection.models import Assignment, Recommendation, Review, Revi
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(FellowshipForm):
     """Comment, recommendation and the two buttons; one radio group per criterion is added per call."""
 
     comment = TextAreaField("Comment", validators=[Optional(), Length(max=10_000)],
@@ -159,7 +159,7 @@ def _back() -> str:
 @roles_required(*STAFF_ROLES)
 def lock_panel(call_id: int):
     call = get_call_or_404(call_id)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
         reviewing.lock_panel(call, current_user)
@@ -176,7 +176,7 @@ def lock_panel(call_id: int):
 @roles_required(*STAFF_ROLES)
 def unlock_panel(call_id: int):
     call = get_call_or_404(call_id)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
         reviewing.unlock_panel(call, current_user)
