@@ -1,0 +1,61 @@
+"""Migration 0008 gives every existing account its own random session token, on a database of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from fellowship.extensions import db
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def scratch_database_url(database_url: str, tmp_root: Path) -> Iterator[str]:
+    """An empty database beside the tests' one (same server or, on SQLite, a file of its own)."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        path = tmp_root / "migration-0008.db"
+        path.unlink(missing_ok=True)
+        yield f"sqlite:///{path}"
+        return
+    name = "fellowship_migration_0008"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_existing_accounts_get_distinct_random_session_tokens(app_settings: dict[str, Any], scratch_database_url):
+    scratch = make_app({**app_settings, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with scratch.app_context():
+        try:
+            upgrade(revision="0007")
+            with db.engine.begin() as conn:
+                for n in range(3):
+                    conn.execute(sa.text("INSERT INTO users (email, full_name, password_hash) VALUES (:e, :n, 'x')"),
+                                 {"e": f"before{n}@example.org", "n": f"Before {n}"})
+            upgrade(revision="0008")
+            with db.engine.connect() as conn:
+                tokens = conn.execute(sa.text("SELECT session_token FROM users")).scalars().all()
+                column = next(c for c in sa.inspect(conn).get_columns("users") if c["name"] == "session_token")
+            assert len(tokens) == 3 and len(set(tokens)) == 3
+            assert all(token and len(token) >= 40 for token in tokens)
+            assert column["nullable"] is False
+
+            downgrade(revision="0007")
+            with db.engine.connect() as conn:
+                assert "session_token" not in {c["name"] for c in sa.inspect(conn).get_columns("users")}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
