@@ -67,13 +67,13 @@ def seed(conn: sa.Connection, alumni: int) -> None:
     countries = ", ".join(f"('{c}', '{r}')" for c, r in COUNTRIES)
     conn.execute(sa.text(
         "INSERT INTO users (email, full_name, password_hash, email_confirmed_at, is_active_account, created_at, "
-        "updated_at) SELECT 'alum' || g || '@bench.example', 'Alumnus ' || g, 'x', now(), true, now(), now() "
-        "FROM generate_series(1, :n) g"), params)
+        "updated_at, session_token) SELECT 'alum' || g || '@bench.example', 'Alumnus ' || g, 'x', now(), true, "
+        "now(), now(), md5(random()::text) FROM generate_series(1, :n) g"), params)
     for i in range(3):
         user_id = conn.scalar(sa.text(
-            "INSERT INTO users (email, full_name, password_hash, is_active_account, created_at, updated_at) "
-            "VALUES (:e, :name, 'x', true, now(), now()) RETURNING id"), {"e": f"staff{i}@bench.example",
-                                                                          "name": f"Staff {i}"})
+            "INSERT INTO users (email, full_name, password_hash, is_active_account, created_at, updated_at, "
+            "session_token) VALUES (:e, :name, 'x', true, now(), now(), md5(random()::text)) RETURNING id"),
+            {"e": f"staff{i}@bench.example", "name": f"Staff {i}"})
         conn.execute(sa.text("INSERT INTO user_roles (user_id, role) VALUES (:u, 'staff')"), {"u": user_id})
     conn.execute(sa.text(
         f"WITH c(code, region) AS (VALUES {countries}), cc AS (SELECT code, region, row_number() OVER () - 1 AS k "  # noqa: S608

@@ -116,8 +116,9 @@ def seed(conn: sa.Connection, size: int, password_hash: str) -> int:
     # Reviewers: users with the reviewer role, on the call's panel; rev1 logs in.
     conn.execute(sa.text(
         "INSERT INTO users (email, full_name, password_hash, email_confirmed_at, is_active_account, created_at, "
-        "updated_at) SELECT 'rev' || g || '@bench.example', 'Reviewer ' || g, "
-        "CASE WHEN g = 1 THEN :hash ELSE 'x' END, now(), true, now(), now() FROM generate_series(1, :r) g"), p)
+        "updated_at, session_token) SELECT 'rev' || g || '@bench.example', 'Reviewer ' || g, "
+        "CASE WHEN g = 1 THEN :hash ELSE 'x' END, now(), true, now(), now(), md5(random()::text) "
+        "FROM generate_series(1, :r) g"), p)
     conn.execute(sa.text("INSERT INTO user_roles (user_id, role) SELECT id, 'reviewer' FROM users "
                          "WHERE email LIKE 'rev%@bench.example'"))
     conn.execute(sa.text(
@@ -128,8 +129,8 @@ def seed(conn: sa.Connection, size: int, password_hash: str) -> int:
     countries = ", ".join(f"('{c}', '{r}', {k})" for k, (c, r) in enumerate(followups.COUNTRIES))
     conn.execute(sa.text(
         "INSERT INTO users (email, full_name, password_hash, email_confirmed_at, is_active_account, created_at, "
-        "updated_at) SELECT 'applicant' || g || '@bench.example', 'Applicant ' || g, 'x', now(), true, now(), "
-        "now() FROM generate_series(1, :n) g"), p)
+        "updated_at, session_token) SELECT 'applicant' || g || '@bench.example', 'Applicant ' || g, 'x', now(), "
+        "true, now(), now(), md5(random()::text) FROM generate_series(1, :n) g"), p)
     conn.execute(sa.text(
         f"WITH cc(code, region, k) AS (VALUES {countries}), "  # noqa: S608
         "gn(k, name) AS (VALUES (0, 'Amina'), (1, 'Kwame'), (2, 'Linh'), (3, 'Sita'), (4, 'Tendai'), "
