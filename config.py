@@ -63,6 +63,12 @@ class Config:
         self.BROKER_RETRY_AFTER_SECONDS = _env_int("BROKER_RETRY_AFTER_SECONDS", 10)
         #: Set when Redis is unreachable in development: tasks run in the web process.
         self.TASKS_IN_PROCESS = _env_bool("TASKS_IN_PROCESS", False)
+        # Health: worker and beat record a heartbeat this often; staff see a banner, and /healthz?deep=1 answers
+        # 503, when either was not seen, or the oldest email due but unsent waited, longer than the threshold.
+        self.HEARTBEAT_SECONDS = _env_int("HEARTBEAT_SECONDS", 30)
+        self.HEALTH_STALE_AFTER_SECONDS = _env_int("HEALTH_STALE_AFTER_SECONDS", 600)
+        #: Each web process re-reads the figures behind the staff banner at most this often.
+        self.HEALTH_BANNER_CACHE_SECONDS = _env_int("HEALTH_BANNER_CACHE_SECONDS", 30)
         #: Rehearsals (staging, the fault drills): run the daily and hourly jobs every N seconds instead.
         self.SCHEDULED_JOBS_EVERY_SECONDS = _env_int("SCHEDULED_JOBS_EVERY_SECONDS", 0)
         every = float(self.SCHEDULED_JOBS_EVERY_SECONDS) or None
@@ -79,6 +85,8 @@ class Config:
             "broker_transport_options": {"visibility_timeout": 3600, "socket_timeout": 5, "max_retries": 0,
                                          "socket_connect_timeout": 3},
             "task_always_eager": self.TASKS_IN_PROCESS,
+            #: Celery's file-backed scheduler, plus the beat's heartbeat and one-line broker-outage logs.
+            "beat_scheduler": "fellowship.health.processes:HeartbeatScheduler",
             "beat_schedule": {
                 "sweep-outbox": {
                     "task": "notifications.sweep_outbox",

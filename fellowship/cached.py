@@ -21,6 +21,8 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from fellowship.outages import Outage, outage
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -36,6 +38,19 @@ def _client() -> Any:
         client = app.extensions["cached_aggregates_redis"] = redis.Redis.from_url(
             app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1)
     return client
+
+
+def _redis_outage() -> Outage:
+    """This process's view of the cache's Redis: one line when it goes away, one when it is back."""
+    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    found: Outage | None = app.extensions.get("cached_aggregates_outage")
+    if found is None:
+        client = _client()
+        kwargs = client.connection_pool.connection_kwargs if client is not None else {}
+        address = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+        found = app.extensions["cached_aggregates_outage"] = outage(
+            f"cached-aggregates redis {address}", f"Redis for cached figures at {address}", log)
+    return found
 
 
 def _request_memo() -> dict[tuple[str, str], Any] | None:
@@ -76,16 +91,17 @@ class CachedAggregate:
             epoch, version = client.mget(self._epoch_key(), self._version_key(scope))
             key = f"fellowship:cached:{self.name}:{scope}:{int(epoch or 0)}:{int(version or 0)}"
             cached = client.get(key)
-        except redis.RedisError:
-            log.warning("%s: Redis unavailable, computing without the cache", self.name, exc_info=True)
+        except redis.RedisError as exc:
+            _redis_outage().failed(exc, "figures are computed without the cache until it is back")
             return compute()
+        _redis_outage().succeeded()
         if cached is not None:
             return json.loads(cached)
         value = compute()
         try:
             client.set(key, json.dumps(value), ex=self.seconds)
-        except redis.RedisError:
-            log.warning("%s: could not cache the figures", self.name, exc_info=True)
+        except redis.RedisError as exc:
+            _redis_outage().failed(exc, "figures are computed without the cache until it is back")
         return value
 
     def changed(self, session: Session, scope: str | int | None) -> None:
@@ -109,8 +125,11 @@ class CachedAggregate:
                     for scope in scopes:
                         pipe.incr(self._version_key(scope))
                 pipe.execute()
-        except redis.RedisError:
-            log.warning("%s: could not mark the cached figures stale", self.name, exc_info=True)
+        except redis.RedisError as exc:
+            _redis_outage().failed(exc, f"changed {self.name} figures could not be marked stale; cached copies "
+                                        f"expire within {self.seconds} s")
+        else:
+            _redis_outage().succeeded()
 
 
 #: Entities whose rows feed derived figures, with the attributes that matter (None: any change, insert or delete).

@@ -18,4 +18,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+
+    from fellowship.health.processes import install
+
+    install(celery_app, app)  # heartbeats of worker and beat, one-line logs of broker outages
     return celery_app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
-from sqlalchemy.exc import DBAPIError, OperationalError
+from flask import Flask, current_app, render_template
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from fellowship.extensions import db
@@ -38,9 +38,34 @@ MESSAGES = {
 }
 
 
-def render_error(code: int) -> tuple[str, int]:
+#: Seconds a client (or a load balancer) is asked to wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 30
+
+
+def render_error(code: int, *, database_available: bool = True) -> tuple[str, int]:
+    """The error page for `code`. Its navigation normally names the logged-in user and their menus, which are
+    loaded from the database; when the database is unavailable (known, or found while rendering) the page is
+    rendered with a navigation that needs no user, so the error page itself never fails."""
     title, message = MESSAGES.get(code, MESSAGES[500])
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+    if database_available:
+        try:
+            return render_template("errors/error.html", code=code, title=title, message=message), code
+        except SQLAlchemyError as exc:
+            log.warning("error page %s shown without the account menu: the database is unavailable (%s)",
+                        code, exc.__class__.__name__)
+            _rollback()
+    # Rendered from the template alone: the context processors are skipped, because Flask-Login's loads the
+    # user from the database (on every render, whether the page shows the user or not).
+    template = current_app.jinja_env.get_template("errors/error.html")
+    return template.render(code=code, title=title, message=message, bare_navigation=True), code
+
+
+def _rollback() -> None:
+    """Give the failed transaction back; the connection may be gone already, which is what we are reporting."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.debug("rollback after a database error failed too", exc_info=True)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -55,7 +80,12 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
     def database_unavailable(exc: DBAPIError):
-        log.error("database unavailable: %s", exc.__class__.__name__)
-        db.session.rollback()
-        return render_error(503)
+        # An expected outage: one line naming the cause (psycopg's message), no traceback per request.
+        reason = " ".join(str(exc.orig or exc).split())[:300]
+        log.error("database unavailable: %s: %s", exc.__class__.__name__, reason)
+        _rollback()
+        response = app.make_response(render_error(503, database_available=False))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
