@@ -34,10 +34,14 @@ def log_out_this_browser() -> None:
 
 
 def forget_remember_cookie(response: Response) -> Response:
-    """Delete this browser's remember cookie in `response` (`session.clear()` drops Flask-Login's own note to)."""
+    """Delete this browser's remember cookie in `response`, with the attributes it was set with. Views that clear
+    the session need it: clearing also drops Flask-Login's own note to delete the cookie."""
     config = current_app.config
     response.delete_cookie(_remember_cookie_name(), domain=config.get("REMEMBER_COOKIE_DOMAIN"),
-                           path=config.get("REMEMBER_COOKIE_PATH", "/"))
+                           path=config.get("REMEMBER_COOKIE_PATH", "/"),
+                           secure=bool(config.get("REMEMBER_COOKIE_SECURE")),
+                           httponly=bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
+                           samesite=config.get("REMEMBER_COOKIE_SAMESITE"))
     return response
 
 

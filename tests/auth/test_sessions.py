@@ -121,6 +121,8 @@ def test_logout_deletes_the_remember_cookie_in_its_own_response(app, app_ctx):
     response = post_from(client, "/auth/logout", page="/")
     assert response.status_code == 302
     assert remember_cookie_deleted(response)
+    deletion = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{REMEMBER}="))
+    assert "HttpOnly" in deletion and "SameSite=Lax" in deletion  # the same attributes as when it was set
     assert client.get_cookie(REMEMBER) is None
     assert not logged_in(client)
 
