@@ -75,8 +75,12 @@ PEOPLE = [
     ("JP", ["Yui"], ["Sato"]),  # not an eligible nationality: shows the eligibility rule at work
 ]
 FIELDS = list(EnvironmentalField)
-TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+#: A real one-page PDF: uploads are read by a PDF parser, which refuses a file without a cross-reference table.
+TINY_PDF = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n"
+            b"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"
+            b"3 0 obj\n<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>\nendobj\n"
+            b"xref\n0 4\n0000000000 65535 f \n0000000015 00000 n \n0000000060 00000 n \n0000000117 00000 n \n"
+            b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n182\n%%EOF\n")
 ESSAY = ("Rivers in my region are drying and the people who depend on them need leaders who understand both "
          "the science and the policy. ")
 

@@ -1,11 +1,10 @@
-"""Checks on an uploaded file: type by content (never by name), size, and no active content in PDFs."""
+"""Checks on an uploaded file: type by content (never by name), size, and for PDFs that a parser reads them
+and finds no active content (documents/pdf_check.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
-import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO
@@ -15,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from fellowship.calls.models import DocumentKind
+from fellowship.documents.pdf_check import MAX_OBJECTS, PdfVerdict, check_pdf
 from fellowship.errors import DomainError
 
 MB = 1024 * 1024
@@ -38,22 +38,24 @@ FILE_TYPES = (
     FileType(b"\x89PNG\r\n\x1a\n", "image/png", "png", frozenset({"png"}), "PNG"),
 )
 
-#: PDF names that run code or carry other files; a document for reviewers needs none of them.
-_ACTIVE_PDF_NAMES = frozenset({b"JavaScript", b"Launch", b"EmbeddedFile", b"EmbeddedFiles"})
-#: A name so short that random bytes of an image stream spell it now and then: looked for outside streams.
-_SHORT_ACTIVE_PDF_NAMES = frozenset({b"JS"})
-_PDF_NAME_RE = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
-_PDF_HEX_ESCAPE_RE = re.compile(rb"#([0-9A-Fa-f]{2})")
-#: Object streams can hide dictionaries (and so the names above) inside compressed data.
-_OBJSTM_RE = re.compile(rb"/ObjStm\b")
-_STREAM_START_RE = re.compile(rb"stream\r?\n")
-_STREAM_BODY_RE = re.compile(rb"stream\r?\n.*?endstream", re.S)
-_MAX_INFLATED_PER_STREAM = 8 * MB
-_MAX_INFLATED_TOTAL = 32 * MB
-
-
 class InvalidDocument(DomainError):
     """The upload cannot be accepted; the message says why and what to do."""
+
+
+#: Why a PDF is refused, in the user's words, and what to do. Whether a PDF is safe is decided by a PDF
+#: parser reading it as a viewer would (documents/pdf_check.py), not by searching its bytes: the names that
+#: make a PDF act can be escaped, compressed or encoded in ways no byte pattern keeps up with.
+PDF_REFUSALS = {
+    PdfVerdict.ACTIVE_CONTENT: "This PDF contains scripts, actions or attached files, which we do not accept. "
+                               "Print it to a new PDF (or scan it) and upload that.",
+    PdfVerdict.PASSWORD_PROTECTED: "This PDF is protected by a password, so reviewers could not open it. "
+                                   "Remove the password (save or print it as a new PDF without protection) "
+                                   "and upload that.",
+    PdfVerdict.UNREADABLE: "This PDF is damaged or incomplete, so it cannot be read. Check that it opens on "
+                           "your computer, save or print it as a new PDF, and upload that.",
+    PdfVerdict.TOO_COMPLEX: f"This PDF is too complex for us to check (more than {MAX_OBJECTS:,} parts, or "
+                            "very large hidden data). Print it to a new PDF (or scan it) and upload that.",
+}
 
 
 @dataclass(frozen=True)
@@ -91,47 +93,6 @@ def detect_type(data: bytes) -> FileType | None:
     return next((t for t in FILE_TYPES if data.startswith(t.magic)), None)
 
 
-def _pdf_names(data: bytes) -> set[bytes]:
-    names = set()
-    for match in _PDF_NAME_RE.finditer(data):
-        names.add(_PDF_HEX_ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(1)))
-    return names
-
-
-def _inflated_object_streams(data: bytes) -> list[bytes]:
-    """The decompressed contents of the PDF's object streams, within a size budget."""
-    out: list[bytes] = []
-    budget = _MAX_INFLATED_TOTAL
-    for match in _OBJSTM_RE.finditer(data):
-        start = _STREAM_START_RE.search(data, match.end(), match.end() + 2048)
-        if budget <= 0:
-            break
-        if start is None:
-            continue
-        inflater = zlib.decompressobj()
-        try:
-            chunk = inflater.decompress(memoryview(data)[start.end():], min(_MAX_INFLATED_PER_STREAM, budget))
-        except zlib.error:
-            continue
-        budget -= len(chunk)
-        out.append(chunk)
-    return out
-
-
-def pdf_has_active_content(data: bytes) -> bool:
-    """True when the PDF names JavaScript, a launch action or an embedded file anywhere we can see.
-
-    The long names are looked for everywhere; /JS only outside stream data (and inside the
-    inflated object streams, which hold dictionaries), so a scan's image bytes do not trip it.
-    JavaScript cannot run without /S /JavaScript, which the first check catches in any case.
-    """
-    inner = _inflated_object_streams(data)
-    if any(_pdf_names(part) & _ACTIVE_PDF_NAMES for part in (data, *inner)):
-        return True
-    outside_streams = _STREAM_BODY_RE.sub(b"stream endstream", data)
-    return any(_pdf_names(part) & _SHORT_ACTIVE_PDF_NAMES for part in (outside_streams, *inner))
-
-
 def clean_filename(original: str | None, file_type: FileType, kind: DocumentKind) -> str:
     """A safe display name whose extension matches the detected type; falls back to '<kind>.<ext>'."""
     name = secure_filename(original or "")
@@ -158,9 +119,8 @@ def validate_upload(upload: FileStorage | None, kind: DocumentKind) -> Validated
     if file_type is None:
         raise InvalidDocument("This file is not a PDF, JPEG or PNG. Save or scan the document as a PDF, "
                               "JPEG or PNG file and upload that.")
-    if file_type.content_type == "application/pdf" and pdf_has_active_content(data):
-        raise InvalidDocument("This PDF contains scripts, actions or attached files, which we do not accept. "
-                              "Print it to a new PDF (or scan it) and upload that.")
+    if file_type.content_type == "application/pdf" and (verdict := check_pdf(data)) is not PdfVerdict.CLEAN:
+        raise InvalidDocument(PDF_REFUSALS[verdict])
     return ValidatedFile(data=data, content_type=file_type.content_type, extension=file_type.extension,
                          filename=clean_filename(upload.filename, file_type, kind), size=size,
                          sha256=hashlib.sha256(data).hexdigest())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.documents.files import PDF  # a real PDF: uploads are read by a PDF parser
 from tests.factories import CallFactory
 from tests.servers import text_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 ESSAY = "Clean rivers need leaders who can join science, policy and the people who live along them. "
 
 

@@ -36,15 +36,18 @@ from fellowship.selection.models import Review
 from tests.alumni.factories import add_follow_up, make_alumnus
 from tests.alumni.test_survey import ANSWER
 from tests.conftest import csrf_token_from, login, submit_form
-from tests.documents.files import PDF, stored_files, uploads_dir
+from tests.documents.files import PDF, pdf, stored_files, uploads_dir
 from tests.factories import ApplicationFactory, CallFactory, UserFactory, submitted_application
 from tests.selection.factories import AssignmentFactory, add_rubric, panel_reviewer
 
 MB = 1024 * 1024
 STRONG = "river-delta-mangrove-41"
 HTML_AS_PDF = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
-#: Starts like a PDF (so it is one, by content) but carries a page of HTML: it must never be served as HTML.
-PDF_HTML_POLYGLOT = b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n%%EOF\n"
+#: A real PDF that also carries a page of HTML (in a comment near its start, where a browser sniffing the type would
+#: find it): it must never be served as HTML.
+PDF_HTML_POLYGLOT = pdf(comment=b"<html><body><script>alert(document.cookie)</script></body></html>")
+#: The HTML behind a PDF header and nothing of a PDF: a parser cannot read it, so it is refused outright.
+HTML_BEHIND_A_PDF_HEADER = b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n%%EOF\n"
 
 
 def field_error(html: str) -> str:
@@ -163,6 +166,17 @@ def test_a_pdf_carrying_an_html_page_is_only_ever_served_as_a_pdf_download(app, 
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in download.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_html_behind_a_pdf_header_is_refused_as_a_damaged_pdf_and_nothing_is_stored(app, client, app_ctx, route):
+    page, _ = route.setup(client)
+    before = stored_files(app)
+    response = submit_form(client, page, route.form(HTML_BEHIND_A_PDF_HEADER, "letter.pdf"))
+    assert response.status_code == 200
+    assert "This PDF is damaged or incomplete, so it cannot be read." in field_error(response.get_data(as_text=True))
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+    assert stored_files(app) == before
 
 
 @pytest.mark.parametrize(("content", "message"), [
