@@ -57,10 +57,18 @@ def connection_error_in(exc: BaseException | None) -> BaseException | None:
     return None
 
 
+#: How Celery's consumer starts the message of each attempt to reconnect (two lines of its own).
+CANNOT_CONNECT = "consumer: Cannot connect to "
+
+
 class BrokerOutageOnOneLine(logging.Filter):
     """Turns an ERROR-with-traceback caused by a lost broker connection into one WARNING line naming the cause."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg and isinstance(record.msg, str) and record.msg.startswith(CANNOT_CONNECT):
+            # The consumer's "Cannot connect to ...:\nTrying again in 2.00 seconds... (1/100)", on one line.
+            record.msg, record.args = " ".join(record.getMessage().split()), None
+            return True
         exc = record.exc_info[1] if record.exc_info else None
         cause = connection_error_in(exc)
         if cause is not None:
@@ -157,17 +165,23 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     def __init__(self, c: Any, **kwargs: Any) -> None:
         super().__init__(c, **kwargs)
         self.tref: Any = None
+        self.stopped_at: float | None = None
 
     def start(self, c: Any) -> None:
         recorder = recorder_for(c.app, ProcessKind.WORKER, c.hostname)
         recorder.beat()
         seconds = float(flask_app_of(c.app).config["HEARTBEAT_SECONDS"])
         self.tref = c.timer.call_repeatedly(seconds, recorder.beat)
+        if self.stopped_at is not None:  # the consumer restarted: the broker connection was lost and is back
+            log.info("worker consuming again after %.0f s without the broker", time.monotonic() - self.stopped_at)
+            self.stopped_at = None
 
     def stop(self, c: Any) -> None:
+        """The consumer stops (it lost the broker, or the worker shuts down): no heartbeat until it runs again."""
         if self.tref is not None:
             self.tref.cancel()
             self.tref = None
+        self.stopped_at = time.monotonic()
 
     shutdown = stop
 
