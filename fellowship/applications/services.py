@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from fellowship.applications.models import Application, ApplicationStatus, ReferenceSeries
 from fellowship.applications.sections import SECTIONS, Section
@@ -43,7 +44,11 @@ def application_for(call_id: int, user_id: int) -> Application | None:
 
 
 def start_application(call: Call, user: User) -> Application:
-    """The user's application to `call`, created as a draft if they have none yet."""
+    """The user's application to `call`, created as a draft if they have none yet.
+
+    Several "apply" at once: the unique key (call, applicant) lets one insert win; the others' inserts are
+    undone to a savepoint and they return the application the winner created.
+    """
     existing = application_for(call.id, user.id)
     if existing is not None:
         return existing
@@ -54,8 +59,14 @@ def start_application(call: Call, user: User) -> Application:
     application = Application(call_id=call.id, applicant_id=user.id, given_name=given or None,
                               family_name=family or None)
     _refresh_derived(application)
-    db.session.add(application)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(application)
+    except IntegrityError:
+        existing = application_for(call.id, user.id)  # committed by the request that won
+        if existing is None:
+            raise
+        return existing
     record("applications.started", application, call_id=call.id)
     return application
 
@@ -187,12 +198,28 @@ def submit_application(application: Application) -> Application:
 
 
 def withdraw_application(application: Application) -> None:
-    """The applicant withdraws a submitted application; it stays readable, nothing else changes."""
-    if application.status not in WITHDRAWABLE:
-        raise DomainError("This application cannot be withdrawn.")
+    """The applicant withdraws a submitted application; it stays readable, nothing else changes.
+
+    One conditional UPDATE (still in the status just read) decides between withdrawals sent at once, or a
+    withdrawal and a decision or an offer's answer: only the winner emails and audits. The call's row is
+    locked first, as recording, sending and answering decisions do, so they wait for each other in one order.
+    """
+    db.session.execute(select(Call.id).where(Call.id == application.call_id).with_for_update(key_share=True))
+    db.session.refresh(application, ["status"])
     previous = application.status
-    application.status = ApplicationStatus.WITHDRAWN
-    application.withdrawn_at = utcnow()
+    if previous is ApplicationStatus.WITHDRAWN:
+        raise DomainError("This application is already withdrawn.")
+    if previous not in WITHDRAWABLE:
+        raise DomainError("This application cannot be withdrawn.")
+    moved = db.session.execute(
+        update(Application).where(Application.id == application.id, Application.status == previous)
+        .values(status=ApplicationStatus.WITHDRAWN, withdrawn_at=utcnow()).returning(Application.id)
+        .execution_options(synchronize_session=False, ranking_call_id=application.call_id)).scalar_one_or_none()
+    db.session.refresh(application, ["status", "withdrawn_at"])
+    if moved is None:  # another request changed it first (SQLite takes no row lock: the UPDATE decides)
+        if application.status is ApplicationStatus.WITHDRAWN:
+            raise DomainError("This application is already withdrawn.")
+        raise DomainError("This application changed meanwhile and was not withdrawn. Please check it and try again.")
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "applications/withdrawn", name=applicant.full_name,
                 reference=application.reference, call_title=application.call.title)

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy import String, cast, func, literal, select, update
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
@@ -38,9 +38,40 @@ def decision_key(decision_id: int) -> str:
     return f"decision:{decision_id}"
 
 
+def _lock_call(call_id: int) -> None:
+    """Serialise the decisions, offers and promotions of one call (row lock on PostgreSQL; SQLite has one writer).
+
+    Recording, sending, answering, expiring and promoting read the call's decisions or places and then write:
+    holding the call's row makes each see what the previous one committed (a decision cannot change while it
+    is being sent; two freed places cannot both go to the same waitlisted candidate). The call's row is always
+    taken first, then offers, decisions and applications, so these never wait for each other in a circle.
+    FOR NO KEY UPDATE: rows inserted meanwhile that merely refer to the call are not held up.
+    """
+    db.session.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
+
+
+def _status_update(application_id: int, call_id: int, from_statuses: set[ApplicationStatus] | ApplicationStatus,
+                   to: ApplicationStatus) -> bool:
+    """Move one application's status on only if it still is one of `from_statuses`: the database decides races."""
+    allowed = {from_statuses} if isinstance(from_statuses, ApplicationStatus) else from_statuses
+    moved = db.session.execute(
+        update(Application).where(Application.id == application_id, Application.status.in_(allowed))
+        .values(status=to).returning(Application.id)
+        .execution_options(synchronize_session=False, ranking_call_id=call_id)).scalar_one_or_none()
+    return moved is not None
+
+
 def record_decision(application: Application, outcome: DecisionOutcome, reason: str, by: User | None, *,
                     waitlist_position: int | None = None) -> Decision:
     """Record (or change, while unsent) the outcome for one application; nothing is emailed yet."""
+    _lock_call(application.call_id)  # while the call's decisions are being sent, wait and see them sent
+    db.session.refresh(application, ["status"])
+    return _record_decision(application, outcome, reason, by, waitlist_position=waitlist_position)
+
+
+def _record_decision(application: Application, outcome: DecisionOutcome, reason: str, by: User | None, *,
+                     waitlist_position: int | None = None) -> Decision:
+    """record_decision, with the call's row already locked by the caller."""
     if application.status not in DECIDABLE:
         raise DomainError(f"No decision can be recorded for an application that is {application.status.label.lower()}.")
     decision = db.session.scalar(select(Decision).where(Decision.application_id == application.id))
@@ -62,18 +93,20 @@ def record_decision(application: Application, outcome: DecisionOutcome, reason: 
 def record_proposed_decisions(call: Call, selected: list[int], waitlist: list[int], rejected: list[int],
                               by: User) -> int:
     """Record accept / waitlist (in rank order) / reject for the proposal's lists in one go."""
+    _lock_call(call.id)
     applications = {a.id: a for a in db.session.scalars(
-        select(Application).where(Application.id.in_(selected + waitlist + rejected)))}
+        select(Application).where(Application.id.in_(selected + waitlist + rejected))
+        .execution_options(populate_existing=True))}
     count = 0
     for rank, application_id in enumerate(selected, start=1):
-        record_decision(applications[application_id], DecisionOutcome.ACCEPT, f"Selected (rank {rank}).", by)
+        _record_decision(applications[application_id], DecisionOutcome.ACCEPT, f"Selected (rank {rank}).", by)
         count += 1
     for position, application_id in enumerate(waitlist, start=1):
-        record_decision(applications[application_id], DecisionOutcome.WAITLIST, f"Waitlist position {position}.",
-                        by, waitlist_position=position)
+        _record_decision(applications[application_id], DecisionOutcome.WAITLIST, f"Waitlist position {position}.",
+                         by, waitlist_position=position)
         count += 1
     for application_id in rejected:
-        record_decision(applications[application_id], DecisionOutcome.REJECT, "Not selected this year.", by)
+        _record_decision(applications[application_id], DecisionOutcome.REJECT, "Not selected this year.", by)
         count += 1
     return count
 
@@ -98,9 +131,12 @@ def decision_summary(call_id: int) -> DecisionSummary:
 def send_decisions(call: Call, by: User, batch_size: int = 500) -> tuple[str, int]:
     """Confirmed by staff: every unsent decision of the call becomes final and its email is queued.
 
-    Each email carries the decision's dedupe key, so a repeated or concurrent send queues nothing twice.
+    Two sends at once: the call's row lock makes the second wait and then find nothing left unsent (each
+    email also carries the decision's dedupe key). An application withdrawn meanwhile is left out: its row is
+    locked while its decision is sent, so a withdrawal either comes first (and is skipped here) or after.
     Returns the batch key (for the progress page) and how many were queued.
     """
+    _lock_call(call.id)
     batch_key = secrets.token_hex(8)
     now = utcnow()
     queued = 0
@@ -109,8 +145,10 @@ def send_decisions(call: Call, by: User, batch_size: int = 500) -> tuple[str, in
             select(Decision, Application, User)
             .join(Application, Application.id == Decision.application_id)
             .join(User, User.id == Application.applicant_id)
-            .where(Decision.call_id == call.id, Decision.sent_at.is_(None))
-            .order_by(Decision.id).limit(batch_size)).all()
+            .where(Decision.call_id == call.id, Decision.sent_at.is_(None), Application.status.in_(DECIDABLE))
+            .order_by(Decision.id).limit(batch_size)
+            .with_for_update(of=[Decision.__table__, Application.__table__], key_share=True)
+            .execution_options(populate_existing=True)).all()
         if not rows:
             break
         for decision, application, applicant in rows:
@@ -156,73 +194,129 @@ def offer_for(application_id: int) -> Offer | None:
     return db.session.scalar(select(Offer).where(Offer.application_id == application_id))
 
 
+def _answered_message(offer: Offer) -> str:
+    """Why an answer was refused: the offer was answered (by another request) or its time ran out."""
+    if offer.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED):
+        return f"You already answered this offer: you {offer.status.value} it. Nothing was changed."
+    return "The time to answer this offer has passed."
+
+
 def respond_to_offer(application: Application, accept: bool) -> Offer:
-    """The applicant accepts or declines their offer before it expires; a decline frees the place."""
+    """The applicant accepts or declines their offer before it expires; a decline frees the place.
+
+    One answer per offer, decided by one conditional UPDATE (still pending, not yet expired): of answers sent
+    at the same moment, or an answer and the expiry job, exactly one moves the offer on; the others raise a
+    DomainError having changed nothing their caller keeps (it rolls back). Only the winner emails, audits,
+    creates the fellow or promotes from the waitlist.
+    """
     offer = offer_for(application.id)
-    now = utcnow()
     if offer is None:
         raise DomainError("There is no offer for this application.")
-    if offer.status is not OfferStatus.PENDING:
-        raise DomainError(f"This offer was already {offer.status.value}.")
-    if now >= offer.expires_at:
-        raise DomainError("The time to answer this offer has passed.")
-    offer.status = OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED
-    offer.responded_at = now
-    application.status = ApplicationStatus.OFFER_ACCEPTED if accept else ApplicationStatus.OFFER_DECLINED
+    _lock_call(application.call_id)
+    now = utcnow()
+    answered = db.session.execute(
+        update(Offer).where(Offer.id == offer.id, Offer.status == OfferStatus.PENDING, Offer.expires_at > now)
+        .values(status=OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED, responded_at=now)
+        .returning(Offer.id).execution_options(synchronize_session=False)).scalar_one_or_none()
+    db.session.refresh(offer)
+    if answered is None:
+        raise DomainError(_answered_message(offer))
+    new_status = ApplicationStatus.OFFER_ACCEPTED if accept else ApplicationStatus.OFFER_DECLINED
+    if not _status_update(application.id, application.call_id, ApplicationStatus.ACCEPTED, new_status):
+        db.session.refresh(application, ["status"])  # withdrawn meanwhile: the caller rolls the offer back
+        raise DomainError(f"This application is {application.status.label.lower()}: the offer can no longer "
+                          "be answered.")
+    db.session.refresh(application, ["status"])
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "selection/offer_answered", accepted=accept, name=applicant.full_name,
                 call_title=application.call.title, reference=application.reference)
     record("selection.offer_accepted" if accept else "selection.offer_declined", application, offer_id=offer.id)
+    log.info("offer %s %s", offer.id, offer.status.value)
     if accept:
         from fellowship.fellows.services import create_fellow  # imported here: fellows must not import selection early
 
         create_fellow(application)
-    if not accept:
+    else:
         promote_next(application.call, offer)
     return offer
 
 
 def expire_offers(now: datetime | None = None) -> int:
-    """Offers not answered by their deadline expire, and each frees its place for the waitlist."""
+    """Offers not answered by their deadline expire, and each frees its place for the waitlist.
+
+    Each offer expires by a conditional UPDATE (still pending) under its call's lock: an answer sent at the
+    same moment, or a second run of the job, either came first (and the offer is skipped) or finds it expired.
+    """
     now = now or utcnow()
-    expired = db.session.scalars(
-        select(Offer).where(Offer.status == OfferStatus.PENDING, Offer.expires_at <= now)
-        .order_by(Offer.id).with_for_update(skip_locked=True)).all()
-    for offer in expired:
-        offer.status, offer.responded_at = OfferStatus.EXPIRED, now
+    due = db.session.execute(select(Offer.id, Offer.call_id)
+                             .where(Offer.status == OfferStatus.PENDING, Offer.expires_at <= now)
+                             .order_by(Offer.call_id, Offer.id)).all()
+    expired = 0
+    for offer_id, call_id in due:
+        _lock_call(call_id)
+        moved = db.session.execute(
+            update(Offer).where(Offer.id == offer_id, Offer.status == OfferStatus.PENDING, Offer.expires_at <= now)
+            .values(status=OfferStatus.EXPIRED, responded_at=now).returning(Offer.id)
+            .execution_options(synchronize_session=False)).scalar_one_or_none()
+        if moved is None:
+            continue
+        expired += 1
+        offer = db.session.get_one(Offer, offer_id)
+        db.session.refresh(offer)
         application = db.session.get_one(Application, offer.application_id)
-        application.status = ApplicationStatus.OFFER_DECLINED
+        # A withdrawn application keeps its status; its place is freed all the same.
+        _status_update(application.id, application.call_id, ApplicationStatus.ACCEPTED,
+                       ApplicationStatus.OFFER_DECLINED)
+        db.session.refresh(application, ["status"])
         record("selection.offer_expired", application, offer_id=offer.id)
         promote_next(application.call, offer)
-    return len(expired)
+    return expired
 
 
 def promote_next(call: Call, freed_offer: Offer) -> Application | None:
-    """Offer the freed place to the next waitlisted candidate by rank, keeping the regional quotas."""
+    """Offer the freed place to the next waitlisted candidate by rank, keeping the regional quotas.
+
+    The call's row is locked first, so two places freed at once (two declines, a decline and an expiry) are
+    filled one after the other, each seeing the other's promotion; the candidate moves from the waitlist by a
+    conditional UPDATE, so one withdrawn meanwhile is passed over for the next.
+    """
     from fellowship.selection.ranking import promotion_candidate
 
+    _lock_call(call.id)
+    db.session.flush()
     holding = (ApplicationStatus.ACCEPTED, ApplicationStatus.OFFER_ACCEPTED)
-    selected = list(db.session.scalars(select(Application.id).where(Application.call_id == call.id,
-                                                                    Application.status.in_(holding))))
-    waitlist = list(db.session.scalars(
-        select(Application.id).join(Decision, Decision.application_id == Application.id)
-        .where(Application.call_id == call.id, Application.status == ApplicationStatus.WAITLISTED)
-        .order_by(Decision.waitlist_position, Application.id)))
-    regions = dict(db.session.execute(select(Application.id, Application.region)
-                                      .where(Application.id.in_(selected + waitlist + [freed_offer.application_id])))
-                   .all())
-    quotas = {q.region: q.min_share_percent for q in call.quotas}
-    promotion = promotion_candidate(selected, waitlist, regions, call.places, quotas, freed_offer.application_id)
-    candidate_id = promotion.application_id
-    if candidate_id is None:
-        log.info("call %s: a place was freed, nobody promoted: %s", call.id, promotion.explanation)
-        return None
-    application = db.session.get_one(Application, candidate_id)
-    decision = db.session.scalars(select(Decision).where(Decision.application_id == candidate_id)).one()
+    for _attempt in range(20):
+        selected = list(db.session.scalars(select(Application.id).where(Application.call_id == call.id,
+                                                                        Application.status.in_(holding))))
+        waitlist = list(db.session.scalars(
+            select(Application.id).join(Decision, Decision.application_id == Application.id)
+            .where(Application.call_id == call.id, Application.status == ApplicationStatus.WAITLISTED)
+            .order_by(Decision.waitlist_position, Application.id)))
+        regions = dict(db.session.execute(
+            select(Application.id, Application.region)
+            .where(Application.id.in_(selected + waitlist + [freed_offer.application_id]))).all())
+        quotas = {q.region: q.min_share_percent for q in call.quotas}
+        promotion = promotion_candidate(selected, waitlist, regions, call.places, quotas, freed_offer.application_id)
+        candidate_id = promotion.application_id
+        if candidate_id is None:
+            log.info("call %s: a place was freed, nobody promoted: %s", call.id, promotion.explanation)
+            return None
+        if _status_update(candidate_id, call.id, ApplicationStatus.WAITLISTED, ApplicationStatus.ACCEPTED):
+            return _offer_promoted(call, candidate_id, freed_offer, promotion.explanation)
+        log.info("call %s: waitlisted application %s left the waitlist meanwhile; choosing again", call.id,
+                 candidate_id)
+    log.warning("call %s: the waitlist kept changing; nobody promoted for offer %s", call.id, freed_offer.id)
+    return None
+
+
+def _offer_promoted(call: Call, application_id: int, freed_offer: Offer, explanation: str) -> Application:
+    """The waitlisted application (already moved to accepted) gets its decision changed and a new offer."""
+    application = db.session.get_one(Application, application_id)
+    db.session.refresh(application, ["status"])
+    decision = db.session.scalars(select(Decision).where(Decision.application_id == application_id)).one()
     decision.outcome, decision.waitlist_position = DecisionOutcome.ACCEPT, None
     decision.reason = (f"Promoted from the waitlist when offer {freed_offer.id} was {freed_offer.status.value}: "
-                       f"{promotion.explanation}")
-    application.status = ApplicationStatus.ACCEPTED
+                       f"{explanation}")
     offer = _make_offer(call, application, utcnow(), promoted_from=freed_offer)
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "selection/offer_promoted", dedupe_key=f"promotion:{offer.id}",

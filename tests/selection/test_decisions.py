@@ -77,7 +77,7 @@ def test_the_applicant_accepts_the_offer_in_their_account(client, app_ctx):
     assert offer.status is OfferStatus.ACCEPTED and offer.responded_at is not None
     again = submit_form(client, f"/applications/{application.id}/offer/decline", {},
                         page=f"/applications/{application.id}", follow_redirects=True)
-    assert "This offer was already accepted." in again.get_data(as_text=True)
+    assert "You already answered this offer: you accepted it." in again.get_data(as_text=True)
 
 
 def test_another_applicant_cannot_answer_someone_else_s_offer(client, app_ctx):
