@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import CursorResult, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
@@ -190,32 +191,45 @@ def log_out_everywhere(user: User) -> None:
 
 
 def grant_role(user: User, role: Role) -> bool:
-    """Give `user` the role; returns False if they already had it."""
+    """Give `user` the role; returns False if they already had it (also if another admin granted it just now:
+    the unique (user, role) decides)."""
     if role in user.role_set:
         return False
-    user.roles.append(UserRole(role=role))
+    try:
+        with db.session.begin_nested():
+            user.roles.append(UserRole(role=role))
+    except IntegrityError:
+        db.session.expire(user, ["roles"])
+        return False
     record("auth.role_granted", user, role=role.value)
     return True
 
 
 def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> bool:
     """Take the role from `user`, ending their sessions everywhere (pages and forms opened with the role must
-    not outlive it); an admin cannot remove their own admin role (no lock-out)."""
+    not outlive it); returns False if they did not have it. An admin cannot remove their own admin role, and
+    the last admin role stays, even when two admins remove each other's at the same moment (no lock-out)."""
     if acting_user is not None and acting_user.id == user.id and role is Role.ADMIN:
         raise DomainError("You cannot remove your own admin role. Ask another admin.")
-    if role is Role.ADMIN and role in user.role_set and _admin_count() <= 1:
-        raise DomainError("This is the last admin account; grant admin to someone else first.")
-    for user_role in list(user.roles):
-        if user_role.role is role:
-            user.roles.remove(user_role)
-            user.end_all_sessions()
-            record("auth.role_revoked", user, role=role.value)
-            return True
-    return False
-
-
-def _admin_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(UserRole).where(UserRole.role == Role.ADMIN)) or 0
+    held = [UserRole.user_id == user.id, UserRole.role == role]
+    condition = list(held)
+    if role is Role.ADMIN:
+        # PostgreSQL: the admin rows are locked, so a concurrent removal waits and then counts what is left.
+        # SQLite: writes are serialised, so the count inside the DELETE below is the final word there.
+        db.session.execute(select(UserRole.id).where(UserRole.role == Role.ADMIN).with_for_update())
+        other_admins = (select(func.count()).select_from(UserRole)
+                        .where(UserRole.role == Role.ADMIN, UserRole.user_id != user.id).scalar_subquery())
+        condition.append(other_admins > 0)
+    deleted = cast(CursorResult[Any], db.session.execute(
+        delete(UserRole).where(*condition).execution_options(synchronize_session=False))).rowcount
+    db.session.expire(user, ["roles"])
+    if not deleted:
+        if role is Role.ADMIN and db.session.scalar(select(UserRole.id).where(*held)) is not None:
+            raise DomainError("This is the last admin account; grant admin to someone else first.")
+        return False
+    user.end_all_sessions()
+    record("auth.role_revoked", user, role=role.value)
+    return True
 
 
 def create_user(email: str, full_name: str, password: str, roles: set[Role], *,
