@@ -53,12 +53,18 @@ class Config:
         #: Base of the links written into emails (no request exists in a worker).
         self.PUBLIC_URL = (_env("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/")
 
-        # Outbox delivery: attempts before a message is marked failed, and the backoff base.
-        self.OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+        # Outbox delivery: a refused message is retried with backoff (doubling from the base, capped) for a
+        # duration counted from its first attempt; the first refusal after that marks it failed.
+        self.OUTBOX_RETRY_FOR_SECONDS = _env_int("OUTBOX_RETRY_FOR_SECONDS", 3 * 24 * 3600)
         self.OUTBOX_RETRY_BASE_SECONDS = _env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+        self.OUTBOX_RETRY_MAX_SECONDS = _env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+        #: The beat sweep runs this often; it is the only dispatcher of retries (their due time is in the row).
         self.OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 60)
-        #: A pending message older than this is re-queued by the sweep (its first dispatch was lost).
+        #: A message handed to the broker is handed again by the sweep after this long if nobody took it.
         self.OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)
+        #: A worker sending a message holds it this long; it must outlast the SMTP exchange (six MAIL_TIMEOUT
+        #: steps) with time to spare for recording "sent" through a database outage.
+        self.OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 600)
         #: After the broker failed to take a task, this process leaves new ones to the sweep for this long.
         self.BROKER_RETRY_AFTER_SECONDS = _env_int("BROKER_RETRY_AFTER_SECONDS", 10)
         #: Set when Redis is unreachable in development: tasks run in the web process.

@@ -6,6 +6,7 @@ shared services are never touched.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -169,17 +171,27 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.refuse_next = 0  #: refuse this many DATA commands with a temporary error
         self.refuse_all = False
+        #: refuse each message's first N attempts (counted by Message-ID) with a temporary error
+        self.refuse_first_attempts = 0
+        #: seconds the server takes before answering DATA (mail "in flight" at the client for that long)
+        self.delay = 0.0
         self.refused = 0
+        self.attempts: Counter[str] = Counter()  #: DATA commands seen, by Message-ID
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
-            if self.refuse_all or self.refuse_next > 0:
+            self.attempts[message["Message-ID"]] += 1
+            if (self.refuse_all or self.refuse_next > 0
+                    or self.attempts[message["Message-ID"]] <= self.refuse_first_attempts):
                 self.refuse_next = max(self.refuse_next - 1, 0)
                 self.refused += 1
                 return "451 4.3.0 Temporarily unable to accept mail, try again later"
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            self.messages.append(message)  # type: ignore[arg-type]
         return "250 OK"
 
     def start(self) -> None:
@@ -193,7 +205,10 @@ class SmtpSink:
             self.messages.clear()
             self.refuse_next = 0
             self.refuse_all = False
+            self.refuse_first_attempts = 0
+            self.delay = 0.0
             self.refused = 0
+            self.attempts.clear()
 
     def to(self, recipient: str) -> list[EmailMessage]:
         return [m for m in list(self.messages) if m["To"] == recipient]
@@ -259,6 +274,45 @@ class CeleryWorker:
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool children at once, as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class CeleryBeat:
+    """A standalone `celery beat` process (as production runs it: apart from the workers)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_path = log_dir / f"beat-{free_port()}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        cmd = [sys.executable, "-m", "celery", "-A", "wsgi:celery_app", "beat", "--loglevel", "INFO",
+               "--schedule", str(self.log_path.with_suffix(".schedule"))]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery beat exited early:\n{self.log()}")
+            if "beat: Starting" in self.log():
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"celery beat not started after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)

@@ -23,6 +23,8 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         # The sweep's query: pending messages whose next attempt is due.
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        # The staff page's failed list and its bulk re-send: failed messages by when they failed.
+        Index("ix_outbox_messages_status_failed_at", "status", "failed_at"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
 
@@ -37,7 +39,15 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the first attempt since queuing (or since staff re-sent it) was made; the retry budget counts from it.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A worker claimed the message and may be talking SMTP until then; nobody else sends it before.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a delivery task for it was last handed to the broker; cleared when a worker takes it. The sweep
+    #: hands it again only if that was longer than OUTBOX_SWEEP_GRACE_SECONDS ago.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The Message-ID header; the same on every attempt so a receiver can tell a repeat.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     #: Set by scheduled jobs ("draft-reminder:7d:application:42"); unique, so a job run twice, or by

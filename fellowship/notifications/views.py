@@ -1,4 +1,4 @@
-"""Staff view of the outbox: what is waiting, what failed, and re-sending a failed message."""
+"""Staff view of the outbox: what is waiting, what failed, and re-sending failed ones (one, or all a filter matches)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fellowship.auth.permissions import roles_required
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.notifications import bp, services
+from fellowship.notifications.forms import failed_filter_form
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.pagination import paginate
 
@@ -22,15 +23,55 @@ def index():
     status = request.args.get("status", MessageStatus.FAILED.value)
     if status not in {s.value for s in MessageStatus}:
         status = MessageStatus.FAILED.value
+    conditions = [OutboxMessage.status == MessageStatus(status)]
+    filter_form = None
+    if status == MessageStatus.FAILED.value:
+        filter_form = failed_filter_form(request.args)
+        if filter_form.validate():
+            conditions = filter_form.filters().conditions()
     stmt = (
         select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.status,
                OutboxMessage.attempts, OutboxMessage.last_error, OutboxMessage.created_at,
                OutboxMessage.sent_at, OutboxMessage.next_attempt_at)
-        .where(OutboxMessage.status == MessageStatus(status))
+        .where(*conditions)
         .order_by(OutboxMessage.id.desc())
     )
     return render_template("notifications/outbox.html", page=paginate(stmt), status=status,
-                           counts=services.status_counts(), form=FlaskForm())
+                           counts=services.status_counts(), form=FlaskForm(), filter_form=filter_form)
+
+
+@bp.route("/resend-failed")
+@roles_required(Role.STAFF, Role.ADMIN)
+def confirm_resend_failed():
+    """The bulk re-send's confirmation: how many failed messages the filters match."""
+    filter_form = failed_filter_form(request.args)
+    if not filter_form.validate():
+        flash("The filters are not valid; check them and try again.", "error")
+        return redirect(url_for("notifications.index", status="failed"))
+    filters = filter_form.filters()
+    return render_template("notifications/resend_failed.html", count=services.count_failed(filters),
+                           filters=filters, args=filter_form.args(), form=FlaskForm())
+
+
+@bp.post("/resend-failed")
+@roles_required(Role.STAFF, Role.ADMIN)
+def resend_failed():
+    """Re-send every failed message the filters match, decided by one conditional UPDATE."""
+    filter_form = failed_filter_form(request.form)
+    if not filter_form.validate():
+        flash("The filters are not valid; check them and try again.", "error")
+        return redirect(url_for("notifications.index", status="failed"))
+    if not FlaskForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for("notifications.index", status="failed", **filter_form.args()))  # type: ignore[arg-type]
+    count = services.resend_failed_by_staff(filter_form.filters())
+    db.session.commit()
+    if not count:
+        flash("No failed message matches these filters any more; nothing was re-sent.", "info")
+        return redirect(url_for("notifications.index", status="failed"))
+    flash(f"{count} failed {'message is' if count == 1 else 'messages are'} queued again; each is sent once.",
+          "success")
+    return redirect(url_for("notifications.index", status="pending"))
 
 
 @bp.route("/<int:message_id>/resend", methods=["POST"])

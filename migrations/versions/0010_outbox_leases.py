@@ -19,8 +19,20 @@ depends_on = None
 
 
 def upgrade():
-    pass  # filled in by the change that needs it
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_attempt_at', fellowship.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('lease_until', fellowship.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('dispatched_at', fellowship.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('failed_at', fellowship.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_outbox_messages_status_failed_at', ['status', 'failed_at'], unique=False)
+    # Messages that failed before this change: their last change is when they failed.
+    op.execute("UPDATE outbox_messages SET failed_at = updated_at WHERE status = 'failed'")
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_messages_status_failed_at')
+        batch_op.drop_column('failed_at')
+        batch_op.drop_column('dispatched_at')
+        batch_op.drop_column('lease_until')
+        batch_op.drop_column('first_attempt_at')

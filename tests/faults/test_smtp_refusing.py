@@ -1,7 +1,9 @@
-"""Drill: the SMTP server refuses three times, then accepts; a message it keeps refusing ends as failed,
-is shown to staff, and is re-sent by staff once the server accepts again."""
+"""Drill: the SMTP server refuses three times, then accepts; a message it keeps refusing for longer than the
+retry budget ends as failed, is shown to staff, and is re-sent by staff once the server accepts again."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +18,7 @@ from tests.servers import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.worker]
 
-MAX_ATTEMPTS = 5  # with 1 s backoff doubling: retries after 1, 2, 4 and 8 s
+RETRY_FOR_SECONDS = 10  # with 1 s backoff doubling: attempts at 0, 1, 3, 7 and 15 s; the one at 15 s fails it
 
 
 def queue(stage, recipient: str) -> int:
@@ -35,8 +37,8 @@ def row(stage, message_id: int) -> OutboxMessage:
 
 
 def test_refused_three_times_then_delivered_once_and_failing_for_good_is_resent_by_staff(stage, report_proof):
-    stage.app.config["OUTBOX_MAX_ATTEMPTS"] = MAX_ATTEMPTS
-    stage.worker(beat=True, OUTBOX_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
+    stage.configure(OUTBOX_RETRY_FOR_SECONDS=RETRY_FOR_SECONDS)
+    stage.worker(beat=True)
 
     stage.smtp.refuse_next = 3
     patient = queue(stage, "patient@example.org")
@@ -48,7 +50,8 @@ def test_refused_three_times_then_delivered_once_and_failing_for_good_is_resent_
     doomed = queue(stage, "doomed@example.org")
     wait_until(lambda: row(stage, doomed).status is MessageStatus.FAILED, timeout=60)
     failed = row(stage, doomed)
-    assert failed.attempts == MAX_ATTEMPTS and "451" in (failed.last_error or "")
+    assert failed.attempts == 5 and "451" in (failed.last_error or "")
+    assert failed.failed_at - failed.first_attempt_at >= timedelta(seconds=RETRY_FOR_SECONDS)
     refused = stage.smtp.refused
 
     with stage.app.app_context():

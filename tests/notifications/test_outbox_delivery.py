@@ -124,8 +124,12 @@ def test_with_redis_stopped_registering_succeeds_and_the_sweep_delivers_after_re
         limiter.init_app(app)
 
 
-def test_a_message_that_keeps_failing_ends_failed_and_staff_can_resend_it(app, client, app_ctx, smtp_server):
+def test_a_message_still_refused_when_its_retry_budget_is_spent_ends_failed_and_staff_can_resend_it(
+        app, client, app_ctx, smtp_server):
+    from datetime import timedelta
+
     from fellowship.auth.models import Role
+    from fellowship.models import utcnow
     from fellowship.notifications import services
     from tests.factories import UserFactory
 
@@ -136,18 +140,17 @@ def test_a_message_that_keeps_failing_ends_failed_and_staff_can_resend_it(app, c
         db.session.commit()
     message_id = message.id
     smtp_server.refuse_all = True
-    app.config["OUTBOX_MAX_ATTEMPTS"] = 3
-    try:
-        outcomes = []
-        for _ in range(3):
-            db.session.execute(db.update(OutboxMessage).values(next_attempt_at=db.func.now()))
-            db.session.commit()
-            outcomes.append(services.deliver(message_id).status)
-    finally:
-        app.config["OUTBOX_MAX_ATTEMPTS"] = 8
+    outcomes = []
+    for started_ago in (timedelta(0), timedelta(days=2), timedelta(days=3, minutes=1)):
+        # Due now, with its first attempt `started_ago` (the budget is three days by default).
+        db.session.execute(db.update(OutboxMessage).values(next_attempt_at=utcnow()))
+        if started_ago:
+            db.session.execute(db.update(OutboxMessage).values(first_attempt_at=utcnow() - started_ago))
+        db.session.commit()
+        outcomes.append(services.deliver(message_id).status)
     assert outcomes == ["retry", "retry", "failed"]
     row = message_row("far@example.org")
-    assert row.status is MessageStatus.FAILED and "451" in (row.last_error or "")
+    assert row.status is MessageStatus.FAILED and "451" in (row.last_error or "") and row.failed_at is not None
 
     login(client, staff.email)
     page = client.get("/staff/outbox/?status=failed").get_data(as_text=True)
@@ -158,7 +161,7 @@ def test_a_message_that_keeps_failing_ends_failed_and_staff_can_resend_it(app, c
                            follow_redirects=True)
     assert "is queued again" in response.get_data(as_text=True)
     row = message_row("far@example.org")
-    assert row.status is MessageStatus.PENDING and row.attempts == 0
+    assert row.status is MessageStatus.PENDING and row.attempts == 0 and row.first_attempt_at is None
     assert services.deliver(message_id).status == "sent"
     assert len(smtp_server.to("far@example.org")) == 1
     assert services.deliver(message_id).status == "skipped"  # a late duplicate task sends nothing
