@@ -40,9 +40,9 @@ test-sqlite: install
 proof: install
 	$(BIN)/pytest tests/faults tests/security
 
-## Everything but the browser and worker tests, for a quick loop while coding.
+## Everything but the browser tests, the worker tests and the fault drills, for a quick loop while coding.
 test-fast: install
-	$(BIN)/pytest -m "not browser and not worker"
+	$(BIN)/pytest -m "not browser and not worker and not faults"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
