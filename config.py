@@ -52,6 +52,9 @@ class Config:
         self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Fellowship <no-reply@fellowship.local>")
         #: Base of the links written into emails (no request exists in a worker).
         self.PUBLIC_URL = (_env("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+        #: Who applicants, referees and alumni write to: shown in the footer, on application pages, in every email.
+        self.PROGRAMME_CONTACT_NAME = _env("PROGRAMME_CONTACT_NAME", "Fellowship programme office")
+        self.PROGRAMME_CONTACT_EMAIL = _env("PROGRAMME_CONTACT_EMAIL", "programme@fellowship.local")
 
         # Outbox delivery: a refused message is retried with backoff (doubling from the base, capped) for a
         # duration counted from its first attempt; the first refusal after that marks it failed.
@@ -130,6 +133,8 @@ class Config:
 
         self.EMAIL_CONFIRM_MAX_AGE = _env_int("EMAIL_CONFIRM_MAX_AGE", 3 * 24 * 3600)
         self.PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
+        #: How long an emailed invitation to an account (sent by an admin) can be used.
+        self.INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 7 * 24 * 3600)
         #: Development only: folder where the local mail sink writes received messages.
         self.MAIL_SINK_DIR = _env("MAIL_SINK_DIR")
         self.PER_PAGE = 50

@@ -157,3 +157,44 @@ def developing_countries(regions: Iterable[str] | None = None) -> list[str]:
     if unknown:
         raise ValueError(f"unknown M49 region(s): {', '.join(sorted(unknown))}; expected one of {', '.join(REGIONS)}")
     return sorted(code for code in _dac() if region_of(code) in wanted)
+
+
+#: Heading of the countries M49 places in no region (Antarctica).
+OTHER_REGION = "Other territories"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionGroup:
+    """The countries of one M49 region, as (alpha-2, name) pairs sorted by name."""
+
+    region: str
+    countries: tuple[tuple[str, str], ...]
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(code for code, _ in self.countries)
+
+
+def countries_by_region(codes: Iterable[str] | None = None) -> list[RegionGroup]:
+    """Countries grouped by M49 region (regions in REGIONS order, then any without one), names sorted within each:
+    all known countries, or only `codes` (unknown codes are kept under OTHER_REGION, by their code, so old data
+    still shows). Regions with no country are left out."""
+    if codes is None:
+        chosen = list(_sorted_choices())
+    else:
+        wanted = {_normalise(code) for code in codes}
+        chosen = sorted(((code, country_name(code)) for code in wanted), key=lambda item: _sort_key(item[1]))
+    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in (*REGIONS, OTHER_REGION)}
+    for code, name in chosen:
+        groups[region_of(code) or OTHER_REGION].append((code, name))
+    return [RegionGroup(region, tuple(countries)) for region, countries in groups.items() if countries]
+
+
+def region_codes(region: str) -> frozenset[str]:
+    """Every known country of an M49 region (or of OTHER_REGION); empty for an unknown region name."""
+    return next((group.codes for group in _all_groups() if group.region == region), frozenset())
+
+
+@functools.cache
+def _all_groups() -> tuple[RegionGroup, ...]:
+    return tuple(countries_by_region())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -16,13 +18,43 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from fellowship.calls.models import CallStatus, DegreeLevel, DocumentKind
 from fellowship.forms import FellowshipForm
+from fellowship.geo import RegionGroup, countries_by_region, region_codes
 from fellowship.timezones import is_valid_zone
 
 REGIONS = ("Africa", "Asia", "Americas", "Oceania", "Europe")
+
+
+class CountryPickerField(SelectMultipleField):
+    """Countries as checkboxes grouped by region (templates/calls/_country_picker.html), no JavaScript needed.
+
+    Each region has a "whole region" box, ticked on the page when every country of the region is selected; the
+    page also sends which regions it showed whole (`<name>-was-whole`). A whole-region box ticked since then adds
+    the whole region, one unticked since then empties that region; every other country is as its box was sent, so
+    no click changes any other region's selection. The usual choices check then refuses unknown codes.
+    """
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        super().process(formdata, data, extra_filters)
+        if formdata is None or f"{self.name}-picker" not in formdata:
+            return  # not sent by the picker (a test or script posting codes only): the codes as sent
+        whole_now = set(formdata.getlist(f"{self.name}-whole"))
+        whole_before = set(formdata.getlist(f"{self.name}-was-whole"))
+        selected: set[str] = set(self.data or [])  # type: ignore[has-type]
+        for region in whole_now - whole_before:
+            selected |= region_codes(region)
+        for region in whole_before - whole_now:
+            selected -= region_codes(region)
+        self.data = sorted(selected)
+
+    @property
+    def region_groups(self) -> list[RegionGroup]:
+        """Every country the picker offers, by region."""
+        return countries_by_region()
 
 
 class ProgrammeForm(FellowshipForm):
@@ -72,8 +104,10 @@ class CallForm(FellowshipForm):
                            validators=[Optional(), NumberRange(min=16, max=100)])
     min_degree = SelectField("Minimum degree", choices=[("", "Any")] + [(d.value, d.label) for d in DegreeLevel],
                              default=DegreeLevel.BACHELOR.value)
-    eligible_countries = SelectMultipleField("Eligible nationalities", render_kw={"size": 12},
-                                             description="Hold Ctrl (Cmd on a Mac) to select several.")
+    eligible_countries = CountryPickerField(
+        "Eligible nationalities",
+        description="Tick each country, or a whole region. To find a country, use your browser's find "
+                    "(Ctrl+F, or Cmd+F on a Mac).")
     use_developing_preset = BooleanField(
         "Replace the selection with the preset: developing countries (OECD DAC list) in Africa and Asia")
     required_documents = SelectMultipleField(

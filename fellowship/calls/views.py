@@ -17,7 +17,7 @@ from fellowship.calls.models import Call, CallStatus, DegreeLevel, Programme
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.forms import FellowshipForm, field_for
-from fellowship.geo import country_choices
+from fellowship.geo import countries_by_region, country_choices
 from fellowship.pagination import paginate
 from fellowship.timezones import utc_to_local
 
@@ -39,7 +39,8 @@ def call_detail(call_id: int):
     existing = (application_services.application_for(call.id, current_user.id)
                 if current_user.is_authenticated else None)
     return render_template("calls/call_detail.html", call=call, accepting=services.is_accepting(call),
-                           existing=existing, form=FellowshipForm())
+                           existing=existing, form=FellowshipForm(),
+                           country_groups=countries_by_region(call.eligible_countries))
 
 
 @bp.route("/calls/<int:call_id>/apply", methods=["POST"])

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 from flask import current_app, render_template
 
@@ -22,9 +23,16 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["To"] = message.recipient
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = message.message_id
-    email.set_content(render_template(f"emails/{message.template}.txt", **context))
+    email.set_content(render_text(message.template, context))
     email.add_alternative(render_template(f"emails/{message.template}.html", **context), subtype="html")
     return email
+
+
+def render_text(template: str, context: dict[str, Any]) -> str:
+    """The plain-text part: the message's own text, then the shared footer with the programme office's contact
+    (the HTML part has it from emails/_layout.html), so no email can leave out how to reach the office."""
+    body = render_template(f"emails/{template}.txt", **context).rstrip("\n")
+    return body + "\n" + render_template("emails/_footer.txt").rstrip("\n") + "\n"
 
 
 @contextmanager

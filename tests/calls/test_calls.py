@@ -60,7 +60,7 @@ def test_the_developing_countries_preset_fills_the_eligible_list(client, app_ctx
     programme = ProgrammeFactory()
     login(client, staff.email)
     new_page = client.get("/staff/calls/new").get_data(as_text=True)
-    assert '<option selected value="KE">' in new_page and '<option value="JP">' in new_page
+    assert re.search(r'value="KE" checked>', new_page) and re.search(r'value="JP">', new_page)
     submit_form(client, "/staff/calls/new", call_form(programme.id, eligible_countries=["KE"],
                                                       use_developing_preset="y"))
     call = db.session.scalars(select(Call)).one()
