@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -223,8 +223,6 @@ def read_health() -> Health:
 
 
 def _aware(value: Any) -> datetime | None:
-    from datetime import UTC
-
     if value is None:
         return None
     if isinstance(value, str):
@@ -264,7 +262,7 @@ def deep_health() -> Health:
                       beat=ProcessState(ProcessKind.BEAT, None, None, stale=False),
                       due_messages=0, oldest_due_age_seconds=None, database_ok=False, redis_ok=redis_ok,
                       errors=errors)
-    return Health(**{**health.__dict__, "database_ok": True, "redis_ok": redis_ok, "errors": errors})
+    return replace(health, database_ok=True, redis_ok=redis_ok, errors=errors)
 
 
 def banner_health() -> Health:

@@ -13,15 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fellowship.auth.models import Role
-from fellowship.extensions import db
+from fellowship.extensions import db, limiter
 from fellowship.health.models import Heartbeat, ProcessKind
 from fellowship.health.services import forget_banner_health
 from fellowship.models import utcnow
 from fellowship.notifications.models import MessageStatus, OutboxMessage
-from tests.conftest import login, worker_env
+from tests.conftest import login, make_app, worker_env
 from tests.factories import UserFactory
 from tests.querycount import counted_statements
-from tests.servers import CeleryWorker, wait_until
+from tests.servers import CeleryWorker, free_port, wait_until
 
 BANNER = 'class="health-banner'
 
@@ -172,3 +172,26 @@ def test_a_worker_without_a_beat_leaves_the_beat_stale(client: FlaskClient, app_
         assert response.status_code == 503 and response.get_json()["stale"] == ["beat"]
     finally:
         process.stop()
+
+
+def test_deep_health_check_names_an_unreachable_database_and_redis(
+        app: Flask, app_settings: dict[str, Any], database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        unreachable_db = f"sqlite:///{tmp_path / 'missing-folder' / 'fellowship.db'}"
+    else:
+        unreachable_db = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/fellowship"
+    unreachable_redis = f"redis://127.0.0.1:{free_port()}/0"
+    down = make_app({**app_settings, "SQLALCHEMY_DATABASE_URI": unreachable_db, "REDIS_URL": unreachable_redis,
+                     "RATELIMIT_STORAGE_URI": "memory://"})
+    try:
+        response = down.test_client().get("/healthz?deep=1")
+        assert response.status_code == 503
+        body = response.get_json()
+        assert body["stale"] == ["database", "redis"]
+        assert body["database"] == {"ok": False} and body["redis"] == {"ok": False}
+        assert "Connection refused" in body["errors"]["redis"] or "111" in body["errors"]["redis"]
+        assert down.test_client().get("/healthz").status_code == 200  # the web process itself is alive
+    finally:
+        with down.app_context():
+            db.engine.dispose()
+        limiter.init_app(app)  # the one Limiter keeps the storage of the last app set up
