@@ -6,13 +6,13 @@ import logging
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, Select, delete, func, select
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import aliased, lazyload
 
 from fellowship.audit.services import record
 from fellowship.auth import tokens
-from fellowship.auth.models import Role, User, UserRole
+from fellowship.auth.models import Role, User, UserRole, new_session_token
 from fellowship.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from fellowship.errors import DomainError
 from fellowship.extensions import db
@@ -112,7 +112,10 @@ def authenticate(email: str, password: str) -> User:
     if not verify_password(user.password_hash, password):
         raise LoginRefused("Wrong email or password.")
     if not user.is_active_account:
-        raise LoginRefused("This account is disabled. Contact the programme office.")
+        office = current_app.config["PROGRAMME_CONTACT_NAME"]
+        address = current_app.config["PROGRAMME_CONTACT_EMAIL"]
+        raise LoginRefused(f"This account has been deactivated, so it cannot log in. To use it again, contact "
+                           f"{office}{f' at {address}' if address else ''}.")
     if user.email_confirmed_at is None:
         send_confirmation(user)
         raise LoginRefused("Please confirm your email address first: use the link we emailed you. "
@@ -136,13 +139,18 @@ def start_password_reset(email: str) -> None:
                     register_url=link("/auth/register"))
         record("auth.password_reset_requested", None, account=False)  # no address: it belongs to no user
         return
+    send_password_reset_link(user)
+    record("auth.password_reset_requested", user, actor_id=user.id)
+
+
+def send_password_reset_link(user: User) -> None:
+    """Email the account a single-use link to set a new password ("forgot password", or sent by an admin)."""
     token = tokens.make_token(
         tokens.RESET_SALT, {"uid": user.id, "pw": tokens.password_fingerprint(user.password_hash)}
     )
     queue_email(user.email, "auth/reset_password", name=user.full_name,
                 reset_url=link(f"/auth/reset/{token}"),
                 valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
-    record("auth.password_reset_requested", user, actor_id=user.id)
 
 
 def user_for_reset_token(token: str) -> User:
@@ -158,8 +166,17 @@ def user_for_reset_token(token: str) -> User:
 
 
 def reset_password(token: str, new_password: str) -> User:
+    """Set the new password; the link works once, also when it is submitted twice at the same moment."""
     user = user_for_reset_token(token)
-    _set_password(user, new_password)
+    _check_strength(user, new_password)
+    # One conditional write: only while the password is still the one the link was issued for.
+    changed = cast(CursorResult[Any], db.session.execute(
+        update(User).where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=hash_password(new_password), session_token=new_session_token())
+        .execution_options(synchronize_session=False))).rowcount
+    if not changed:
+        raise tokens.TokenInvalid("This password reset link has already been used. Ask for a new one below.")
+    db.session.refresh(user)
     # Following the emailed link proves the address too.
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
     record("auth.password_reset", user, actor_id=user.id)
@@ -176,10 +193,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     queue_email(user.email, "auth/password_changed", name=user.full_name, reset_url=link("/auth/forgot"))
 
 
-def _set_password(user: User, new_password: str) -> None:
+def _check_strength(user: User, new_password: str) -> None:
     problem = password_problem(new_password, [user.email, user.full_name])
     if problem:
         raise DomainError(problem)
+
+
+def _set_password(user: User, new_password: str) -> None:
+    _check_strength(user, new_password)
     user.password_hash = hash_password(new_password)
     user.end_all_sessions()  # whoever knew the old password is logged out everywhere
 
@@ -217,8 +238,7 @@ def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> b
         # PostgreSQL: the admin rows are locked, so a concurrent removal waits and then counts what is left.
         # SQLite: writes are serialised, so the count inside the DELETE below is the final word there.
         db.session.execute(select(UserRole.id).where(UserRole.role == Role.ADMIN).with_for_update())
-        other_admins = (select(func.count()).select_from(UserRole)
-                        .where(UserRole.role == Role.ADMIN, UserRole.user_id != user.id).scalar_subquery())
+        other_admins = other_active_admins(user.id)
         condition.append(other_admins > 0)
     deleted = cast(CursorResult[Any], db.session.execute(
         delete(UserRole).where(*condition).execution_options(synchronize_session=False))).rowcount
@@ -230,6 +250,15 @@ def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> b
     user.end_all_sessions()
     record("auth.role_revoked", user, role=role.value)
     return True
+
+
+def other_active_admins(user_id: int) -> Any:
+    """SQL: how many accounts other than `user_id` hold the admin role and can log in (a deactivated admin cannot
+    administer anything, so it does not count when the last admin must stay)."""
+    role, account = aliased(UserRole), aliased(User)  # never correlated with a DELETE or UPDATE of those tables
+    return (select(func.count()).select_from(role).join(account, account.id == role.user_id)
+            .where(role.role == Role.ADMIN, role.user_id != user_id, account.is_active_account.is_(True))
+            .scalar_subquery())
 
 
 def create_user(email: str, full_name: str, password: str, roles: set[Role], *,
