@@ -18,6 +18,7 @@ from fellowship.applications.sections import SECTIONS, Section
 from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, CallStatus, DocumentKind
+from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.geo import region_of
@@ -204,7 +205,7 @@ def withdraw_application(application: Application) -> None:
     withdrawal and a decision or an offer's answer: only the winner emails and audits. The call's row is
     locked first, as recording, sending and answering decisions do, so they wait for each other in one order.
     """
-    db.session.execute(select(Call.id).where(Call.id == application.call_id).with_for_update(key_share=True))
+    lock_call(application.call_id)
     db.session.refresh(application, ["status"])
     previous = application.status
     if previous is ApplicationStatus.WITHDRAWN:

@@ -14,6 +14,7 @@ from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call
+from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
@@ -39,15 +40,14 @@ def decision_key(decision_id: int) -> str:
 
 
 def _lock_call(call_id: int) -> None:
-    """Serialise the decisions, offers and promotions of one call (row lock on PostgreSQL; SQLite has one writer).
+    """Serialise the decisions, offers and promotions of one call (calls.services.lock_call).
 
     Recording, sending, answering, expiring and promoting read the call's decisions or places and then write:
     holding the call's row makes each see what the previous one committed (a decision cannot change while it
     is being sent; two freed places cannot both go to the same waitlisted candidate). The call's row is always
     taken first, then offers, decisions and applications, so these never wait for each other in a circle.
-    FOR NO KEY UPDATE: rows inserted meanwhile that merely refer to the call are not held up.
     """
-    db.session.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
+    lock_call(call_id)
 
 
 def _status_update(application_id: int, call_id: int, from_statuses: set[ApplicationStatus] | ApplicationStatus,

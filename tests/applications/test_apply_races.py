@@ -7,13 +7,8 @@ write can still be stale.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fellowship.applications import services
 from fellowship.applications.models import Application, ApplicationStatus
@@ -21,49 +16,8 @@ from fellowship.audit.models import AuditEntry
 from fellowship.extensions import db
 from fellowship.notifications.models import OutboxMessage
 from tests.applications.helpers import make_complete, owner_email
-from tests.conftest import csrf_token_from, login
 from tests.factories import ApplicationFactory, CallFactory, UserFactory
-
-
-def signed_in_clients(app: Flask, email: str, count: int, page: str) -> tuple[list[FlaskClient], str]:
-    """`count` clients sharing one signed-in session (one login: the login rate limit stays out of it)."""
-    first = app.test_client()
-    login(first, email)
-    token = csrf_token_from(first.get(page).get_data(as_text=True))
-    cookie = first.get_cookie("session")  # after the page: the session now holds the CSRF secret
-    assert cookie is not None
-    clients = [first]
-    for _ in range(count - 1):
-        other = app.test_client()
-        other.set_cookie("session", cookie.value, domain=cookie.domain or "localhost")
-        clients.append(other)
-    return clients, token
-
-
-def at_once(actions: list[Callable[[], Any]]) -> list[Any]:
-    """Run the actions in threads released together by a barrier; their results (or exceptions), in order."""
-    barrier = threading.Barrier(len(actions))
-    results: list[Any] = [None] * len(actions)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(30)
-            results[index] = actions[index]()
-        except Exception as exc:  # noqa: BLE001 - a crash is a result the test asserts on
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a request is still waiting (deadlock?)"
-    return results
-
-
-def count(model: Any, *conditions: Any) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+from tests.races import at_once, count, signed_in_clients
 
 
 def test_applying_twice_in_a_row_takes_the_user_to_the_same_application(app, app_ctx):

@@ -9,16 +9,13 @@ conditional writes have to decide.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.models import AuditEntry
@@ -31,8 +28,8 @@ from fellowship.notifications.models import OutboxMessage
 from fellowship.selection import decisions
 from fellowship.selection.models import DecisionOutcome, Offer, OfferStatus
 from tests.applications.helpers import owner_email
-from tests.conftest import csrf_token_from, login
 from tests.factories import CallFactory, UserFactory, submitted_application
+from tests.races import at_once, count, signed_in_clients, while_held
 
 YEARS = itertools.count(2100)
 ACCEPTED_FLASH = "You accepted the offer"
@@ -56,42 +53,6 @@ def offers_call(places: int, waitlisted: int) -> tuple[Call, list[int], list[int
     return call, [a.id for a in accepted], [a.id for a in waitlist]
 
 
-def signed_in_clients(app: Flask, email: str, count: int) -> tuple[list[FlaskClient], str]:
-    """`count` clients sharing one signed-in session (one login: the login rate limit stays out of it)."""
-    first = app.test_client()
-    login(first, email)
-    token = csrf_token_from(first.get("/applications/").get_data(as_text=True))
-    session_cookie = first.get_cookie("session")  # after the page: the session now holds the CSRF secret
-    assert session_cookie is not None
-    clients = [first]
-    for _ in range(count - 1):
-        other = app.test_client()
-        other.set_cookie("session", session_cookie.value, domain=session_cookie.domain or "localhost")
-        clients.append(other)
-    return clients, token
-
-
-def at_once(actions: list[Callable[[], Any]]) -> list[Any]:
-    """Run the actions in threads released together by a barrier; their results (or exceptions), in order."""
-    barrier = threading.Barrier(len(actions))
-    results: list[Any] = [None] * len(actions)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(30)
-            results[index] = actions[index]()
-        except Exception as exc:  # noqa: BLE001 - a crash is a result the test asserts on
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a request is still waiting (deadlock?)"
-    return results
-
-
 def answer(client: FlaskClient, application_id: int, what: str, token: str) -> tuple[int, str]:
     """POST the answer as the offer page's form does; the status code and the flashed message that follows."""
     response = client.post(f"/applications/{application_id}/offer/{what}", data={"csrf_token": token})
@@ -100,9 +61,10 @@ def answer(client: FlaskClient, application_id: int, what: str, token: str) -> t
     return response.status_code, client.get(response.location).get_data(as_text=True)
 
 
-def count(model: Any, *conditions: Any) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+def withdraw(client: FlaskClient, application_id: int, token: str) -> tuple[int, str]:
+    """POST the withdrawal form; the status code and the flashed message that follows."""
+    response = client.post(f"/applications/{application_id}/withdraw", data={"csrf_token": token})
+    return response.status_code, client.get(response.location).get_data(as_text=True)
 
 
 def holding(call_id: int) -> int:
@@ -188,55 +150,6 @@ def promoted_in(call_id: int) -> list[int]:
         Offer.call_id == call_id, Offer.promoted_from_offer_id.is_not(None)).order_by(Offer.application_id)))
 
 
-def held_open(app: Flask, work: Callable[[], Any]) -> tuple[threading.Thread, threading.Event, list[Any]]:
-    """Run `work` in its own app context and keep its transaction open (flushed, not committed) until released.
-
-    While it is held, another request or job runs against the same rows: on PostgreSQL it has to wait for this
-    one to commit, or act on what it can see without it. Then this one commits.
-    """
-    done, release, result = threading.Event(), threading.Event(), []
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                result.append(work())
-                db.session.flush()
-                done.set()
-                release.wait(60)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - asserted on by the test
-                result.append(exc)
-                done.set()
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert done.wait(60)
-    return thread, release, result
-
-
-def while_held(app: Flask, work: Callable[[], Any], other: Callable[[], Any]) -> tuple[Any, Any]:
-    """`work` holds its transaction open while `other` starts; then `work` commits, and `other` finishes."""
-    thread, release, held_result = held_open(app, work)
-    other_result: list[Any] = []
-
-    def run_other() -> None:
-        try:
-            other_result.append(other())
-        except Exception as exc:  # noqa: BLE001 - asserted on by the test
-            other_result.append(exc)
-
-    other_thread = threading.Thread(target=run_other)
-    other_thread.start()
-    other_thread.join(1.0)  # it either finished without waiting, or waits on a lock `work` holds
-    release.set()
-    thread.join(60)
-    other_thread.join(60)
-    assert not thread.is_alive() and not other_thread.is_alive(), "still waiting (deadlock?)"
-    return held_result[0], other_result[0]
-
-
 def decline_by_service(application_id: int) -> Callable[[], OfferStatus]:
     def work() -> OfferStatus:
         return decisions.respond_to_offer(db.session.get_one(Application, application_id), accept=False).status
@@ -295,3 +208,29 @@ def test_a_decline_while_an_expiry_of_the_same_offer_is_running_changes_nothing_
     assert "passed" in response[1] or ALREADY_FLASH in response[1]
     assert promoted_in(call.id) == waitlist[:1] and holding(call.id) == 1
     assert audits("selection.offer_declined") == 0 and emails("selection/offer_answered") == 0
+
+
+def test_accepting_and_withdrawing_at_once_do_not_both_happen(app, app_ctx):
+    for _round in range(4):
+        _call, accepted, _waitlist = offers_call(places=1, waitlisted=1)
+        application_id = accepted[0]
+        email = owner_email(db.session.get_one(Application, application_id))
+        clients, token = signed_in_clients(app, email, 2)
+        results = at_once([partial(answer, clients[0], application_id, "accept", token),
+                           partial(withdraw, clients[1], application_id, token)])
+        assert all(isinstance(r, tuple) and r[0] == 302 for r in results), results
+        db.session.expire_all()
+        application = db.session.get_one(Application, application_id)
+        offer = db.session.scalars(select(Offer).where(Offer.application_id == application_id)).one()
+        fellows = count(Fellow, Fellow.application_id == application_id)
+        answered = count(OutboxMessage, OutboxMessage.template == "selection/offer_answered",
+                         OutboxMessage.recipient == email)
+        withdrawn = count(OutboxMessage, OutboxMessage.template == "applications/withdrawn",
+                          OutboxMessage.recipient == email)
+        if application.status is ApplicationStatus.OFFER_ACCEPTED:
+            assert (offer.status, fellows, answered, withdrawn) == (OfferStatus.ACCEPTED, 1, 1, 0)
+            assert "cannot be withdrawn" in results[1][1]
+        else:
+            assert application.status is ApplicationStatus.WITHDRAWN
+            assert (offer.status, fellows, answered, withdrawn) == (OfferStatus.PENDING, 0, 0, 1)
+            assert "can no longer be answered" in results[0][1]
