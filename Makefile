@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install run test lint test-sqlite test-fast proof clean
+.PHONY: install run test lint test-sqlite test-fast proof clean screenshots
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,16 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed
+
+## The Nu HTML checker (vnu.jar, pinned in package.json / package-lock.json) for the accessibility crawl; it runs on
+## Debian's Java (the package's own Java download is not used: --ignore-scripts).
+VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+$(VNU_JAR): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+node_modules: $(VNU_JAR)
+.PHONY: node_modules
 
 ## Create the virtualenv, migrate, load demo data, start web + worker + beat + mail sink.
 run: install
@@ -26,11 +36,11 @@ lint: install
 	$(BIN)/mypy fellowship
 
 ## Lint, types, then the whole suite on throwaway PostgreSQL + Redis (or TEST_DATABASE_URL / TEST_REDIS_URL).
-test: lint
+test: lint $(VNU_JAR)
 	$(BIN)/pytest
 
 ## The suite once more on SQLite, the embedded default.
-test-sqlite: install
+test-sqlite: install $(VNU_JAR)
 	@mkdir -p instance
 	rm -f instance/test-suite.db
 	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test-suite.db $(BIN)/pytest
@@ -45,7 +55,13 @@ test-fast: install
 	$(BIN)/pytest -m "not browser and not worker and not faults"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules
+
+## Full-page screenshots of every page of every role at 1280 and 390 px, from the accessibility crawl, in
+## test-artifacts/screenshots/ (<role>--<page>--<desktop|phone>.png).
+screenshots: install $(VNU_JAR)
+	rm -rf test-artifacts/screenshots
+	SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_accessibility_crawl.py -q -k opens
 
 ## The daily follow-up job's time and peak memory at 10,000 and 100,000 alumni (throwaway PostgreSQL + Redis).
 .PHONY: bench-followups

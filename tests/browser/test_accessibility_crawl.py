@@ -1,0 +1,404 @@
+"""Every page of every role, crawled once per width (1280 and 390 px) in Chromium on the demo data: axe-core finds no
+serious or critical violation, the Nu HTML checker no error, the focus ring contrasts 3:1 with what it is drawn on,
+and the first view (HTML + CSS + images) weighs at most 150 KB. A GET route of the app that renders HTML is either
+crawled or listed in SKIPPED with the reason.
+
+The demo data (`flask seed-demo`) is loaded once; the crawl runs once for the module (one browser, one context per
+role) and each test asserts on what it gathered. `SCREENSHOTS=1` also writes a full-page screenshot of every page at
+both widths to test-artifacts/screenshots/ (`make screenshots`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
+from tests.servers import ROOT
+
+pytestmark = [pytest.mark.browser]
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+PAGE_BUDGET_BYTES = 150 * 1024
+VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"
+LOGINS = {
+    "applicant": "applicant@example.org",
+    "reviewer": "reviewer@example.org",
+    "staff": "staff@example.org",
+    "alumnus": "alumnus@example.org",
+    "admin": "admin@example.org",
+}
+
+#: GET routes deliberately not crawled, with the reason. Every other GET route must be crawled.
+SKIPPED: dict[str, str] = {
+    "/static/<path:filename>": "static files, not pages (their weight counts in each page's budget)",
+    "/healthz": "JSON for load balancers and monitors, not a page",
+    "/documents/<int:document_id>": "a file download (PDF, JPEG or PNG), not a page",
+    "/staff/outcomes.csv": "a CSV download",
+    "/staff/outcomes.xlsx": "an XLSX download",
+    "/staff/calls/<int:call_id>/ranking.csv": "a CSV download",
+    "/staff/calls/<int:call_id>/ranking.xlsx": "an XLSX download",
+    "/staff/calls/<int:call_id>/applications.csv": "a CSV download",
+    "/staff/exports/<int:job_id>/download": "a file download (the finished export)",
+}
+
+
+@dataclass
+class Target:
+    """One page to visit: who visits it, a short name (for messages and screenshot files) and its URL."""
+
+    role: str
+    name: str
+    path: str
+
+
+@dataclass
+class Visit:
+    target: Target
+    width: str
+    status: int = 0
+    final_path: str = ""
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    weight: int = 0
+    weight_parts: dict[str, int] = field(default_factory=dict)
+    focus_failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Crawl:
+    visits: list[Visit]
+    html_files: dict[Path, Target]
+    nu_messages: list[dict[str, Any]]
+
+
+# --- The demo data and the pages it fills in ---------------------------------------------------------------------
+
+def seed_demo(app: Flask) -> dict[str, Any]:
+    """Load `flask seed-demo`'s data into the test database and return the ids and tokens the page list needs."""
+    from fellowship.alumni.followups import follow_up_token
+    from fellowship.alumni.models import ExportJob, ExportStatus, FollowUp, FollowUpStatus
+    from fellowship.applications.models import Application, ApplicationStatus, Referee, RefereeStatus
+    from fellowship.auth import tokens
+    from fellowship.auth.models import User
+    from fellowship.calls.models import Call, Programme
+    from fellowship.demo import load_demo_data
+    from fellowship.extensions import db
+    from fellowship.fellows.models import Fellow
+    from fellowship.models import utcnow
+    from fellowship.referees.services import LETTER_SALT
+    from fellowship.selection.models import Assignment, CallReviewer, Decision
+
+    with app.app_context():
+        load_demo_data()
+        db.session.commit()
+
+        def call_titled(title: str) -> Call:
+            return db.session.scalars(select(Call).where(Call.title == title)).one()
+
+        open_call, reviewing, decided = (call_titled(f"Environmental Leaders {y}") for y in (2027, 2026, 2025))
+        user = {role: db.session.scalars(select(User).where(User.email == email)).one()
+                for role, email in LOGINS.items()}
+        own = db.session.scalars(select(Application).where(Application.applicant_id == user["applicant"].id)).first()
+        assert own is not None, "the demo applicant has a draft"
+        assignment = db.session.scalars(select(Assignment).where(Assignment.reviewer_id == user["reviewer"].id,
+                                                                 Assignment.call_id == reviewing.id)
+                                        .order_by(Assignment.id)).first()
+        member = db.session.scalars(select(CallReviewer).where(CallReviewer.call_id == reviewing.id)).first()
+        decided_app = db.session.scalars(select(Application).where(Application.call_id == decided.id)
+                                         .order_by(Application.id)).first()
+        submitted = db.session.scalars(select(Application).where(Application.call_id == open_call.id,
+                                                                 Application.status == ApplicationStatus.SUBMITTED)
+                                       .order_by(Application.id)).first()
+        batch_key = db.session.scalars(select(Decision.batch_key).where(Decision.batch_key.is_not(None))).first()
+        fellow = db.session.scalars(select(Fellow).where(Fellow.user_id == user["alumnus"].id)).one()
+        programme = db.session.scalars(select(Programme)).first()
+        referee = db.session.scalars(select(Referee).join(Application).where(
+            Application.call_id == open_call.id, Application.status.in_(
+                [ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED]),
+            Referee.status == RefereeStatus.INVITED).order_by(Referee.id)).first()
+        assert referee is not None, "the open call has a referee whose letter is awaited"
+        referee.link_nonce = referee.link_nonce or "crawl-nonce"
+        follow_up = db.session.scalars(select(FollowUp).where(
+            FollowUp.status.in_([FollowUpStatus.SENT, FollowUpStatus.REMINDED])).order_by(FollowUp.id)).first()
+        assert follow_up is not None, "a demo follow-up waits for an answer"
+        follow_up.link_nonce = follow_up.link_nonce or "crawl-nonce"
+        job = ExportJob(kind="alumni", params={}, status=ExportStatus.RUNNING, total_rows=20, done_rows=7,
+                        created_by_id=user["staff"].id)
+        db.session.add(job)
+        db.session.flush()
+        newcomer = User(email="newcomer@example.org", full_name="Nia Newcomer", password_hash="x")  # noqa: S106
+        db.session.add(newcomer)
+        db.session.flush()
+        ids = {
+            "open_call": open_call.id, "reviewing_call": reviewing.id, "decided_call": decided.id,
+            "own": own.id, "assignment": assignment.id if assignment else None, "member": member.id if member else None,
+            "decided_app": decided_app.id if decided_app else None, "submitted": submitted.id if submitted else None,
+            "batch_key": batch_key, "fellow": fellow.id, "programme": programme.id if programme else None,
+            "job": job.id,
+            "referee_token": tokens.make_token(LETTER_SALT, {"rid": referee.id, "n": referee.link_nonce}),
+            "follow_up_token": follow_up_token(follow_up.id, follow_up.link_nonce),
+            "confirm_token": tokens.make_token(tokens.CONFIRM_SALT, {"uid": newcomer.id, "email": newcomer.email}),
+            "reset_token": tokens.make_token(tokens.RESET_SALT, {
+                "uid": user["applicant"].id, "pw": tokens.password_fingerprint(user["applicant"].password_hash)}),
+        }
+        assert utcnow() < open_call.closes_at - timedelta(days=1)
+        db.session.commit()
+    return ids
+
+
+def targets(ids: dict[str, Any]) -> list[Target]:
+    """One of each page kind, per role: lists, details, forms."""
+    pages: list[Target] = []
+
+    def add(role: str, *named: tuple[str, str]) -> None:
+        pages.extend(Target(role, name, path) for name, path in named)
+
+    own, call = ids["own"], ids["open_call"]
+    rev, dec = ids["reviewing_call"], ids["decided_call"]
+    add("anonymous",
+        ("home", "/"), ("open-calls", "/calls"), ("call", f"/calls/{call}"), ("login", "/auth/login"),
+        ("register", "/auth/register"), ("forgot", "/auth/forgot"), ("check-email", "/auth/check-email"),
+        ("reset", f"/auth/reset/{ids['reset_token']}"), ("confirm", f"/auth/confirm/{ids['confirm_token']}"),
+        ("referee-letter", f"/referee/{ids['referee_token']}"), ("referee-thanks", "/referee/thanks"),
+        ("follow-up-survey", f"/follow-up/{ids['follow_up_token']}"), ("follow-up-thanks", "/follow-up/thanks"),
+        ("not-found", "/no-such-page"))
+    add("applicant",
+        ("home", "/"), ("my-applications", "/applications/"), ("application", f"/applications/{own}"),
+        ("documents", f"/applications/{own}/documents"), ("referees", f"/applications/{own}/referees"),
+        ("withdraw", f"/applications/{own}/withdraw"), ("profile", "/auth/profile"), ("password", "/auth/password"))
+    from fellowship.applications.sections import SECTIONS
+
+    add("applicant", *((f"section-{s.name}", f"/applications/{own}/sections/{s.name}") for s in SECTIONS))
+    add("reviewer", ("home", "/"), ("my-reviews", "/review"), ("conflicts", "/review/conflicts"))
+    if ids["assignment"]:
+        add("reviewer", ("review", f"/review/assignments/{ids['assignment']}"),
+            ("recuse", f"/review/assignments/{ids['assignment']}/recuse"))
+    add("staff",
+        ("home", "/"), ("calls", "/staff/calls"), ("call-new", "/staff/calls/new"),
+        ("call-edit", f"/staff/calls/{call}/edit"), ("programmes", "/staff/programmes"),
+        ("programme-new", "/staff/programmes/new"), ("programme-edit", f"/staff/programmes/{ids['programme']}/edit"),
+        ("applications", f"/staff/calls/{call}/applications"),
+        ("application", f"/staff/applications/{ids['submitted']}"),
+        ("panel", f"/staff/calls/{rev}/panel"), ("panel-member", f"/staff/calls/{rev}/panel/members/{ids['member']}"),
+        ("shortfalls", f"/staff/calls/{rev}/panel/shortfalls"), ("ranking", f"/staff/calls/{rev}/ranking"),
+        ("strictness", f"/staff/calls/{rev}/ranking/reviewers"), ("decisions", f"/staff/calls/{dec}/decisions"),
+        ("decisions-send", f"/staff/calls/{dec}/decisions/send"),
+        ("decision-progress", f"/staff/calls/{dec}/decisions/progress/{ids['batch_key']}"),
+        ("application-decision", f"/staff/applications/{ids['decided_app']}/decision"),
+        ("outbox", "/staff/outbox/"), ("resend-failed", "/staff/outbox/resend-failed"),
+        ("fellows", "/staff/fellows"), ("fellow", f"/staff/fellows/{ids['fellow']}"),
+        ("returns-due", "/staff/fellows/returns-due"), ("alumni", "/staff/alumni"),
+        ("alumni-overdue", "/staff/alumni/overdue"), ("alumni-timeline", f"/staff/alumni/{ids['fellow']}"),
+        ("outcomes", "/staff/outcomes"), ("alumni-export", "/staff/alumni/export"),
+        ("export-job", f"/staff/exports/{ids['job']}"), ("profile", "/auth/profile"))
+    add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"))
+    add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"))
+    return pages
+
+
+# --- The crawl ----------------------------------------------------------------------------------------------------
+
+FOCUS_CHECK = """() => {
+  const lum = (c) => { const m = c.match(/[\\d.]+/g); if (!m) return null;
+    const [r, g, b] = m.slice(0, 3).map(Number).map(v => v / 255)
+      .map(v => v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const alpha = (c) => { const m = c.match(/[\\d.]+/g); return m && m.length > 3 ? Number(m[3]) : 1; };
+  const backdrop = (el) => { for (let e = el; e; e = e.parentElement) {
+      const bg = getComputedStyle(e).backgroundColor; if (alpha(bg) > 0.5) return bg; }
+    return 'rgb(255, 255, 255)'; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const failures = [];
+  const seen = new Set();
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary,'
+                                             + ' [tabindex]:not([tabindex="-1"])')) {
+    if (!el.getClientRects().length) continue;
+    el.focus();
+    if (document.activeElement !== el) continue;
+    const style = getComputedStyle(el);
+    const key = el.tagName + style.outlineColor + backdrop(el.parentElement);
+    if (seen.has(key)) continue; seen.add(key);
+    const width = parseFloat(style.outlineWidth) || 0;
+    const ring = style.outlineStyle !== 'none' && width >= 2 ? style.outlineColor : null;
+    const halo = (style.boxShadow.match(/rgba?\\([^)]*\\)/) || [null])[0];
+    const around = backdrop(el.parentElement);
+    const best = Math.max(ring ? ratio(ring, around) : 0, halo ? ratio(halo, around) : 0);
+    if (best < 3) failures.push(`${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim().slice(0, 30)}"`
+                                + ` ring ${ring} on ${around}: ${best.toFixed(2)}:1`);
+  }
+  if (document.activeElement) document.activeElement.blur();
+  return failures;
+}"""
+
+ASSETS = """() => [...document.querySelectorAll('link[rel~=stylesheet][href], link[rel~=icon][href], img[src],'
+  + ' script[src], source[src]')].map(e => e.href || e.src)"""
+
+
+def log_in(context: Any, base: str, app: Flask, email: str) -> None:
+    from fellowship.demo import DEMO_PASSWORD
+    from fellowship.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()  # six roles log in within the minute the login limit counts
+    page = context.new_page()
+    page.goto(f"{base}/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert "/auth/login" not in page.url, f"{email} could not log in"
+    page.close()
+
+
+def visit(page: Any, base: str, target: Target, width: str, axe: Any, asset_size: Callable[[str], int],
+          html_dir: Path, html_files: dict[Path, Target]) -> Visit:
+    result = Visit(target, width)
+    response = page.goto(base + target.path, wait_until="load")
+    result.status = response.status if response else 0
+    result.final_path = urlsplit(page.url).path
+    html = response.body() if response else b""
+    result.weight_parts = {"html": len(html)}
+    for url in set(page.evaluate(ASSETS)):
+        if url.startswith(base):
+            result.weight_parts[urlsplit(url).path] = asset_size(url)
+    result.weight = sum(result.weight_parts.values())
+    if width == "desktop":
+        file = html_dir / f"{target.role}--{target.name}.html"
+        file.write_bytes(html)
+        html_files[file] = target
+    result.focus_failures = page.evaluate(FOCUS_CHECK)
+    found = axe.run(page, options={"resultTypes": ["violations"]}).response["violations"]
+    result.violations = [v for v in found if v.get("impact") in ("serious", "critical")]
+    if os.environ.get("SCREENSHOTS"):
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{target.role}--{target.name}--{width}.png"), full_page=True)
+    return result
+
+
+def run_nu(files: list[Path]) -> list[dict[str, Any]]:
+    """The Nu HTML checker over every saved page in one JVM: its error messages."""
+    if not VNU_JAR.exists():
+        pytest.fail(f"{VNU_JAR.relative_to(ROOT)} is missing: run `make node_modules` (npm ci installs vnu-jar, "
+                    "pinned in package.json)")
+    proc = subprocess.run(["java", "-jar", str(VNU_JAR), "--format", "json", "--exit-zero-always", *map(str, files)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    report = json.loads(proc.stderr or proc.stdout)
+    return [m for m in report["messages"] if m.get("type") == "error" or m.get("subType") == "fatal"]
+
+
+@pytest.fixture(scope="module")
+def crawl(app: Flask, live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    ids = seed_demo(app)
+    pages = targets(ids)
+    html_dir = tmp_path_factory.mktemp("crawl-html")
+    if os.environ.get("SCREENSHOTS"):
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    axe = Axe()
+    visits: list[Visit] = []
+    html_files: dict[Path, Target] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        sizes: dict[str, int] = {}
+        for role in dict.fromkeys(t.role for t in pages):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            if role != "anonymous":
+                log_in(context, live_server, app, LOGINS[role])
+            page = context.new_page()
+            page.set_default_timeout(30000)
+
+            def asset_size(url: str, _context: Any = context) -> int:
+                if url not in sizes:
+                    sizes[url] = len(_context.request.get(url).body())
+                return sizes[url]
+
+            for width, (w, h) in WIDTHS.items():
+                page.set_viewport_size({"width": w, "height": h})
+                for target in (t for t in pages if t.role == role):
+                    visits.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files))
+            context.close()
+        browser.close()
+    nu = run_nu(sorted(html_files))
+    yield Crawl(visits, html_files, nu)
+
+
+def where(visit: Visit) -> str:
+    return f"{visit.target.role} {visit.target.name} ({visit.target.path}) at {visit.width}"
+
+
+# --- What the crawl must show -------------------------------------------------------------------------------------
+
+def test_every_page_of_every_role_opens(crawl: Crawl) -> None:
+    broken = [f"{where(v)}: HTTP {v.status}" for v in crawl.visits
+              if v.status != 200 and not (v.target.name == "not-found" and v.status == 404)]
+    assert not broken, "pages that did not open:\n" + "\n".join(broken)
+
+
+def test_no_serious_or_critical_axe_violation_at_desktop_and_phone_width(crawl: Crawl) -> None:
+    problems = []
+    for v in crawl.visits:
+        for violation in v.violations:
+            nodes = "; ".join(" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
+                              for n in violation["nodes"][:4])
+            problems.append(f"{where(v)}: {violation['id']} ({violation['impact']}) {violation['help']} — {nodes}")
+    assert not problems, f"{len(problems)} axe violations:\n" + "\n".join(problems)
+
+
+def test_every_page_is_valid_html_for_the_nu_checker(crawl: Crawl) -> None:
+    by_path = {str(path): target for path, target in crawl.html_files.items()}
+    problems = []
+    for message in crawl.nu_messages:
+        file = re.sub(r"^file:", "", message.get("url", ""))
+        target = by_path.get(file)
+        name = f"{target.role} {target.name} ({target.path})" if target else file
+        problems.append(f"{name} line {message.get('lastLine')}: {message['message']} — "
+                        f"{message.get('extract', '').strip()!r}")
+    assert not problems, f"{len(problems)} Nu HTML checker errors:\n" + "\n".join(problems)
+
+
+def test_focus_ring_contrasts_three_to_one_with_its_background_on_every_page(crawl: Crawl) -> None:
+    problems = [f"{where(v)}: {failure}" for v in crawl.visits for failure in v.focus_failures]
+    assert not problems, "focus rings under 3:1:\n" + "\n".join(sorted(set(problems)))
+
+
+def test_first_view_of_every_page_is_at_most_150_kb(crawl: Crawl) -> None:
+    heavy = [f"{where(v)}: {v.weight / 1024:.0f} KB {v.weight_parts}" for v in crawl.visits
+             if v.weight > PAGE_BUDGET_BYTES]
+    assert not heavy, "pages over 150 KB (HTML + CSS + images):\n" + "\n".join(heavy)
+
+
+def test_pages_need_no_javascript(crawl: Crawl) -> None:
+    scripted = [f"{where(v)}: {part}" for v in crawl.visits for part in v.weight_parts if part.endswith(".js")]
+    assert not scripted, "pages that load scripts:\n" + "\n".join(scripted)
+
+
+def test_every_get_route_that_renders_html_is_crawled_or_skipped_with_a_reason(app: Flask, crawl: Crawl) -> None:
+    adapter = app.url_map.bind("localhost")
+    crawled = set()
+    for v in crawl.visits:
+        try:
+            rule, _args = adapter.match(v.target.path, method="GET", return_rule=True)
+        except Exception:  # noqa: S112 - the 404 page matches no rule
+            continue
+        crawled.add(rule.rule)
+    rules = {r.rule for r in app.url_map.iter_rules() if "GET" in (r.methods or ())}
+    missing = sorted(rules - crawled - set(SKIPPED))
+    stale = sorted(set(SKIPPED) - rules)
+    assert not missing, ("GET routes neither crawled nor skipped (add them to targets() in "
+                         "tests/browser/test_accessibility_crawl.py, or to SKIPPED with a reason):\n"
+                         + "\n".join(missing))
+    assert not stale, "SKIPPED names routes that no longer exist:\n" + "\n".join(stale)
