@@ -1,21 +1,26 @@
-"""Admin pages: grant and revoke roles, read the audit log."""
+"""Admin pages: accounts (invite, roles, deactivate, reactivate, password reset) and the audit log."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
 
+from fellowship.admin import audit_log as log_pages
 from fellowship.admin import bp
+from fellowship.admin import services as admin_services
+from fellowship.admin.forms import InviteForm
 from fellowship.audit.models import AuditEntry
+from fellowship.audit.services import audited_download
 from fellowship.auth import services
 from fellowship.auth.forms import RoleChangeForm
+from fellowship.auth.invitations import is_pending
 from fellowship.auth.models import Role, User
 from fellowship.auth.permissions import roles_required
 from fellowship.auth.sessions import keep_this_browser_logged_in
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import field_for
 from fellowship.pagination import paginate
 
 
@@ -24,7 +29,12 @@ from fellowship.pagination import paginate
 def users():
     query = request.args.get("q", "").strip()
     page = paginate(services.users_query(query), scalars=True)
-    return render_template("admin/users.html", page=page, query=query, form=RoleChangeForm(), roles=list(Role))
+    return render_template("admin/users.html", page=page, query=query, form=RoleChangeForm(), roles=list(Role),
+                           is_pending=is_pending)
+
+
+def _back_to_users():
+    return redirect(url_for("admin.users", q=request.args.get("q", "")))
 
 
 @bp.route("/users/<int:user_id>/roles/<action>", methods=["POST"])
@@ -53,14 +63,90 @@ def change_role(user_id: int, action: str):
         flash(f"{user.full_name} {verb} the {role.value} role." if changed
               else f"No change: {user.full_name} {'already had' if action == 'grant' else 'did not have'} "
                    f"the {role.value} role.", "success" if changed else "info")
-    return redirect(url_for("admin.users", q=request.args.get("q", "")))
+    return _back_to_users()
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def invite():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            user = admin_services.invite_user(form.email.data or "", form.full_name.data or "",
+                                              Role(form.role.data), by=current_user)
+        except DomainError as exc:
+            field_for(form, exc, default=form.email).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Invitation sent to {user.full_name} ({user.email}). The link works once, for "
+                  f"{max(1, current_app.config['INVITATION_MAX_AGE'] // 86400)} days.", "success")
+            return redirect(url_for("admin.users", q=user.email))
+    return render_template("admin/invite.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def deactivate(user_id: int):
+    user = db.get_or_404(User, user_id)  # the form is only a button: CSRFProtect has checked its token
+    try:
+        changed = admin_services.deactivate_user(user, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"{user.full_name}'s account is deactivated: they are logged out everywhere and cannot log in."
+              if changed else f"No change: {user.full_name}'s account was already deactivated.",
+              "success" if changed else "info")
+    return _back_to_users()
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reactivate(user_id: int):
+    user = db.get_or_404(User, user_id)
+    changed = admin_services.reactivate_user(user, by=current_user)
+    db.session.commit()
+    flash(f"{user.full_name}'s account is active again: they can log in with their password." if changed
+          else f"No change: {user.full_name}'s account was already active.", "success" if changed else "info")
+    return _back_to_users()
+
+
+@bp.route("/users/<int:user_id>/password-reset", methods=["POST"])
+@roles_required(Role.ADMIN)
+def send_password_reset(user_id: int):
+    user = db.get_or_404(User, user_id)
+    pending_invitation = is_pending(user)
+    try:
+        admin_services.send_password_reset(user, by=current_user)
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"A new invitation was emailed to {user.email}; earlier links no longer work." if pending_invitation
+              else f"A password reset link was emailed to {user.email}. It works once, within "
+                   f"{current_app.config['PASSWORD_RESET_MAX_AGE'] // 60} minutes.", "success")
+    return _back_to_users()
 
 
 @bp.route("/audit")
 @roles_required(Role.ADMIN)
 def audit_log():
-    stmt = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
-    action = request.args.get("action", "").strip()
-    if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
-    return render_template("admin/audit.html", page=paginate(stmt, scalars=True), action=action)
+    filters = log_pages.AuditFilters.from_args(request.args, current_user.time_zone)
+    page = paginate(log_pages.page_query(filters), scalars=True,
+                    count=filters.apply(select(func.count(AuditEntry.id))))
+    link_args = filters.as_args()
+    return render_template("admin/audit.html", page=page, entries=log_pages.describe_all(page.items),
+                           filters=filters, link_args=link_args, focus=log_pages.focus(filters),
+                           broad_args={k: v for k, v in link_args.items() if k not in ("actor_id", "object_id")},
+                           action_choices=log_pages.action_choices(), object_kinds=log_pages.OBJECT_KINDS)
+
+
+@bp.route("/audit.csv")
+@roles_required(Role.ADMIN)
+def export_audit_log():
+    filters = log_pages.AuditFilters.from_args(request.args, current_user.time_zone)
+    body = audited_download(log_pages.export_csv(filters), log_pages.export_entry(filters))
+    return Response(body, mimetype="text/csv", content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="audit-log.csv"',
+                             "Cache-Control": "no-store"})

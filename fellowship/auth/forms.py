@@ -49,6 +49,17 @@ class ResetPasswordForm(FellowshipForm):
     submit = SubmitField("Set new password")
 
 
+class AcceptInvitationForm(FellowshipForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+                            render_kw={"autocomplete": "name"})
+    password = PasswordField("Choose a password", validators=[DataRequired(), _password_length],
+                             description=_password_hint, render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Accept and log in")
+
+
 class ChangePasswordForm(FellowshipForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})

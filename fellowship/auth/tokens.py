@@ -12,6 +12,7 @@ from fellowship.errors import DomainError
 
 CONFIRM_SALT = "fellowship.confirm-email"
 RESET_SALT = "fellowship.reset-password"
+INVITE_SALT = "fellowship.invitation"
 
 
 class TokenExpired(DomainError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 
-from fellowship.auth import bp, services
+from fellowship.auth import bp, invitations, services
 from fellowship.auth.forms import (
+    AcceptInvitationForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
@@ -136,6 +137,37 @@ def reset_password(token: str):
                   "Log in with the new password.", "success")
             return forget_remember_cookie(redirect(url_for("auth.login")))
     return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def accept_invitation(token: str):
+    try:
+        invitee = invitations.user_for_invitation(token)
+    except (TokenExpired, TokenInvalid) as exc:
+        return render_template("auth/link_problem.html", message=str(exc)), 400
+    if current_user.is_authenticated and current_user.id != invitee.id:
+        message = (f"This invitation is for {invitee.email}, and you are logged in as {current_user.email}. "
+                   "Log out, then open the link again.")
+        return render_template("auth/link_problem.html", message=message), 403
+    form = AcceptInvitationForm()
+    if request.method == "GET":
+        form.full_name.data = invitee.full_name
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept_invitation(token, form.full_name.data or "", form.password.data or "")
+        except (TokenExpired, TokenInvalid) as exc:
+            return render_template("auth/link_problem.html", message=str(exc)), 400
+        except DomainError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session at login: nothing carried over from before
+            login_user(user)
+            flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/accept_invitation.html", form=form, invitee=invitee,
+                           roles=invitations.role_labels(invitee))
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -28,7 +28,7 @@ from werkzeug.routing import Rule
 from fellowship.alumni.followups import follow_up_token
 from fellowship.alumni.models import ExportJob, ExportStatus, FollowUpStatus
 from fellowship.applications.models import ApplicationStatus, Document, Referee, RefereeStatus
-from fellowship.auth import tokens
+from fellowship.auth import invitations, tokens
 from fellowship.auth.models import Role
 from fellowship.calls.models import DocumentKind
 from fellowship.documents.storage import get_storage, new_key
@@ -117,6 +117,8 @@ def build_world() -> dict[str, Any]:
     db.session.add(job)
     db.session.commit()
     message = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == applicant_a.email)).one()
+    invitee = UserFactory(email="invited@example.org", password_hash=invitations.new_invited_password_hash(),
+                          email_confirmed_at=None, roles=[Role.REVIEWER])
 
     return {
         "emails": {"applicant_a": applicant_a.email, "applicant_b": applicant_b.email, "reviewer": reviewer.email,
@@ -136,6 +138,8 @@ def build_world() -> dict[str, Any]:
                                     "pw": tokens.password_fingerprint(applicant_a.password_hash)}),
             "referees.letter_upload": tokens.make_token(LETTER_SALT, {"rid": invited.id, "n": invited.link_nonce}),
             "alumni.follow_up_survey": follow_up_token(follow_up.id, follow_up.link_nonce),
+            "auth.accept_invitation": tokens.make_token(
+                tokens.INVITE_SALT, {"uid": invitee.id, "pw": tokens.password_fingerprint(invitee.password_hash)}),
         },
     }
 
