@@ -48,6 +48,7 @@ SKIPPED: dict[str, str] = {
     "/healthz": "JSON for load balancers and monitors, not a page",
     "/documents/<int:document_id>": "a file download (PDF, JPEG or PNG), not a page",
     "/staff/outcomes.csv": "a CSV download",
+    "/admin/audit.csv": "a CSV download",
     "/staff/outcomes.xlsx": "an XLSX download",
     "/staff/calls/<int:call_id>/ranking.csv": "a CSV download",
     "/staff/calls/<int:call_id>/ranking.xlsx": "an XLSX download",
@@ -91,7 +92,7 @@ def seed_demo(app: Flask) -> dict[str, Any]:
     from fellowship.alumni.followups import follow_up_token
     from fellowship.alumni.models import ExportJob, ExportStatus, FollowUp, FollowUpStatus
     from fellowship.applications.models import Application, ApplicationStatus, Referee, RefereeStatus
-    from fellowship.auth import tokens
+    from fellowship.auth import invitations, tokens
     from fellowship.auth.models import User
     from fellowship.calls.models import Call, Programme
     from fellowship.demo import load_demo_data
@@ -141,6 +142,9 @@ def seed_demo(app: Flask) -> dict[str, Any]:
         db.session.flush()
         newcomer = User(email="newcomer@example.org", full_name="Nia Newcomer", password_hash="x")  # noqa: S106
         db.session.add(newcomer)
+        invitee = User(email="invitee@example.org", full_name="Ines Invitee",
+                       password_hash=invitations.new_invited_password_hash())
+        db.session.add(invitee)
         db.session.flush()
         ids = {
             "open_call": open_call.id, "reviewing_call": reviewing.id, "decided_call": decided.id,
@@ -151,6 +155,8 @@ def seed_demo(app: Flask) -> dict[str, Any]:
             "referee_token": tokens.make_token(LETTER_SALT, {"rid": referee.id, "n": referee.link_nonce}),
             "follow_up_token": follow_up_token(follow_up.id, follow_up.link_nonce),
             "confirm_token": tokens.make_token(tokens.CONFIRM_SALT, {"uid": newcomer.id, "email": newcomer.email}),
+            "invitation_token": tokens.make_token(tokens.INVITE_SALT, {
+                "uid": invitee.id, "pw": tokens.password_fingerprint(invitee.password_hash)}),
             "reset_token": tokens.make_token(tokens.RESET_SALT, {
                 "uid": user["applicant"].id, "pw": tokens.password_fingerprint(user["applicant"].password_hash)}),
         }
@@ -172,6 +178,7 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("home", "/"), ("open-calls", "/calls"), ("call", f"/calls/{call}"), ("login", "/auth/login"),
         ("register", "/auth/register"), ("forgot", "/auth/forgot"), ("check-email", "/auth/check-email"),
         ("reset", f"/auth/reset/{ids['reset_token']}"), ("confirm", f"/auth/confirm/{ids['confirm_token']}"),
+        ("invitation", f"/auth/invitation/{ids['invitation_token']}"),
         ("referee-letter", f"/referee/{ids['referee_token']}"), ("referee-thanks", "/referee/thanks"),
         ("follow-up-survey", f"/follow-up/{ids['follow_up_token']}"), ("follow-up-thanks", "/follow-up/thanks"),
         ("not-found", "/no-such-page"))
@@ -205,7 +212,7 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("outcomes", "/staff/outcomes"), ("alumni-export", "/staff/alumni/export"),
         ("export-job", f"/staff/exports/{ids['job']}"), ("profile", "/auth/profile"))
     add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"))
-    add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"))
+    add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"), ("invite", "/admin/users/invite"))
     return pages
 
 
