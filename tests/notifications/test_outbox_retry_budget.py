@@ -183,3 +183,25 @@ def test_two_bulk_resends_at_once_queue_each_failed_message_once(app, app_ctx):
         thread.join(30)
     assert sorted(len(ids_taken) for ids_taken in taken) == [0, 20]
     assert sorted(id_ for ids_taken in taken for id_ in ids_taken) == ids
+
+
+def test_no_task_anywhere_is_queued_with_a_countdown_eta_or_celery_retry():
+    """Long delays live in the database (a due time the sweep checks), never in the broker: a worker holding
+    ETA tasks has them to restore when Redis dies (issue 17)."""
+    import ast
+    from pathlib import Path
+
+    import fellowship
+
+    offenders = []
+    for path in Path(fellowship.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            keywords = {k.arg for k in node.keywords}
+            broker_delay = keywords & {"countdown", "eta", "autoretry_for", "default_retry_delay", "retry_backoff"}
+            celery_retry = isinstance(node.func, ast.Attribute) and node.func.attr == "retry" and isinstance(
+                node.func.value, ast.Name) and node.func.value.id == "self"
+            if broker_delay or celery_retry:
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
