@@ -3,11 +3,14 @@ password reset. Every one of these is in the audit log."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from fellowship.admin import services as admin_services
 from fellowship.audit.models import AuditEntry
+from fellowship.auth import services
 from fellowship.auth.models import Role, User
+from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.notifications.mailer import build_email
 from fellowship.notifications.models import OutboxMessage
@@ -168,14 +171,9 @@ def test_an_admin_cannot_deactivate_themself_or_the_last_active_admin(client, ap
         follow_redirects=True).get_data(as_text=True)
     # with Ren deactivated, this admin is the last active one: neither the role nor the account can go
     db.session.expire_all()
-    try:
+    with pytest.raises(DomainError, match="is the last active admin"):
         admin_services.deactivate_user(db.session.get_one(User, admin.id), by=other_admin)
-    except Exception as exc:  # noqa: BLE001 - the message is what the test reads
-        assert "is the last active admin" in str(exc)
-    else:
-        raise AssertionError("the last active admin was deactivated")
-    finally:
-        db.session.rollback()
+    db.session.rollback()
     revoked = submit_form(client, f"/admin/users/{other_admin.id}/roles/revoke", {"role": "admin"},
                           page="/admin/users", follow_redirects=True)
     assert "Ren Admin no longer has the admin role." in revoked.get_data(as_text=True)
@@ -205,3 +203,25 @@ def test_a_deactivated_account_is_not_sent_a_reset(client, app_ctx):
                        follow_redirects=True).get_data(as_text=True)
     assert "Sora Staff&#39;s account is deactivated. Reactivate it first." in page
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_deactivated_admin_does_not_count_as_the_admin_who_remains(app_ctx):
+    """Two admins acting on each other at the same moment: Aiko's deactivation of Ren lands first, then Ren's
+    request (authorised a moment before) to remove Aiko's admin role must not leave no active admin."""
+    aiko = UserFactory(roles=[Role.ADMIN])
+    ren = UserFactory(roles=[Role.ADMIN])
+    assert admin_services.deactivate_user(ren, by=aiko)
+    db.session.commit()
+    try:
+        services.revoke_role(aiko, Role.ADMIN, acting_user=ren)
+    except DomainError as exc:
+        assert "This is the last admin account" in str(exc)
+    else:
+        raise AssertionError("the only active admin lost the admin role")
+    finally:
+        db.session.rollback()
+    db.session.expire_all()
+    assert Role.ADMIN in db.session.get_one(User, aiko.id).role_set
+    ren = db.session.get_one(User, ren.id)
+    with pytest.raises(DomainError, match="is the last active admin"):
+        admin_services.deactivate_user(db.session.get_one(User, aiko.id), by=ren)
