@@ -15,8 +15,10 @@ from typing import Any
 
 from flask import Request
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from wtforms import Field, FieldList, FormField
+from wtforms.widgets import HiddenInput
 
 NUL = "\x00"
 
@@ -83,6 +85,13 @@ class FellowshipForm(FlaskForm):
         if not valid:
             cut_to_maximum(self)
         return valid
+
+    def hidden_tag(self, *fields: Any) -> Markup:
+        """The hidden fields (the CSRF token) without ids: a page with two forms would otherwise repeat
+        id="csrf_token", which HTML forbids (and a hidden input needs no id: no label points at it)."""
+        chosen = [getattr(self, f) if isinstance(f, str) else f for f in fields] or \
+            [f for f in self if isinstance(f.widget, HiddenInput)]
+        return Markup("").join(f(id=False) for f in chosen)
 
 
 def field_for(form: FlaskForm, error: Exception, *, default: Field) -> Field:

@@ -92,7 +92,8 @@ def _table(title: str, categories: Sequence[str], series: Sequence[Series], labe
         for n, category in enumerate(categories))
     if not categories:
         rows = f'<tr><td colspan="{len(series) + 1}">No data yet.</td></tr>'
-    return (f'<div class="table-wrap"><table class="chart-data"><caption>{escape(title)} (data)</caption>'
+    return (f'<div class="table-wrap" role="region" tabindex="0" aria-label="{escape(title)} (data)">'
+            f'<table class="chart-data"><caption>{escape(title)} (data)</caption>'
             f'<thead><tr><th scope="col">{escape(label_heading)}</th>{head}</tr></thead><tbody>{rows}</tbody>'
             "</table></div>")
 

@@ -54,7 +54,9 @@ def test_large_export_runs_as_a_job_with_progress_and_downloads_for_its_creator(
     assert (job.status, job.total_rows, job.done_rows, job.created_by_id) == (ExportStatus.QUEUED, 6, 0, staff.id)
 
     waiting = client.get(f"/staff/exports/{job.id}").get_data(as_text=True)
-    assert 'http-equiv="refresh"' in waiting and "Waiting for a worker" in waiting
+    assert "Waiting for a worker" in waiting and "Update automatically" in waiting
+    assert 'http-equiv="refresh"' not in waiting  # it reloads itself only when asked (WCAG 2.2.1)
+    assert 'http-equiv="refresh"' in client.get(f"/staff/exports/{job.id}?auto=1").get_data(as_text=True)
     assert client.get(f"/staff/exports/{job.id}/download").status_code == 302  # not ready: back to progress
 
     done = exports.build_export(job.id, batch_size=4)  # what the task runs: two batches, 4 then 2 rows

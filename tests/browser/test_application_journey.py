@@ -41,7 +41,8 @@ def test_register_apply_upload_referee_letter_submit_and_get_the_confirmation(
     page.get_by_label("Password").fill("mekong-delta-rice-37")
     page.get_by_role("button", name="Log in").click()
 
-    # Find the call and start.
+    # Find the call and start (on a phone the menu opens from its button).
+    page.locator(".menu > summary").click()
     page.get_by_role("link", name="Open calls").click()
     page.get_by_role("link", name="Environmental Leaders 2027").click()
     page.get_by_role("button", name="Start an application").click()
