@@ -25,7 +25,7 @@ def sentences(page_html: str) -> list[str]:
     """The 'What happened' cell of each row, as text."""
     body = page_html[page_html.index("<tbody>"):page_html.index("</tbody>")]
     cells = re.findall(r"<tr>\s*<td>[^<]*</td>\s*<td>(.*?)</td>\s*</tr>", body, re.S)
-    return [html_lib.unescape(re.sub(r"<[^>]+>", "", re.split(r'<p class="audit-details">', c)[0])).strip()
+    return [html_lib.unescape(re.sub(r"<[^>]+>", "", re.split(r'<p class="audit-details hint">', c)[0])).strip()
             for c in cells]
 
 
@@ -64,7 +64,7 @@ def test_the_audit_log_reads_as_sentences_naming_people_and_objects(client, worl
 def test_details_a_sentence_does_not_say_are_shown_beside_it(client, world):
     login(client, world["admin"].email)
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert '<p class="audit-details">reason: Strong</p>' in page
+    assert '<p class="audit-details hint">reason: Strong</p>' in page
     assert "ineligible: 9" in page
 
 
