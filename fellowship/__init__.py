@@ -143,14 +143,23 @@ def register_template_helpers(app: Flask) -> None:
     def inject_globals() -> dict[str, Any]:
         return {"Role": Role, "dev_mail": "devtools" in app.blueprints}
 
-    @app.template_filter("datetime")
-    def format_datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
-        return value.strftime(fmt) if value else ""
+    from flask_login import current_user
 
-    from fellowship.calls.models import DocumentKind
+    from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
     from fellowship.geo import country_name
-    from fellowship.timezones import format_in_zone
+    from fellowship.timezones import TIME_FORMAT, format_for_viewer, format_in_zone
 
-    app.add_template_filter(format_in_zone, "in_zone")
+    # Every time on a page is shown in the viewer's zone (theirs, else the programme's), the zone named:
+    # `|datetime` where no programme is at hand, `|in_zone(programme_zone)` where one is; `|in_exact_zone(zone)` only
+    # where a page deliberately shows one given zone (a call's deadline in the programme's own zone).
+    @app.template_filter("datetime")
+    def format_datetime(value: Any, fmt: str = TIME_FORMAT) -> str:
+        return format_for_viewer(value, current_user, DEFAULT_TIME_ZONE, fmt)
+
+    @app.template_filter("in_zone")
+    def format_in_viewer_zone(value: Any, programme_zone: str | None = None, fmt: str = TIME_FORMAT) -> str:
+        return format_for_viewer(value, current_user, programme_zone or DEFAULT_TIME_ZONE, fmt)
+
+    app.add_template_filter(format_in_zone, "in_exact_zone")
     app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")

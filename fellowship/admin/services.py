@@ -117,3 +117,16 @@ def send_password_reset(user: User, *, by: User) -> None:
         return
     send_password_reset_link(user)
     record("admin.password_reset_sent", user)
+
+
+def accounts_waiting(limit: int = 5) -> tuple[int, list[User], int]:
+    """For the admin's home page: (invited accounts not yet accepted, the first few of them, accounts with no role)."""
+    from sqlalchemy import func
+
+    invited = User.password_hash.startswith(invitations.INVITED_PREFIX, autoescape=True)
+    pending = list(db.session.scalars(select(User).where(invited).order_by(User.id).limit(limit)))
+    count, roleless = db.session.execute(select(
+        select(func.count(User.id)).where(invited).scalar_subquery(),
+        select(func.count(User.id)).where(~exists().where(UserRole.user_id == User.id),
+                                          User.is_active_account.is_(True), ~invited).scalar_subquery())).one()
+    return int(count or 0), pending, int(roleless or 0)

@@ -172,6 +172,12 @@ def submit_follow_up(token: str, answer: SurveyAnswer, *, now: datetime | None =
         .execution_options(synchronize_session=False))).rowcount
     if not claimed:
         raise FollowUpLinkProblem(LINK_USED)
+    return _record_answer(follow_up, answer, now)
+
+
+def _record_answer(follow_up: FollowUp, answer: SurveyAnswer, now: datetime) -> FollowUpResponse:
+    """The answer of a follow-up just claimed (by its link or in the app): the response, the current position,
+    directory consent; contact is recovered."""
     db.session.refresh(follow_up)
     fellow = db.session.get_one(Fellow, follow_up.fellow_id)
     response = FollowUpResponse(
@@ -192,3 +198,43 @@ def submit_follow_up(token: str, answer: SurveyAnswer, *, now: datetime | None =
     log.info("follow-up %s answered by fellow %s%s", follow_up.id, fellow.id,
              " (contact recovered)" if recovered else "")
     return response
+
+
+# --- Answering in the app ("My surveys") -------------------------------------------------------------------------
+
+#: Follow-ups sent and not answered yet: a logged-in alumnus answers them from "My surveys", without the emailed link
+#: (a lapsed one too: answering it recovers the contact, as the link does).
+WAITING = (FollowUpStatus.SENT, FollowUpStatus.REMINDED, FollowUpStatus.OVERDUE, FollowUpStatus.LAPSED)
+
+
+def waiting_follow_ups(user_id: int) -> list[FollowUp]:
+    """The user's follow-ups waiting for an answer (any of their fellowships), the oldest due first; one query."""
+    return list(db.session.scalars(
+        select(FollowUp).join(Fellow, Fellow.id == FollowUp.fellow_id)
+        .where(Fellow.user_id == user_id, FollowUp.status.in_(WAITING))
+        .order_by(FollowUp.due_on, FollowUp.id)))
+
+
+def own_follow_up(follow_up_id: int, user_id: int) -> FollowUp | None:
+    """The follow-up if it was sent to this user (answered or not, but never one still scheduled); else None."""
+    return db.session.scalar(
+        select(FollowUp).join(Fellow, Fellow.id == FollowUp.fellow_id)
+        .where(FollowUp.id == follow_up_id, Fellow.user_id == user_id,
+               FollowUp.status != FollowUpStatus.SCHEDULED))
+
+
+def submit_own_follow_up(follow_up: FollowUp, answer: SurveyAnswer, *, now: datetime | None = None
+                         ) -> FollowUpResponse:
+    """Answer the logged-in alumnus's own follow-up (the view checked ownership with `own_follow_up`).
+
+    Claimed as the emailed link claims it: one conditional UPDATE, so an answer sent at the same moment through the
+    link (or a second tab) cannot also count; the link stops working."""
+    now = now or utcnow()
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(FollowUp)
+        .where(FollowUp.id == follow_up.id, FollowUp.status.in_(WAITING))
+        .values(status=FollowUpStatus.COMPLETED, completed_at=now, link_nonce=None)
+        .execution_options(synchronize_session=False))).rowcount
+    if not claimed:
+        raise FollowUpLinkProblem(LINK_USED)
+    return _record_answer(follow_up, answer, now)

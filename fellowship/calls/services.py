@@ -171,3 +171,36 @@ def lock_call(call_id: int) -> None:
         db.session.connection().execute(text("UPDATE calls SET id = id WHERE id = :id"), {"id": call_id})
     else:
         db.session.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
+
+
+# --- The staff home page ------------------------------------------------------------------------------------------
+
+#: The stages of a call in the order of the journey, as the staff home page lists them (archived calls are left out).
+ACTIVE_STAGES = (CallStatus.DRAFT, CallStatus.OPEN, CallStatus.CLOSED, CallStatus.REVIEWING, CallStatus.DECIDED)
+
+
+def next_deadlines(now: datetime | None = None, limit: int = 5) -> list[dict[str, Any]]:
+    """The next deadlines staff watch: calls closing, and reviews due, soonest first (one query each)."""
+    now = now or utcnow()
+    closing = db.session.execute(
+        select(Call.id, Call.title, Call.closes_at.label("at"), Programme.time_zone).join(Programme)
+        .where(Call.status == CallStatus.OPEN, Call.closes_at > now).order_by(Call.closes_at).limit(limit))
+    reviews = db.session.execute(
+        select(Call.id, Call.title, Call.review_due_at.label("at"), Programme.time_zone).join(Programme)
+        .where(Call.status.in_([CallStatus.CLOSED, CallStatus.REVIEWING]), Call.review_due_at > now)
+        .order_by(Call.review_due_at).limit(limit))
+    found = [{"kind": "closes", "call_id": r.id, "title": r.title, "at": r.at, "time_zone": r.time_zone}
+             for r in closing]
+    found += [{"kind": "reviews due", "call_id": r.id, "title": r.title, "at": r.at, "time_zone": r.time_zone}
+              for r in reviews]
+    return sorted(found, key=lambda d: d["at"])[:limit]
+
+
+def active_calls() -> list[Any]:
+    """Calls not archived, in the order of their stage then deadline (id, title, status, closes_at, zone): the staff
+    home page lists each with the page where its current work is done; one query."""
+    stage = {status: index for index, status in enumerate(ACTIVE_STAGES)}
+    rows = db.session.execute(
+        select(Call.id, Call.title, Call.status, Call.closes_at, Programme.time_zone).join(Programme)
+        .where(Call.status.in_(ACTIVE_STAGES)).order_by(Call.closes_at.desc()))
+    return sorted(rows, key=lambda r: stage[r.status])

@@ -237,6 +237,15 @@ def overdue_follow_ups_query() -> Select[*tuple[Any, ...]]:
             .order_by(FollowUp.due_on, FollowUp.id))
 
 
+def attention_counts(today: date) -> tuple[int, int]:
+    """(returns due, follow-ups overdue or lapsed) for the staff home page, in one query."""
+    returns = (select(func.count(Fellow.id))
+               .where(Fellow.status == FellowStatus.IN_JAPAN, Fellow.planned_return_date < today).scalar_subquery())
+    overdue = select(func.count(FollowUp.id)).where(FollowUp.status.in_(NEEDS_ATTENTION)).scalar_subquery()
+    row = db.session.execute(select(returns, overdue)).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 def lost_contact_query() -> Select[*tuple[Any, ...]]:
     """Alumni flagged lost-contact, the longest lost first."""
     return (select(Fellow.id, Fellow.home_country, Fellow.lost_contact_since, Fellow.actual_return_date,

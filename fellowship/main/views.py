@@ -7,10 +7,13 @@ from typing import Any
 from flask import current_app, render_template, request
 from flask_login import current_user
 
+from fellowship.alumni.followups import period_label
 from fellowship.auth.models import Role
 from fellowship.extensions import limiter
 from fellowship.health import services as health
 from fellowship.main import bp
+from fellowship.main.home import home_for
+from fellowship.timezones import time_left
 
 STAFF = (Role.STAFF, Role.ADMIN)
 
@@ -29,7 +32,10 @@ def _health_helpers() -> dict[str, Any]:
 
 @bp.route("/")
 def index():
-    return render_template("main/index.html", health=health.read_health() if _is_staff() else None)
+    """Anonymous visitors get the welcome; a logged-in person each of their roles' pending work, with links."""
+    home = home_for(current_user) if current_user.is_authenticated else None
+    return render_template("main/index.html", home=home, health=health.read_health() if _is_staff() else None,
+                           time_left=time_left, period_label=period_label)
 
 
 @bp.route("/healthz")
