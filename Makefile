@@ -26,10 +26,12 @@ node_modules: $(VNU_JAR)
 .PHONY: node_modules
 
 ## Create the virtualenv, migrate, load demo data, start web + worker + beat + mail sink.
+## `make run PORT=8000` serves on another port; the demo's emails (queued by seed-demo) link to that port too.
+PORT ?= 5000
 run: install
 	$(BIN)/flask db upgrade
-	$(BIN)/flask seed-demo
-	$(BIN)/flask dev
+	PORT=$(PORT) $(BIN)/flask seed-demo
+	PORT=$(PORT) $(BIN)/flask dev
 
 lint: install
 	$(BIN)/ruff check .

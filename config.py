@@ -51,7 +51,8 @@ class Config:
         self.MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
         self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Fellowship <no-reply@fellowship.local>")
         #: Base of the links written into emails (no request exists in a worker).
-        self.PUBLIC_URL = (_env("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+        # Links in emails point at the port `make run` / `flask dev` serves (PORT, 5000 by default) unless set.
+        self.PUBLIC_URL = (_env("PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 5000)}") or "").rstrip("/")
         #: Who applicants, referees and alumni write to: shown in the footer, on application pages, in every email.
         self.PROGRAMME_CONTACT_NAME = _env("PROGRAMME_CONTACT_NAME", "Fellowship programme office")
         self.PROGRAMME_CONTACT_EMAIL = _env("PROGRAMME_CONTACT_EMAIL", "programme@fellowship.local")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import io
 import random
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -44,6 +45,7 @@ from fellowship.extensions import db
 from fellowship.geo import region_of
 from fellowship.models import utcnow
 
+DEMO_ALUMNUS = "alumnus@example.org"  #: one of the 2021 cohort, with one follow-up survey waiting for an answer
 DEMO_PASSWORD = "green-leaders-2026"  # noqa: S105 - published demo login, loaded only by seed-demo
 PROGRAMME_NAME = "Environmental Leaders Fellowship"
 
@@ -292,9 +294,11 @@ def _load_alumni(programme: Programme, password_hash: str) -> None:
     schedule_follow_ups); the follow-ups' progress, answers and careers are then written directly: it is demo data,
     as if the daily job and the alumni had done it.
     """
+    from fellowship.alumni.followups import follow_up_link, period_label
     from fellowship.alumni.models import CareerEntry, FollowUp, FollowUpResponse, FollowUpStatus, LeadershipLevel
     from fellowship.fellows.models import FellowStatus
     from fellowship.fellows.services import create_fellow, record_return
+    from fellowship.notifications.services import queue_email
 
     today = utcnow().date()
     rng = random.Random(2021)  # noqa: S311 - demo data, not security
@@ -307,7 +311,7 @@ def _load_alumni(programme: Programme, password_hash: str) -> None:
             country, givens, families = PEOPLE[(person + 5) % (len(PEOPLE) - 1)]  # not JP: not eligible
             given, family = givens[person % len(givens)], families[(person // 2) % len(families)]
             person += 1
-            email = ("alumnus@example.org" if person == 1
+            email = (DEMO_ALUMNUS if person == 1
                      else f"{given.split()[0].lower()}.{family.lower()}.alumni{person}@example.org")
             user = User(email=email, full_name=f"{given} {family}", password_hash=password_hash,
                         email_confirmed_at=utcnow())
@@ -363,6 +367,13 @@ def _load_alumni(programme: Programme, password_hash: str) -> None:
                         directory_consent=fellow.directory_opt_in, submitted_at=follow_up.completed_at))
                     career_from = follow_up
                 follow_up.status = FollowUpStatus(outcome)
+                if outcome in ("sent", "reminded", "overdue"):  # its emailed link works, as the daily job made it
+                    follow_up.link_nonce = secrets.token_urlsafe(16)
+                    if email == DEMO_ALUMNUS and is_latest:  # the survey waiting for the demo alumnus, in /dev/mail
+                        db.session.flush()
+                        queue_email(email, "alumni/followup_invitation", dedupe_key=f"followup:{follow_up.id}:sent",
+                                    name=user.full_name, period=period_label(follow_up.months_after_return),
+                                    survey_url=follow_up_link(follow_up.id, follow_up.link_nonce))
             if career_from is not None:
                 position, organisation, sector, environmental, level = CAREERS[index % len(CAREERS)]
                 residence = ABROAD.get(index, country) if career_from is due[-1] else country

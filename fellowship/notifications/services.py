@@ -9,6 +9,7 @@ beat sweep hands it to a worker when it is due.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import time
 import uuid
@@ -29,7 +30,7 @@ from fellowship.audit.services import record
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import UTCDateTime, utcnow
-from fellowship.notifications.mailer import build_email, smtp_connection
+from fellowship.notifications.mailer import build_email, render_text, smtp_connection
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -377,3 +378,32 @@ def status_counts() -> dict[str, int]:
     counts = {status.value: 0 for status in MessageStatus}
     counts.update({status.value: count for status, count in rows})
     return counts
+
+
+# --- One message, as staff read it ----------------------------------------------------------------------------------
+
+#: A personal single-use link's token (itsdangerous: base64url parts joined by dots): hidden on the staff page, where
+#: it would let whoever reads it answer a survey, upload a letter or set a password in someone else's name.
+_PERSONAL_TOKEN = re.compile(r"(https?://\S+/)([A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-.]{20,})")
+PERSONAL_LINK_HIDDEN = "[personal link, hidden]"
+
+
+def readable_text(message: OutboxMessage) -> str:
+    """The message's plain-text body as the recipient reads it, personal link tokens hidden; a sentence if the
+    template can no longer render it (renamed since it was queued)."""
+    from jinja2 import TemplateError
+
+    try:
+        text = render_text(message.template, dict(message.context or {}))
+    except TemplateError as exc:
+        log.warning("outbox message %s: template %s does not render: %s", message.id, message.template, exc)
+        return f"This message's text cannot be shown: its template ({message.template}) no longer renders it."
+    return _PERSONAL_TOKEN.sub(lambda m: m.group(1) + PERSONAL_LINK_HIDDEN, text)
+
+
+def recipient_condition(text: str | None) -> ColumnElement[bool] | None:
+    """Messages whose recipient contains `text`, any case; None for an empty search."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return func.lower(OutboxMessage.recipient).contains(text.lower(), autoescape=True)

@@ -25,10 +25,15 @@ def index():
         status = MessageStatus.FAILED.value
     conditions = [OutboxMessage.status == MessageStatus(status)]
     filter_form = None
+    recipient = request.args.get("recipient", "").strip()[:254]
     if status == MessageStatus.FAILED.value:
         filter_form = failed_filter_form(request.args)
         if filter_form.validate():
             conditions = filter_form.filters().conditions()
+    else:
+        by_recipient = services.recipient_condition(recipient)
+        if by_recipient is not None:
+            conditions.append(by_recipient)
     stmt = (
         select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject, OutboxMessage.status,
                OutboxMessage.attempts, OutboxMessage.last_error, OutboxMessage.created_at,
@@ -36,8 +41,17 @@ def index():
         .where(*conditions)
         .order_by(OutboxMessage.id.desc())
     )
-    return render_template("notifications/outbox.html", page=paginate(stmt), status=status,
+    return render_template("notifications/outbox.html", page=paginate(stmt), status=status, recipient=recipient,
                            counts=services.status_counts(), form=FlaskForm(), filter_form=filter_form)
+
+
+@bp.route("/<int:message_id>")
+@roles_required(Role.STAFF, Role.ADMIN)
+def message(message_id: int):
+    """One message: to whom, what, where its delivery stands, and its text as the recipient reads it."""
+    outbox_message = db.get_or_404(OutboxMessage, message_id)
+    return render_template("notifications/message.html", message=outbox_message, form=FlaskForm(),
+                           text=services.readable_text(outbox_message))
 
 
 @bp.route("/resend-failed")

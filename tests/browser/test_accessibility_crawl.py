@@ -100,6 +100,7 @@ def seed_demo(app: Flask) -> dict[str, Any]:
     from fellowship.extensions import db
     from fellowship.fellows.models import Fellow
     from fellowship.models import utcnow
+    from fellowship.notifications.models import OutboxMessage
     from fellowship.referees.services import LETTER_SALT
     from fellowship.selection.models import Assignment, CallReviewer, Decision
 
@@ -137,6 +138,11 @@ def seed_demo(app: Flask) -> dict[str, Any]:
             FollowUp.status.in_([FollowUpStatus.SENT, FollowUpStatus.REMINDED])).order_by(FollowUp.id)).first()
         assert follow_up is not None, "a demo follow-up waits for an answer"
         follow_up.link_nonce = follow_up.link_nonce or "crawl-nonce"
+        own_follow_up = db.session.scalars(select(FollowUp).where(
+            FollowUp.fellow_id == fellow.id, FollowUp.status == FollowUpStatus.SENT)).first()
+        assert own_follow_up is not None, "a survey waits for the demo alumnus (My surveys)"
+        message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        assert message is not None, "the demo queued an email (the alumnus's survey)"
         job = ExportJob(kind="alumni", params={}, status=ExportStatus.RUNNING, total_rows=20, done_rows=7,
                         created_by_id=user["staff"].id)
         db.session.add(job)
@@ -152,7 +158,7 @@ def seed_demo(app: Flask) -> dict[str, Any]:
             "own": own.id, "assignment": assignment.id if assignment else None, "member": member.id if member else None,
             "decided_app": decided_app.id if decided_app else None, "submitted": submitted.id if submitted else None,
             "batch_key": batch_key, "fellow": fellow.id, "programme": programme.id if programme else None,
-            "job": job.id,
+            "job": job.id, "own_follow_up": own_follow_up.id, "message": message.id,
             "referee_token": tokens.make_token(LETTER_SALT, {"rid": referee.id, "n": referee.link_nonce}),
             "follow_up_token": follow_up_token(follow_up.id, follow_up.link_nonce),
             "confirm_token": tokens.make_token(tokens.CONFIRM_SALT, {"uid": newcomer.id, "email": newcomer.email}),
@@ -207,12 +213,14 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("decision-progress", f"/staff/calls/{dec}/decisions/progress/{ids['batch_key']}"),
         ("application-decision", f"/staff/applications/{ids['decided_app']}/decision"),
         ("outbox", "/staff/outbox/"), ("resend-failed", "/staff/outbox/resend-failed"),
+        ("outbox-message", f"/staff/outbox/{ids['message']}"),
         ("fellows", "/staff/fellows"), ("fellow", f"/staff/fellows/{ids['fellow']}"),
         ("returns-due", "/staff/fellows/returns-due"), ("alumni", "/staff/alumni"),
         ("alumni-overdue", "/staff/alumni/overdue"), ("alumni-timeline", f"/staff/alumni/{ids['fellow']}"),
         ("outcomes", "/staff/outcomes"), ("alumni-export", "/staff/alumni/export"),
         ("export-job", f"/staff/exports/{ids['job']}"), ("profile", "/auth/profile"))
-    add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"))
+    add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"),
+        ("my-surveys", "/alumni/surveys"), ("my-survey", f"/alumni/surveys/{ids['own_follow_up']}"))
     add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"), ("invite", "/admin/users/invite"))
     return pages
 

@@ -126,7 +126,8 @@ def build_world() -> dict[str, Any]:
         "params": {
             "application_id": application.id, "document_id": documents[DocumentKind.CV].id,
             "referee_id": received.id, "assignment_id": assignment.id, "call_id": call.id,
-            "fellow_id": fellow.id, "job_id": job.id, "member_id": member.id, "message_id": message.id,
+            "fellow_id": fellow.id, "follow_up_id": follow_up.id, "job_id": job.id, "member_id": member.id,
+            "message_id": message.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
         },
