@@ -24,7 +24,7 @@ from fellowship.extensions import db
 from fellowship.geo import region_of
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
-from fellowship.timezones import format_in_zone
+from fellowship.timezones import format_for_viewer, format_in_zone
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def submit_application(application: Application) -> Application:
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "applications/submitted", name=applicant.full_name, reference=reference,
                 call_title=application.call.title,
-                submitted_at=format_in_zone(now, application.call.time_zone),
+                submitted_at=format_for_viewer(now, applicant, application.call.time_zone),
                 url=public_link(f"/applications/{application.id}"))
     record("applications.submitted", application, reference=reference)
     log.info("application %s submitted as %s", application.id, reference)
@@ -247,7 +247,7 @@ def remind_drafts(now: datetime | None = None, batch_size: int = 500) -> int:
         last_id = 0
         while True:
             rows = db.session.execute(
-                select(Application.id, User.email, User.full_name)
+                select(Application.id, User.email, User.full_name, User.time_zone)
                 .join(User, User.id == Application.applicant_id)
                 .where(Application.call_id == call.id, Application.status == ApplicationStatus.DRAFT,
                        Application.id > last_id)
@@ -258,7 +258,7 @@ def remind_drafts(now: datetime | None = None, batch_size: int = 500) -> int:
                 message = queue_email(
                     row.email, "applications/draft_reminder", dedupe_key=f"draft-reminder:{key}:{row.id}",
                     name=row.full_name, call_title=call.title, days=max(1, (call.closes_at - now).days),
-                    deadline=format_in_zone(call.closes_at, call.time_zone),
+                    deadline=format_for_viewer(call.closes_at, row, call.time_zone),
                     url=public_link(f"/applications/{row.id}"))
                 queued += message is not None
             last_id = rows[-1].id

@@ -30,7 +30,7 @@ from fellowship.selection.models import (
     ReviewStatus,
 )
 from fellowship.selection.scores import recompute_call
-from fellowship.timezones import format_in_zone
+from fellowship.timezones import format_for_viewer
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,8 @@ def preview(call: Call) -> AssignmentPlan:
 
 def _email_assignments(reviewer: User, call: Call, count: int, due: datetime) -> None:
     queue_email(reviewer.email, "selection/assignments", name=reviewer.full_name, count=count,
-                call_title=call.title, due=format_in_zone(due, call.time_zone), url=public_link(REVIEWS_PATH))
+                call_title=call.title, due=format_for_viewer(due, reviewer, call.time_zone),
+                url=public_link(REVIEWS_PATH))
 
 
 def auto_assign(call: Call, by: User | None = None) -> AssignmentPlan:
@@ -650,7 +651,7 @@ def send_review_reminders(now: datetime | None = None) -> int:
         user, call = users[reviewer_id], calls[call_id]
         key = f"selection-reminder:{call_id}:{reviewer_id}:{int(due_at.timestamp())}:{kind}"
         message = queue_email(user.email, "selection/assignment_reminder", dedupe_key=key, name=user.full_name,
-                              count=count, call_title=call.title, due=format_in_zone(due_at, call.time_zone),
+                              count=count, call_title=call.title, due=format_for_viewer(due_at, user, call.time_zone),
                               overdue=kind != "before", url=public_link(REVIEWS_PATH))
         if message is not None:
             queued += 1
