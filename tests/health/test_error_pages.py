@@ -35,6 +35,7 @@ def unreachable_database_app(app: Flask, app_settings: dict[str, Any], database_
         with down.app_context():
             db.engine.dispose()
         limiter.init_app(app)  # the one Limiter keeps the storage of the last app set up
+        app.extensions["celery"].set_default()  # and tasks called by name run in the last Celery app made
 
 
 def logged_in_cookie(client: FlaskClient, email: str) -> str:

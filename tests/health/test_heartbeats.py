@@ -195,3 +195,4 @@ def test_deep_health_check_names_an_unreachable_database_and_redis(
         with down.app_context():
             db.engine.dispose()
         limiter.init_app(app)  # the one Limiter keeps the storage of the last app set up
+        app.extensions["celery"].set_default()  # and tasks called by name run in the last Celery app made

@@ -41,6 +41,7 @@ def own_redis_app(app: Flask, app_settings: dict[str, Any], redis_server: RedisS
         with own.app_context():
             db.engine.dispose()
         limiter.init_app(app)  # the one Limiter keeps the storage of the last app set up
+        app.extensions["celery"].set_default()  # and tasks called by name run in the last Celery app made
 
 
 def records(caplog: pytest.LogCaptureFixture, logger: str) -> list[logging.LogRecord]:
