@@ -1,7 +1,8 @@
 """Server-rendered SVG bar charts: plain strings, no JavaScript, no CDN, no style= attributes (CSP).
 
-Each chart is an <svg role="img"> labelled by its <title> and <desc>, inside a <figure> with a data table holding
-the same numbers, so screen readers and people who prefer tables get everything the bars show.
+Each chart is an <svg role="img"> labelled by its <title> and <desc>; the page's figures table (named in the desc)
+holds every number the bars show, once: no table is repeated under its chart. Labels sit above their bars, so a chart
+is 340 px wide and stays legible at its own size on a 390 px phone (no shrinking of a wide drawing).
 """
 
 from __future__ import annotations
@@ -38,66 +39,59 @@ def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+#: Geometry (px): the drawing fits a phone's column (358 px at 390 px) without being scaled down.
+WIDTH, BAR_AREA, BAR_HEIGHT, LABEL_HEIGHT, GAP = 340, 270, 16, 16, 10
+
+
 def bar_chart(title: str, bars: Sequence[Bar], *, maximum: float | None = None, value_heading: str = "Value",
-              label_heading: str = "Group") -> Markup:
-    """A horizontal bar chart with its data table; `maximum` fixes the scale (1.0 for shares), else the largest."""
+              figures: str = "the table below") -> Markup:
+    """A horizontal bar chart; `maximum` fixes the scale (1.0 for shares), else the largest value."""
     return grouped_bar_chart(title, [bar.label for bar in bars], [Series(value_heading, bars)], maximum=maximum,
-                             label_heading=label_heading)
+                             figures=figures)
+
+
+def _legend(series: Sequence[Series]) -> tuple[list[str], int]:
+    """The legend's items, wrapped onto as many lines as the chart's width needs; (svg parts, height)."""
+    parts, x, y = [], 0, 4
+    for n, s in enumerate(series):
+        item_width = 16 + 7 * len(s.name) + 14
+        if x and x + item_width > WIDTH:
+            x, y = 0, y + 18
+        parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{PALETTE[n % len(PALETTE)]}"/>'
+                     f'<text x="{x + 16}" y="{y + 10}" font-size="12" fill="#222">{escape(s.name)}</text>')
+        x += item_width
+    return parts, y + 22
 
 
 def grouped_bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *,
-                      maximum: float | None = None, label_heading: str = "Group") -> Markup:
-    """Horizontal bars, one group per category and one bar per series in it, a legend, and the data table."""
+                      maximum: float | None = None, figures: str = "the table below") -> Markup:
+    """Horizontal bars, one group per category (its label above) and one bar per series in it, and a legend."""
     chart_id = _chart_id("chart")
-    label_width, bar_area, bar_height, gap, value_width = 200, 360, 16, 10, 70
-    per_group = bar_height * len(series) + gap
-    legend_height = 22 if len(series) > 1 else 0
-    height = legend_height + max(len(categories), 1) * per_group + 10
-    width = label_width + bar_area + value_width
+    legend, legend_height = _legend(series) if len(series) > 1 else ([], 0)
+    per_group = LABEL_HEIGHT + BAR_HEIGHT * len(series) + GAP
+    height = legend_height + max(len(categories), 1) * per_group
     values = [bar.value for s in series for bar in s.bars if bar.value is not None]
     scale = maximum if maximum else (max(values) if values else 0) or 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
              f'<title id="{chart_id}-title">{escape(title)}</title>',
-             f'<desc id="{chart_id}-desc">Bar chart; the table below it holds the same figures.</desc>']
-    if len(series) > 1:
-        x = 8  # the legend may use the label column too: four series names need the whole width
-        for n, s in enumerate(series):
-            colour = PALETTE[n % len(PALETTE)]
-            parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
-                         f'<text x="{x + 16}" y="14" font-size="12" fill="#222">{escape(s.name)}</text>')
-            x += 20 + 7 * len(s.name) + 16
+             f'<desc id="{chart_id}-desc">Bar chart; {escape(figures)} holds the same figures.</desc>', *legend]
     for row, category in enumerate(categories):
         top = legend_height + row * per_group
-        parts.append(f'<text x="{label_width - 8}" y="{top + bar_height * len(series) / 2 + 4:.0f}" font-size="12" '
-                     f'text-anchor="end" fill="#222">{escape(_shorten(category))}</text>')
+        parts.append(f'<text x="0" y="{top + 12}" font-size="12" font-weight="600" fill="#222">'
+                     f'{escape(_shorten(category))}</text>')
         for n, s in enumerate(series):
             bar = s.bars[row]
-            y = top + n * bar_height
-            length = 0.0 if bar.value is None else max(0.0, min(bar.value / scale, 1.0)) * bar_area
-            parts.append(f'<rect x="{label_width}" y="{y}" width="{_number(length)}" height="{bar_height - 2}" '
+            y = top + LABEL_HEIGHT + n * BAR_HEIGHT
+            length = 0.0 if bar.value is None else max(0.0, min(bar.value / scale, 1.0)) * BAR_AREA
+            parts.append(f'<rect x="0" y="{y}" width="{_number(length)}" height="{BAR_HEIGHT - 2}" '
                          f'fill="{PALETTE[n % len(PALETTE)]}"/>')
-            parts.append(f'<text x="{label_width + length + 4:.0f}" y="{y + bar_height - 4}" font-size="11" '
+            parts.append(f'<text x="{length + 4:.0f}" y="{y + BAR_HEIGHT - 4}" font-size="11" '
                          f'fill="#222">{escape(bar.text)}</text>')
     parts.append("</svg>")
-    return Markup(f'<figure class="chart-figure">{"".join(parts)}'  # noqa: S704 - every text above is escaped
-                  f'{_table(title, categories, series, label_heading)}</figure>')
+    return Markup(f'<figure class="chart-figure">{"".join(parts)}</figure>')  # noqa: S704 - all text escaped
 
 
-def _table(title: str, categories: Sequence[str], series: Sequence[Series], label_heading: str) -> str:
-    head = "".join(f'<th scope="col">{escape(s.name)}</th>' for s in series)
-    rows = "".join(
-        f'<tr><th scope="row">{escape(category)}</th>'
-        + "".join(f"<td>{escape(s.bars[n].text)}</td>" for s in series) + "</tr>"
-        for n, category in enumerate(categories))
-    if not categories:
-        rows = f'<tr><td colspan="{len(series) + 1}">No data yet.</td></tr>'
-    return (f'<div class="table-wrap" role="region" tabindex="0" aria-label="{escape(title)} (data)">'
-            f'<table class="chart-data"><caption>{escape(title)} (data)</caption>'
-            f'<thead><tr><th scope="col">{escape(label_heading)}</th>{head}</tr></thead><tbody>{rows}</tbody>'
-            "</table></div>")
-
-
-def _shorten(label: str, limit: int = 28) -> str:
-    """Axis labels are cut to fit; the table beside the chart has them in full."""
+def _shorten(label: str, limit: int = 46) -> str:
+    """Labels are cut to the chart's width; the figures table has them in full."""
     return label if len(label) <= limit else label[: limit - 1] + "…"

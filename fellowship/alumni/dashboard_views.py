@@ -54,19 +54,19 @@ def _charts(data: outcomes.Outcomes, comparison: list[outcomes.Figures]) -> dict
         "by_region": charts.grouped_bar_chart(
             "Outcomes by home region", [f.label for f in data.by_region],
             [charts.Series(name, _share_bars(data.by_region, attr)) for name, attr in rates],
-            maximum=1.0, label_heading="Home region"),
+            maximum=1.0, figures="the table “All figures by home region”"),
         "by_country": charts.grouped_bar_chart(
             f"Outcomes by home country (top {TOP_COUNTRIES} by alumni)", [f.label for f in top],
             [charts.Series(name, _share_bars(top, attr)) for name, attr in rates[:3]],
-            maximum=1.0, label_heading="Home country"),
+            maximum=1.0, figures="the table “All figures by home country”"),
         "alumni_by_country": charts.bar_chart(
             f"Alumni by home country (top {TOP_COUNTRIES})",
             [charts.Bar(f.label, f.alumni, str(f.alumni)) for f in top], value_heading="Alumni",
-            label_heading="Home country"),
+            figures="the table “All figures by home country”"),
         "cohorts": charts.grouped_bar_chart(
             "Cohorts compared", [f.label for f in comparison],
             [charts.Series(name, _share_bars(comparison, attr)) for name, attr in rates],
-            maximum=1.0, label_heading="Cohort"),
+            maximum=1.0, figures="the table “All figures by cohort”"),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -161,11 +162,11 @@ def test_dashboard_shows_headline_figures_charts_and_tables_to_staff(client, app
     assert "55.6% (5 of 9 sent)" in page
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 4
     assert "<title" in page and "style=" not in page
-    # the region chart's data table: Africa's return rate 2/3, Asia's 1/1
-    assert '<th scope="row">Africa</th><td>66.7%</td>' in page
-    assert '<th scope="row">Asia</th><td>100.0%</td>' in page
+    # the figures table by region: Africa's return rate 2/3, Asia's 1/1
+    assert re.search(r'<th scope="row">Africa</th><td>\d+</td>\s*<td>66.7% <span class="hint">\(2/3\)', page)
+    assert re.search(r'<th scope="row">Asia</th><td>\d+</td>\s*<td>100.0% <span class="hint">\(1/1\)', page)
     # cohort comparison table lists both cohorts
-    assert '<th scope="row">Environmental Leaders 2021</th><td>66.7%</td>' in page
+    assert re.search(r'<th scope="row">Environmental Leaders 2021</th><td>\d+</td>\s*<td>66.7%', page)
 
     cohort_page = client.get(f"/staff/outcomes?cohort={data['b'].id}").get_data(as_text=True)
     assert "Outcomes: Environmental Leaders 2022" in cohort_page
@@ -205,3 +206,16 @@ def test_nav_shows_outcomes_to_staff(client, app_ctx, staff):
     login(client, staff.email)
     page = client.get("/").get_data(as_text=True)
     assert 'href="/staff/outcomes"' in page and 'href="/alumni/directory"' in page
+
+
+def test_the_dashboard_shows_each_figure_once_and_its_charts_fit_a_phone(client, app_ctx, staff):
+    build_fixture()
+    login(client, staff.email)
+    page = client.get("/staff/outcomes").get_data(as_text=True)
+    # One figures table per section; no table of the same numbers repeated under each chart.
+    assert page.count("<table") == 3 and "chart-data" not in page
+    assert page.count("holds the same figures") == 4  # each chart names the table that holds its numbers
+    # Drawn at most 358 px wide (a 390 px phone's column), so no chart is shrunk to unreadable text.
+    widths = [int(w) for w in re.findall(r'<svg [^>]*class="chart" width="(\d+)"', page)]
+    assert len(widths) == 4 and max(widths) <= 358
+    assert all(int(size) >= 11 for size in re.findall(r'font-size="(\d+)"', page))
