@@ -37,7 +37,9 @@ def test_the_ranking_fits_1280_px_and_the_adjust_form_names_its_application(app:
     name = first_row.locator("th").inner_text()
     first_row.get_by_role("link", name="Adjust…").click()
     scroll_width, client_width = page.evaluate(OVERFLOW)
-    assert scroll_width <= client_width, "the adjust form pushes the last column out of view"
+    widths = page.evaluate("""() => [...document.querySelectorAll('table.ranking thead th')].map(
+        th => th.textContent.trim().slice(0, 12) + ':' + th.getBoundingClientRect().width)""")
+    assert scroll_width <= client_width, f"the adjust form pushes the last column out of view: {widths}"
     form = page.locator("form.adjust")
     assert name.splitlines()[1].split()[0] in form.inner_text()  # "Adjusting <name>"
     assert form.is_visible()
