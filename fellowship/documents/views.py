@@ -20,7 +20,7 @@ from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.forms import FellowshipForm
 from fellowship.pagination import paginate
-from fellowship.timezones import format_in_zone
+from fellowship.timezones import format_for_viewer
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _render_index(application: Application, form: UploadForm) -> str:
     return render_template(
         "documents/index.html", application=application, form=form, page=page,
         required=services.document_status(application), editable=locked is None, locked_message=locked,
-        deadline=format_in_zone(application.call.closes_at, application.call.time_zone),
+        deadline=format_for_viewer(application.call.closes_at, current_user, application.call.time_zone),
         delete_form=FellowshipForm(), overview_url=overview_url(application.id),
     )
 
