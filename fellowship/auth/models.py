@@ -21,6 +21,11 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+def new_session_token() -> str:
+    """A random token for `User.session_token` (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
@@ -34,7 +39,7 @@ class User(UserMixin, IdMixin, TimestampMixin, Base):
     #: IANA zone the user reads times in (deadlines are also shown in the programme's zone).
     time_zone: Mapped[str | None] = mapped_column(String(64))
     #: Part of every session and "remember me" cookie of the account (see `get_id`); a new one ends them all.
-    session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -69,10 +74,6 @@ class User(UserMixin, IdMixin, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
-
-
-def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def user_id_of_session(session_id: str) -> int | None:

@@ -85,10 +85,12 @@ def test_login_and_logout(client, app_ctx):
     response = login(client, "fatima@example.org")
     assert response.status_code == 302
     home = client.get("/").get_data(as_text=True)
-    assert "logged in as <strong>fatima@example.org</strong>" in home
+    assert "Fatima Diallo</a>" in home and "Log out</button>" in home  # the nav names who is logged in
+    assert client.get("/auth/profile").status_code == 200
     token = csrf_token_from(home)
     client.post("/auth/logout", data={"csrf_token": token})
     assert "Create an account" in client.get("/").get_data(as_text=True)
+    assert client.get("/auth/profile").status_code == 302
 
 
 def test_login_follows_only_local_next_links(client, app_ctx):

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-from fellowship.extensions import db
+from fellowship.extensions import db, limiter
 from tests.conftest import make_app
 
 
@@ -36,7 +37,8 @@ def scratch_database_url(database_url: str, tmp_root: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def test_existing_accounts_get_distinct_random_session_tokens(app_settings: dict[str, Any], scratch_database_url):
+def test_existing_accounts_get_distinct_random_session_tokens(app: Flask, app_settings: dict[str, Any],
+                                                              scratch_database_url: str):
     scratch = make_app({**app_settings, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
     with scratch.app_context():
         try:
@@ -59,3 +61,7 @@ def test_existing_accounts_get_distinct_random_session_tokens(app_settings: dict
         finally:
             db.session.remove()
             db.engine.dispose()
+            limiter.init_app(app)  # the one Limiter keeps the storage of the last app set up
+            # Tasks called by name run in the current (else default) Celery app: the last one made, the scratch one's.
+            app.extensions["celery"].set_current()
+            app.extensions["celery"].set_default()
