@@ -19,6 +19,7 @@ from fellowship.auth.models import User
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow, FellowStatus
+from fellowship.locks import lock_row
 from fellowship.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def add_career_entry(fellow: Fellow, career: CareerInput, *, follow_up_id: int |
                      today: date | None = None) -> CareerEntry | None:
     """Record the current position, closing the previous one; None when it is the same as the current one."""
     today = today or utcnow().date()
+    lock_row(Fellow, fellow.id)  # two positions added at once: the second closes the first, not the same old one
     current = current_career_entry(fellow.id)
     if career.same_as(current):
         return None

@@ -22,6 +22,7 @@ from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.geo import region_of
+from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.timezones import format_for_viewer, format_in_zone
@@ -91,6 +92,8 @@ def _refresh_derived(application: Application) -> None:
 
 def save_section(application: Application, section: Section, values: dict[str, Any]) -> dict[str, str]:
     """Store a section's well-formed values (a draft may be partial); returns what is still missing."""
+    lock_row(Application, application.id)  # a submit at the same moment either came first or waits for this save
+    db.session.refresh(application, ["status"])
     ensure_editable(application)
     for name in section.fields:
         value = values.get(name)

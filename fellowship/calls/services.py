@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from fellowship.audit.services import record
@@ -15,6 +15,7 @@ from fellowship.calls.models import Call, CallStatus, Programme, RegionalQuota, 
 from fellowship.errors import DomainError, FieldError
 from fellowship.extensions import db
 from fellowship.geo import developing_countries, is_country
+from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.timezones import is_valid_zone, local_to_utc
 
@@ -160,17 +161,9 @@ def call_count_by_status() -> dict[str, int]:
 
 
 def lock_call(call_id: int) -> None:
-    """Hold one call's row until the transaction ends, so what the caller reads next cannot change under it.
-
-    PostgreSQL: a row lock, FOR NO KEY UPDATE (rows that merely refer to the call, such as a new application,
-    are not held up). SQLite has no row locks: a write that changes nothing takes the database's write lock,
-    which every other writer then waits for. Callers that lock several things take the call's row first.
-    """
-    if db.session.get_bind().dialect.name == "sqlite":
-        # On the connection, not the ORM session: a no-op must not look like a change to the cache listeners.
-        db.session.connection().execute(text("UPDATE calls SET id = id WHERE id = :id"), {"id": call_id})
-    else:
-        db.session.execute(select(Call.id).where(Call.id == call_id).with_for_update(key_share=True))
+    """Hold one call's row until the transaction ends (fellowship.locks): what the caller reads next cannot
+    change under it. Callers that lock several things take the call's row first."""
+    lock_row(Call, call_id)
 
 
 # --- The staff home page ------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from fellowship.documents.storage import DocumentStorage, get_storage, new_key
 from fellowship.documents.validation import ValidatedFile, validate_upload
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.locks import lock_row
 from fellowship.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,12 @@ def ensure_documents_editable(application: Application) -> None:
 
 def store_document(application: Application, kind: DocumentKind, upload: FileStorage | None, *,
                    referee: Referee | None = None) -> Document:
-    """Validate an upload and keep it; a cv/transcript/passport replaces the previous one."""
+    """Validate an upload and keep it; a cv/transcript/passport replaces the previous one.
+
+    The application's row is locked first: two uploads of one kind at once replace one another in turn, and an
+    upload and a submit at the same moment cannot both go through."""
+    lock_row(Application, application.id)
+    db.session.refresh(application, ["status"])
     if kind is DocumentKind.REFERENCE_LETTER:
         if referee is None or referee.application_id != application.id:
             raise DomainError("A reference letter comes only from one of the application's referees.")
@@ -123,6 +129,8 @@ def delete_document(document: Document) -> None:
     """Remove an applicant's document while the application is a draft; the file goes after commit."""
     if document.kind is DocumentKind.REFERENCE_LETTER:
         raise DomainError("A reference letter cannot be removed by the applicant.")
+    lock_row(Application, document.application_id)  # a submit at the same moment either came first or waits
+    db.session.refresh(document.application, ["status"])
     ensure_documents_editable(document.application)
     _after_commit(db.session(), get_storage(), document.storage_key)
     record("documents.deleted", document, application_id=document.application_id, kind=document.kind.value,

@@ -21,6 +21,7 @@ from fellowship.applications.models import (
 from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, CallStatus, DocumentKind
+from fellowship.calls.services import lock_call
 from fellowship.eligibility.rules import ApplicationSnapshot, CallRules, Outcome, evaluate
 from fellowship.errors import DomainError
 from fellowship.extensions import db
@@ -186,6 +187,9 @@ def override_eligibility(application: Application, eligible: bool, reason: str, 
         raise DomainError("Give a reason for the override.")
     if len(reason) > MAX_REASON_LENGTH:
         raise DomainError(f"Keep the reason under {MAX_REASON_LENGTH} characters.")
+    # The call's row first, as decisions, offers and withdrawals take it: the status read next is the current one.
+    lock_call(application.call_id)
+    db.session.refresh(application, ["status", "eligibility_override"])
     if application.status not in OVERRIDABLE_STATUSES:
         raise DomainError("Eligibility can be overridden only once the application has been screened, "
                           "and before the selection decision.")

@@ -16,6 +16,8 @@ from fellowship.auth.models import User
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow, FellowStatus
+from fellowship.locks import lock_row
+from fellowship.signals import offer_accepted
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,12 @@ def create_fellow(application: Application) -> Fellow:
     return fellow
 
 
+@offer_accepted.connect
+def _fellow_for_accepted_offer(application: Application, **_extra: Any) -> None:
+    """Selection announced an accepted offer: its fellow record is created in the same transaction."""
+    create_fellow(application)
+
+
 def _check_dates(arrival: date | None, planned_return: date | None) -> None:
     if arrival and planned_return and planned_return <= arrival:
         raise FellowFieldError("planned_return_date", "The planned return date must be after the arrival date.")
@@ -66,6 +74,9 @@ def update_fellow(fellow: Fellow, *, by: User | None, **fields: Any) -> Fellow:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    # The fellow's row first: a status change made by someone else at the same moment is seen, not overwritten.
+    lock_row(Fellow, fellow.id)
+    db.session.refresh(fellow, ["status"])
     arrival = fields.get("arrival_date", fellow.arrival_date)
     planned = fields.get("planned_return_date", fellow.planned_return_date)
     _check_dates(arrival, planned)

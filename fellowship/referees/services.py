@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, case, func, select, update
+from sqlalchemy import CursorResult, Select, case, delete, func, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 
@@ -21,6 +21,7 @@ from fellowship.documents.services import save_validated
 from fellowship.documents.validation import validate_upload
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.timezones import format_in_zone
@@ -58,6 +59,9 @@ class LetterLinkForTheReferee(LetterLinkProblem):
     """The link was opened by the applicant the letter is about."""
 
 
+LETTER_ARRIVED = "This referee's letter has arrived; the referee cannot be removed."
+
+
 # --- The applicant's side ---------------------------------------------------------------------
 
 def referee_limit(call: Call) -> int:
@@ -90,7 +94,12 @@ def referee_summary(application: Application) -> tuple[int, int]:
 
 
 def add_referee(application: Application, name: str, email: str, relation: str) -> Referee:
-    """Name a referee and queue their invitation; allowed until the deadline, also after submission."""
+    """Name a referee and queue their invitation; allowed until the deadline, also after submission.
+
+    Under the application's row lock, so referees named at the same moment are counted against the limit in turn.
+    """
+    lock_row(Application, application.id)
+    db.session.refresh(application, ["status"])
     reason = referees_locked_reason(application)
     if reason:
         raise DomainError(reason)
@@ -118,14 +127,23 @@ def add_referee(application: Application, name: str, email: str, relation: str) 
 
 
 def remove_referee(referee: Referee) -> None:
-    """Take back an invitation whose letter has not arrived; its link stops working."""
+    """Take back an invitation whose letter has not arrived; its link stops working.
+
+    The DELETE is conditional on the letter still being awaited: a letter arriving at the same moment (its
+    upload claims the link by a conditional UPDATE) either came first, and the referee stays, or comes too late.
+    """
     if referee.status is RefereeStatus.RECEIVED:
-        raise DomainError("This referee's letter has arrived; the referee cannot be removed.")
+        raise DomainError(LETTER_ARRIVED)
     reason = referees_locked_reason(referee.application, removing=True)
     if reason:
         raise DomainError(reason)
+    removed = cast(CursorResult[Any], db.session.execute(
+        delete(Referee).where(Referee.id == referee.id, Referee.status == RefereeStatus.INVITED)
+        .execution_options(synchronize_session=False))).rowcount
+    if not removed:
+        raise DomainError(LETTER_ARRIVED)
     record("referees.removed", referee, application_id=referee.application_id, email=referee.email)
-    db.session.delete(referee)
+    db.session.expunge(referee)
     db.session.flush()
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, exists, func, insert, select, update
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
 from fellowship.auth.models import Role, User
+from fellowship.calls import services as calls_services
 from fellowship.calls.models import Call, CallStatus
 from fellowship.errors import DomainError
 from fellowship.extensions import db
@@ -289,8 +290,9 @@ def _release_conflicted(call: Call) -> list[int]:
 
 
 def lock_call(call: Call) -> None:
-    """Serialise assignment changes of one call (row lock on PostgreSQL; SQLite has one writer anyway)."""
-    db.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())
+    """Serialise assignment changes of one call (calls.services.lock_call: a row lock on PostgreSQL, the write
+    lock on SQLite, where one writer at a time is not enough: a check read before the write could be stale)."""
+    calls_services.lock_call(call.id)
 
 
 def _plan(call: Call, application_ids: list[int]) -> tuple[AssignmentPlan, list[CallReviewer]]:
@@ -445,6 +447,8 @@ def assign(call: Call, application: Application, reviewer: User, by: User | None
 
 def unassign(assignment: Assignment, by: User | None) -> None:
     """Take a reviewer off an application by hand; a submitted review is kept, so that one is refused."""
+    lock_call(db.session.get_one(Call, assignment.call_id))  # a review being submitted meanwhile is seen
+    db.session.refresh(assignment, ["status"])
     if assignment.status is not AssignmentStatus.ACTIVE:
         raise DomainError("That assignment was already withdrawn.")
     if _has_submitted_review(assignment.id):

@@ -12,6 +12,7 @@ from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call
+from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import UTCDateTime, utcnow
@@ -35,7 +36,12 @@ def _label(application: Application) -> str:
 
 
 def declare_conflict(reviewer: User, application: Application, kind: ConflictKind, note: str = "") -> Conflict:
-    """Record a reviewer's tie to an applicant; if they were assigned to it, they recuse and it goes to another."""
+    """Record a reviewer's tie to an applicant; if they were assigned to it, they recuse and it goes to another.
+
+    Under the call's lock (as assignments and reviews take it): two declarations at once record one conflict
+    and one recusal, and a review being saved meanwhile is either in first or refused.
+    """
+    lock_call(application.call_id)
     member = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == application.call_id,
                                                           CallReviewer.reviewer_id == reviewer.id))
     if member is None:

@@ -21,6 +21,7 @@ from fellowship.models import utcnow
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.selection.models import Decision, DecisionOutcome, Offer, OfferStatus
+from fellowship.signals import offer_accepted
 from fellowship.timezones import format_in_zone
 
 log = logging.getLogger(__name__)
@@ -233,9 +234,7 @@ def respond_to_offer(application: Application, accept: bool) -> Offer:
     record("selection.offer_accepted" if accept else "selection.offer_declined", application, offer_id=offer.id)
     log.info("offer %s %s", offer.id, offer.status.value)
     if accept:
-        from fellowship.fellows.services import create_fellow  # imported here: fellows must not import selection early
-
-        create_fellow(application)
+        offer_accepted.send(application)  # the fellows area creates the fellow record, in this transaction
     else:
         promote_next(application.call, offer)
     return offer

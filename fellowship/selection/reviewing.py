@@ -19,6 +19,7 @@ from fellowship.applications.models import Application, Document, Referee, Refer
 from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, DocumentKind
+from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
@@ -104,11 +105,15 @@ def save_review(assignment: Assignment, scores: Mapping[int, int], comment: str,
                 recommendation: Recommendation | None, submit: bool) -> Review:
     """Save the reviewer's scores as a draft (may be partial) or submit them (complete); a submitted review stays
     submitted and can be edited until the panel locks. Refreshes the call's scores when submitted."""
-    # Lock the call row: a save and the panel lock cannot interleave, nor two recomputes of the call.
-    locked_at = db.session.execute(
-        select(Call.panel_locked_at).where(Call.id == assignment.call_id).with_for_update()).scalar_one()
+    # Lock the call row: a save and the panel lock cannot interleave, nor two saves or recomputes of the call;
+    # the assignment is read again under it (a recusal or an unassignment may have just withdrawn it).
+    lock_call(assignment.call_id)
+    locked_at = db.session.execute(select(Call.panel_locked_at).where(Call.id == assignment.call_id)).scalar_one()
     if locked_at is not None:
         raise DomainError(PANEL_LOCKED)
+    db.session.refresh(assignment, ["status"])
+    if assignment.status is not AssignmentStatus.ACTIVE:
+        raise DomainError("You are no longer assigned to this application; the review was not saved.")
     call = db.session.get_one(Call, assignment.call_id)
     criteria = {c.id: c for c in call.criteria}
     unknown = [cid for cid in scores if cid not in criteria]
@@ -344,7 +349,7 @@ def reviewer_view(application: Application) -> ReviewerView:
 # --- The panel lock ---------------------------------------------------------------------------------------------
 
 def _locked_call(call: Call) -> Call:
-    db.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())
+    lock_call(call.id)
     db.session.refresh(call, ["panel_locked_at"])
     return call
 

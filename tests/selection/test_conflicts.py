@@ -66,6 +66,7 @@ def test_a_reviewer_declares_a_conflict_by_reference_without_opening_the_file(cl
         reviewer.id, application.id, ConflictKind.SUPERVISOR, ConflictSource.DECLARED)
     assert "selection.conflict_declared" in actions()
     assert services.auto_assign(call).pairs == [], "a declared conflict is never assigned"
+    db.session.rollback()  # a preview only; and it holds the call's lock, which the next request takes too
 
     # A reference of a call they do not serve on, or none at all, gets the same answer.
     for reference in (other_call_application.reference, "ELF-1999-99999"):

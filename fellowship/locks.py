@@ -1,0 +1,28 @@
+"""Row locks that mean the same on PostgreSQL and SQLite, for check-then-write sequences a single UPDATE cannot hold.
+
+A service that reads something (a status, a count, the current row) and then writes on the strength of it takes
+the row's lock first and reads after: whatever another request commits meanwhile is then either already visible
+or waits until this transaction ends. PostgreSQL: SELECT ... FOR NO KEY UPDATE (rows that merely refer to the
+locked one, such as a new document of an application, are not held up). SQLite has no row locks: a write that
+changes nothing takes the database's write lock, which every other writer then waits for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, select, update
+
+from fellowship.extensions import db
+
+
+def lock_row(model: Any, row_id: int) -> None:
+    """Hold the row `row_id` of `model` (a mapped class with an `id`) until the transaction ends."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = cast(Table, model.__table__)
+        # On the connection, not the ORM session: a no-op write must not look like a change to the cache listeners.
+        # Columns with an onupdate default (updated_at) are set to themselves too, so nothing at all changes.
+        same = {column.name: column for column in table.c if column.onupdate is not None or column.name == "id"}
+        db.session.connection().execute(update(table).where(table.c.id == row_id).values(same))
+    else:
+        db.session.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=True))

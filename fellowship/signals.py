@@ -1,0 +1,16 @@
+"""Domain signals: a lower area announces an event, a higher area subscribes (ARCHITECTURE.md, "Data flows one way").
+
+One documented signal per event (blinker, as Indico's `indico/core/signals/`). Receivers run synchronously inside
+the sender's transaction, so what they write commits or rolls back with the event itself; they take the object
+as the sender and must not commit.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: An applicant accepted their offer (selection). Sender: the Application, already moved to `offer_accepted`;
+#: sent once per offer, by the answer that won. The fellows area creates the fellow record.
+offer_accepted = _signals.signal("offer-accepted")
