@@ -117,6 +117,8 @@ def screen_application(application_id: int) -> bool:
     application = db.session.get(Application, application_id)
     if application is None:
         raise DomainError("There is no such application.")
+    lock_call(application.call_id)  # as withdrawals and decisions do: the status read next is the current one
+    db.session.refresh(application, ["status"])
     if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN):
         raise DomainError("Only submitted applications are screened for eligibility.")
     eligible = _screen_batch(CallRules.from_call(application.call), [application])[application.id]
@@ -128,7 +130,7 @@ def close_and_screen_call(call_id: int) -> ScreeningSummary:
     """Close a call whose deadline has passed and screen its submitted applications, once (idempotent)."""
     # Lock the call's row only (its programme is outer-joined, which PostgreSQL cannot lock), then re-read it:
     # a second process waiting here sees screened_at already set and does nothing.
-    db.session.execute(select(Call.id).where(Call.id == call_id).with_for_update())
+    lock_call(call_id)  # a row lock on PostgreSQL; on SQLite the write lock, taken before anything is read
     call = db.session.get(Call, call_id, populate_existing=True)
     if call is None:
         raise DomainError("There is no such call.")

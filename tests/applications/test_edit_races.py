@@ -31,7 +31,7 @@ from fellowship.fellows import services as fellows
 from fellowship.fellows.models import Fellow, FellowStatus
 from fellowship.referees import services as referees
 from tests.alumni.factories import FellowFactory
-from tests.applications.helpers import make_complete
+from tests.applications.helpers import DECLARED, make_complete
 from tests.documents.files import PDF
 from tests.factories import ApplicationFactory, UserFactory, submitted_application
 from tests.races import count, while_held
@@ -71,7 +71,7 @@ def test_a_section_saved_while_the_application_is_being_submitted_is_refused(app
         return services.save_section(application_of(application_id), motivation,
                                      {"motivation": "An edit sent after the submit. " * 60})
 
-    submitted, saved = while_held(app, lambda: services.submit_application(application_of(application_id)),
+    submitted, saved = while_held(app, lambda: services.submit_application(application_of(application_id), DECLARED),
                                   in_own_context(app, save))
     assert isinstance(submitted, Application)
     assert saved == "refused: This application has been submitted and can no longer be changed."
@@ -100,8 +100,8 @@ def test_a_document_uploaded_while_the_application_is_being_submitted_is_refused
     def upload() -> Any:
         return store_document(application_of(application_id), DocumentKind.CV, pdf_upload()).id
 
-    _submitted, uploaded = while_held(app, lambda: services.submit_application(application_of(application_id)),
-                                      in_own_context(app, upload))
+    _submitted, uploaded = while_held(
+        app, lambda: services.submit_application(application_of(application_id), DECLARED), in_own_context(app, upload))
     assert isinstance(uploaded, str) and uploaded.startswith("refused:")
     assert count(Document, Document.application_id == application_id) == before
 
@@ -185,3 +185,15 @@ def test_two_positions_added_at_once_leave_one_current_position(app, app_ctx):
     current = db.session.scalars(select(CareerEntry.position).where(CareerEntry.fellow_id == fellow_id,
                                                                     CareerEntry.end_date.is_(None))).all()
     assert current == ["Head of climate unit"]
+
+
+def test_an_application_screened_while_it_is_being_withdrawn_stays_withdrawn(app, app_ctx):
+    from fellowship.eligibility.services import screen_application
+
+    application_id = make_complete(submitted_application(status=ApplicationStatus.SUBMITTED)).id
+
+    _withdrawn, screened = while_held(app, lambda: services.withdraw_application(application_of(application_id)),
+                                      in_own_context(app, lambda: screen_application(application_id)))
+    assert screened == "refused: Only submitted applications are screened for eligibility."
+    db.session.expire_all()
+    assert application_of(application_id).status is ApplicationStatus.WITHDRAWN
