@@ -188,10 +188,11 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("invitation", f"/auth/invitation/{ids['invitation_token']}"),
         ("referee-letter", f"/referee/{ids['referee_token']}"), ("referee-thanks", "/referee/thanks"),
         ("follow-up-survey", f"/follow-up/{ids['follow_up_token']}"), ("follow-up-thanks", "/follow-up/thanks"),
-        ("not-found", "/no-such-page"))
+        ("privacy", "/privacy"), ("not-found", "/no-such-page"))
     add("applicant",
         ("home", "/"), ("my-applications", "/applications/"), ("application", f"/applications/{own}"),
         ("documents", f"/applications/{own}/documents"), ("referees", f"/applications/{own}/referees"),
+        ("review-and-declare", f"/applications/{own}/review"),
         ("withdraw", f"/applications/{own}/withdraw"), ("profile", "/auth/profile"), ("password", "/auth/password"))
     from fellowship.applications.sections import SECTIONS
 
@@ -324,13 +325,13 @@ def visit(page: Any, base: str, target: Target, width: str, axe: Any, asset_size
         file = html_dir / f"{target.role}--{target.name}.html"
         file.write_bytes(html)
         html_files[file] = target
+    if os.environ.get("SCREENSHOTS"):  # before the focus check scrolls the boxes it focuses in
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{target.role}--{target.name}--{width}.png"), full_page=True)
     if width == "phone":
         result.layout_problems = page.evaluate(PHONE_LAYOUT)
     result.focus_failures = page.evaluate(FOCUS_CHECK)
     found = axe.run(page, options={"resultTypes": ["violations"]}).response["violations"]
     result.violations = [v for v in found if v.get("impact") in ("serious", "critical")]
-    if os.environ.get("SCREENSHOTS"):
-        page.screenshot(path=str(SCREENSHOT_DIR / f"{target.role}--{target.name}--{width}.png"), full_page=True)
     return result
 
 
