@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from fellowship.forms import FellowshipForm
 from fellowship.notifications.services import FailedFilter, failed_templates
 
 
-class FailedFilterForm(FlaskForm):
+class FailedFilterForm(FellowshipForm):
     class Meta:
         csrf = False  # read from the query string to filter a list; the re-send's own form carries the CSRF token
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from fellowship.audit.services import record
@@ -11,6 +10,7 @@ from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.notifications import bp, services
 from fellowship.notifications.forms import failed_filter_form
 from fellowship.notifications.models import MessageStatus, OutboxMessage
@@ -42,7 +42,7 @@ def index():
         .order_by(OutboxMessage.id.desc())
     )
     return render_template("notifications/outbox.html", page=paginate(stmt), status=status, recipient=recipient,
-                           counts=services.status_counts(), form=FlaskForm(), filter_form=filter_form)
+                           counts=services.status_counts(), form=FellowshipForm(), filter_form=filter_form)
 
 
 @bp.route("/<int:message_id>")
@@ -50,7 +50,7 @@ def index():
 def message(message_id: int):
     """One message: to whom, what, where its delivery stands, and its text as the recipient reads it."""
     outbox_message = db.get_or_404(OutboxMessage, message_id)
-    return render_template("notifications/message.html", message=outbox_message, form=FlaskForm(),
+    return render_template("notifications/message.html", message=outbox_message, form=FellowshipForm(),
                            text=services.readable_text(outbox_message))
 
 
@@ -64,7 +64,7 @@ def confirm_resend_failed():
         return redirect(url_for("notifications.index", status="failed"))
     filters = filter_form.filters()
     return render_template("notifications/resend_failed.html", count=services.count_failed(filters),
-                           filters=filters, args=filter_form.args(), form=FlaskForm())
+                           filters=filters, args=filter_form.args(), form=FellowshipForm())
 
 
 @bp.post("/resend-failed")
@@ -75,7 +75,7 @@ def resend_failed():
     if not filter_form.validate():
         flash("The filters are not valid; check them and try again.", "error")
         return redirect(url_for("notifications.index", status="failed"))
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         flash("The form expired; try again.", "error")
         return redirect(url_for("notifications.index", status="failed", **filter_form.args()))  # type: ignore[arg-type]
     count = services.resend_failed_by_staff(filter_form.filters())
@@ -92,7 +92,7 @@ def resend_failed():
 @roles_required(Role.STAFF, Role.ADMIN)
 def resend(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
-    if not FlaskForm().validate_on_submit():
+    if not FellowshipForm().validate_on_submit():
         flash("The form expired; try again.", "error")
         return redirect(url_for("notifications.index"))
     try:
