@@ -140,6 +140,7 @@ def reset_password(token: str):
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["GET"])
 @limiter.limit("20 per minute", methods=["POST"])
 def accept_invitation(token: str):
     try:

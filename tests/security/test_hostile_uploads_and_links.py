@@ -27,7 +27,7 @@ from fellowship.alumni import followups
 from fellowship.alumni.models import FollowUp, FollowUpResponse, FollowUpStatus
 from fellowship.alumni.survey import LINK_EXPIRED, LINK_USED
 from fellowship.applications.models import Application, ApplicationStatus, Document, Referee, RefereeStatus
-from fellowship.auth import tokens
+from fellowship.auth import invitations, tokens
 from fellowship.auth.models import Role, User
 from fellowship.extensions import db
 from fellowship.models import utcnow
@@ -244,6 +244,12 @@ def _survey_world() -> tuple[dict[str, Any], Callable[[], Any]]:
             lambda: (_fresh(FollowUp, follow_up.id).status, _count(FollowUpResponse)))
 
 
+def _invitation_world() -> tuple[dict[str, Any], Callable[[], Any]]:
+    user = UserFactory(password_hash=invitations.new_invited_password_hash(), roles=[Role.REVIEWER])
+    payload = {"uid": user.id, "pw": tokens.password_fingerprint(user.password_hash)}
+    return payload, lambda: _fresh(User, user.id).password_hash
+
+
 def _fresh(model: type, id_: int) -> Any:
     db.session.expire_all()
     return db.session.get_one(model, id_)
@@ -267,6 +273,11 @@ LINK_KINDS = [
              referee_services.DEADLINE_PASSED, referee_services.LINK_USED),
     LinkKind("alumni.follow_up_survey", "/follow-up/", followups.LINK_SALT, lambda app: followups.LINK_MAX_AGE,
              _survey_world, lambda client, path: submit_form(client, path, ANSWER), LINK_EXPIRED, LINK_USED),
+    LinkKind("auth.accept_invitation", "/auth/invitation/", tokens.INVITE_SALT,
+             lambda app: app.config["INVITATION_MAX_AGE"], _invitation_world,
+             lambda client, path: submit_form(client, path, {"full_name": "Ines Reviewer", "password": STRONG,
+                                                             "confirm": STRONG}),
+             "This invitation has expired", "This invitation has already been used"),
 ]
 LINK_IDS = [k.endpoint for k in LINK_KINDS]
 
