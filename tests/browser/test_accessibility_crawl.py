@@ -92,17 +92,17 @@ def seed_demo(app: Flask) -> dict[str, Any]:
     """Load `flask seed-demo`'s data into the test database and return the ids and tokens the page list needs."""
     from fellowship.alumni.followups import follow_up_token
     from fellowship.alumni.models import ExportJob, ExportStatus, FollowUp, FollowUpStatus
-    from fellowship.applications.models import Application, ApplicationStatus, Referee, RefereeStatus
+    from fellowship.applications.models import Application, ApplicationStatus, Document, Referee, RefereeStatus
     from fellowship.auth import invitations, tokens
     from fellowship.auth.models import User
     from fellowship.calls.models import Call, Programme
-    from fellowship.demo import load_demo_data
+    from fellowship.demo import _documents_and_referees, load_demo_data
     from fellowship.extensions import db
     from fellowship.fellows.models import Fellow
     from fellowship.models import utcnow
     from fellowship.notifications.models import OutboxMessage
     from fellowship.referees.services import LETTER_SALT
-    from fellowship.selection.models import Assignment, CallReviewer, Decision
+    from fellowship.selection.models import Assignment, CallReviewer, Decision, Offer, OfferStatus
 
     with app.app_context():
         load_demo_data()
@@ -116,6 +116,13 @@ def seed_demo(app: Flask) -> dict[str, Any]:
                 for role, email in LOGINS.items()}
         own = db.session.scalars(select(Application).where(Application.applicant_id == user["applicant"].id)).first()
         assert own is not None, "the demo applicant has a draft"
+        _documents_and_referees(own, letter=False)  # files and an awaited referee: their lists and remove pages
+        document = db.session.scalars(select(Document).where(Document.application_id == own.id)).first()
+        own_referee = db.session.scalars(select(Referee).where(Referee.application_id == own.id)).first()
+        offer = db.session.scalars(select(Offer).where(Offer.status == OfferStatus.PENDING).order_by(Offer.id)).first()
+        assert offer is not None and document is not None and own_referee is not None
+        offered = db.session.get_one(Application, offer.application_id)
+        offered_email = db.session.get_one(User, offered.applicant_id).email
         assignment = db.session.scalars(select(Assignment).where(Assignment.reviewer_id == user["reviewer"].id,
                                                                  Assignment.call_id == reviewing.id)
                                         .order_by(Assignment.id)).first()
@@ -158,7 +165,8 @@ def seed_demo(app: Flask) -> dict[str, Any]:
             "own": own.id, "assignment": assignment.id if assignment else None, "member": member.id if member else None,
             "decided_app": decided_app.id if decided_app else None, "submitted": submitted.id if submitted else None,
             "batch_key": batch_key, "fellow": fellow.id, "programme": programme.id if programme else None,
-            "job": job.id, "own_follow_up": own_follow_up.id, "message": message.id,
+            "document": document.id, "own_referee": own_referee.id, "offered": offered.id,
+            "offered_email": offered_email, "job": job.id, "own_follow_up": own_follow_up.id, "message": message.id,
             "referee_token": tokens.make_token(LETTER_SALT, {"rid": referee.id, "n": referee.link_nonce}),
             "follow_up_token": follow_up_token(follow_up.id, follow_up.link_nonce),
             "confirm_token": tokens.make_token(tokens.CONFIRM_SALT, {"uid": newcomer.id, "email": newcomer.email}),
@@ -197,6 +205,12 @@ def targets(ids: dict[str, Any]) -> list[Target]:
     from fellowship.applications.sections import SECTIONS
 
     add("applicant", *((f"section-{s.name}", f"/applications/{own}/sections/{s.name}") for s in SECTIONS))
+    add("applicant",
+        ("document-remove", f"/applications/{own}/documents/{ids['document']}/delete"),
+        ("referee-remove", f"/applications/{own}/referees/{ids['own_referee']}/remove"))
+    add("offered", ("application", f"/applications/{ids['offered']}"),
+        ("offer-accept", f"/applications/{ids['offered']}/offer/accept"),
+        ("offer-decline", f"/applications/{ids['offered']}/offer/decline"))
     add("reviewer", ("home", "/"), ("my-reviews", "/review"), ("conflicts", "/review/conflicts"))
     if ids["assignment"]:
         add("reviewer", ("review", f"/review/assignments/{ids['assignment']}"),
@@ -211,6 +225,8 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("shortfalls", f"/staff/calls/{rev}/panel/shortfalls"), ("ranking", f"/staff/calls/{rev}/ranking"),
         ("strictness", f"/staff/calls/{rev}/ranking/reviewers"), ("decisions", f"/staff/calls/{dec}/decisions"),
         ("decisions-send", f"/staff/calls/{dec}/decisions/send"),
+        ("decisions-from-proposal", f"/staff/calls/{rev}/decisions/from-proposal"),
+        ("lock-reviews", f"/staff/calls/{rev}/panel/lock"),
         ("decision-progress", f"/staff/calls/{dec}/decisions/progress/{ids['batch_key']}"),
         ("application-decision", f"/staff/applications/{ids['decided_app']}/decision"),
         ("outbox", "/staff/outbox/"), ("resend-failed", "/staff/outbox/resend-failed"),
@@ -367,7 +383,7 @@ def crawl(app: Flask, live_server: str, tmp_path_factory: pytest.TempPathFactory
         for role in dict.fromkeys(t.role for t in pages):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             if role != "anonymous":
-                log_in(context, live_server, app, LOGINS[role])
+                log_in(context, live_server, app, LOGINS.get(role) or ids[f"{role}_email"])
             page = context.new_page()
             page.set_default_timeout(30000)
 

@@ -43,7 +43,7 @@ def test_register_apply_upload_referee_letter_submit_and_get_the_confirmation(
 
     # Find the call and start (on a phone the menu opens from its button).
     page.locator(".menu > summary").click()
-    page.get_by_role("link", name="Open calls").click()
+    page.get_by_role("link", name="Open calls", exact=True).click()
     page.get_by_role("link", name="Environmental Leaders 2027").click()
     page.get_by_role("button", name="Start an application").click()
     page.get_by_role("link", name="Personal details").click()

@@ -37,7 +37,7 @@ def test_reviewer_scores_chair_ranks_and_decides_applicant_accepts(
     page.set_default_timeout(15000)
     log_in(page, live_server, reviewer.email)
     page.locator(".menu > summary").click()  # on a phone the menu opens from its button
-    page.get_by_role("link", name="My reviews").click()
+    page.get_by_role("link", name="My reviews", exact=True).click()
     page.get_by_role("link", name=application.reference).click()
     for fieldset in page.locator("fieldset:has(legend)").all():
         if fieldset.locator("input[type=radio]").count() == 5:
