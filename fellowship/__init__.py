@@ -148,6 +148,7 @@ def register_template_helpers(app: Flask) -> None:
     from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
     from fellowship.geo import country_name
     from fellowship.timezones import TIME_FORMAT, format_for_viewer, format_in_zone
+    from fellowship.words import plural
 
     # Every time on a page is shown in the viewer's zone (theirs, else the programme's), the zone named:
     # `|datetime` where no programme is at hand, `|in_zone(programme_zone)` where one is; `|in_exact_zone(zone)` only
@@ -163,3 +164,4 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_in_zone, "in_exact_zone")
     app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")
+    app.add_template_filter(plural, "plural")  # {{ n|plural('referee') }}: "1 referee", "2 referees"

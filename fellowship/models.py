@@ -61,3 +61,25 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
     """A portable enum column storing the values (not the member names) with a named CHECK."""
     return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=32,
                 values_callable=lambda members: [m.value for m in members], validate_strings=True)
+
+
+class LabelledEnum(enum.StrEnum):
+    """A StrEnum whose members read as words for people: `member.label` is the one label of each value.
+
+    Templates, forms and emails show `label`, never `value`. A subclass names the labels that are more than the
+    value made readable ("ngo" is "NGO", "in_japan" is "In Japan") in its `_labels()`; the others read as the value
+    with spaces, capitalised ("under_review" is "Under review").
+    """
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {}
+
+    @property
+    def label(self) -> str:
+        return self._labels().get(self.value) or self.value.replace("_", " ").capitalize()
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, label) pairs for a select, in the enum's order."""
+        return [(member.value, member.label) for member in cls]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -10,10 +9,10 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fellowship.applications.models import Sector
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
-class FollowUpStatus(enum.StrEnum):
+class FollowUpStatus(LabelledEnum):
     SCHEDULED = "scheduled"
     SENT = "sent"
     REMINDED = "reminded"
@@ -70,7 +69,7 @@ class FollowUpResponse(IdMixin, Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class LeadershipLevel(enum.StrEnum):
+class LeadershipLevel(LabelledEnum):
     STAFF = "staff"
     TEAM_LEAD = "team_lead"
     MANAGER = "manager"
@@ -100,7 +99,7 @@ class CareerEntry(IdMixin, TimestampMixin, Base):
     follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id", ondelete="SET NULL"))
 
 
-class ExportStatus(enum.StrEnum):
+class ExportStatus(LabelledEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"

@@ -11,9 +11,7 @@ from fellowship.applications.models import Sector
 from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices
 
-SECTOR_CHOICES = [(Sector.GOVERNMENT.value, "Government"), (Sector.NGO.value, "NGO / civil society"),
-                  (Sector.ACADEMIA.value, "University / research"), (Sector.PRIVATE.value, "Private sector"),
-                  (Sector.INTERNATIONAL.value, "International organisation"), (Sector.OTHER.value, "Other")]
+SECTOR_CHOICES = Sector.choices()
 LEADERSHIP_CHOICES = [
     (LeadershipLevel.STAFF.value, "Staff / specialist"), (LeadershipLevel.TEAM_LEAD.value, "Team or project lead"),
     (LeadershipLevel.MANAGER.value, "Manager (department, programme)"),

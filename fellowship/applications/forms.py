@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from fellowship.applications.declarations import DECLARATIONS
 from fellowship.applications.models import EnvironmentalField, Gender, LanguageLevel, Sector
 from fellowship.applications.sections import WORD_LIMITS
 from fellowship.calls.models import DegreeLevel
@@ -35,9 +36,7 @@ class PersonalForm(SectionForm):
                               render_kw={"autocomplete": "family-name"})
     date_of_birth = DateField("Date of birth", validators=[Optional()],
                               description="As in your passport.", render_kw={"autocomplete": "bday"})
-    gender = SelectField("Gender", validators=[Optional()], choices=_choices(
-        [(Gender.FEMALE.value, "Female"), (Gender.MALE.value, "Male"), (Gender.NON_BINARY.value, "Non-binary"),
-         (Gender.UNDISCLOSED.value, "Prefer not to say")]))
+    gender = SelectField("Gender", validators=[Optional()], choices=_choices(Gender.choices()))
     nationality = SelectField("Nationality", validators=[Optional()])
     country_of_residence = SelectField("Country of residence", validators=[Optional()])
     phone = StringField("Phone", validators=[Optional(), Length(max=40)], render_kw={"autocomplete": "tel"})
@@ -69,16 +68,13 @@ class EducationForm(SectionForm):
 class ExperienceForm(SectionForm):
     current_position = StringField("Current position", validators=[Optional(), Length(max=200)])
     employer = StringField("Employer", validators=[Optional(), Length(max=200)])
-    sector = SelectField("Sector", validators=[Optional()], choices=_choices([
-        (Sector.GOVERNMENT.value, "Government"), (Sector.NGO.value, "NGO / civil society"),
-        (Sector.ACADEMIA.value, "University / research"), (Sector.PRIVATE.value, "Private sector"),
-        (Sector.INTERNATIONAL.value, "International organisation"), (Sector.OTHER.value, "Other")]))
+    sector = SelectField("Sector", validators=[Optional()], choices=_choices(Sector.choices()))
     years_experience = IntegerField("Years of work experience", validators=[Optional(), NumberRange(min=0, max=60)])
 
 
 class FieldForm(SectionForm):
     environmental_field = SelectField("Main environmental field", validators=[Optional()],
-                                      choices=_choices([(f.value, f.label) for f in EnvironmentalField]))
+                                      choices=_choices(EnvironmentalField.choices()))
     field_description = TextAreaField("Your work in this field", validators=[Optional(), Length(max=20000)],
                                       description=_words_hint("field_description"))
 
@@ -103,11 +99,9 @@ class MotivationForm(SectionForm):
 
 class LanguageForm(SectionForm):
     english_level = SelectField("English (CEFR level)", validators=[Optional()],
-                                choices=_choices([(lvl.value, lvl.value.capitalize() if lvl.value in ("none", "native")
-                                                   else lvl.value) for lvl in LanguageLevel]))
+                                choices=_choices(LanguageLevel.choices()))
     japanese_level = SelectField("Japanese (CEFR level)", validators=[Optional()],
-                                 choices=_choices([(lvl.value, lvl.value.capitalize() if lvl.value in ("none", "native")
-                                                    else lvl.value) for lvl in LanguageLevel]))
+                                 choices=_choices(LanguageLevel.choices()))
     language_test = StringField("Language test and score (optional)", validators=[Optional(), Length(max=200)],
                                 description="For example: IELTS 7.0, TOEFL iBT 95, JLPT N4.")
 
@@ -117,3 +111,19 @@ SECTION_FORMS: dict[str, type[SectionForm]] = {
     "study_plan": StudyPlanForm, "leadership": LeadershipForm, "motivation": MotivationForm,
     "language": LanguageForm,
 }
+
+
+class DeclarationForm(FellowshipForm):
+    """The declarations on the review-and-submit page; the server refuses a submit without every one ticked."""
+
+    declare_true = BooleanField(DECLARATIONS["true"], validators=[
+        DataRequired(message="Tick this box to declare that your information is true and complete.")])
+    consent_privacy = BooleanField(DECLARATIONS["privacy"], validators=[
+        DataRequired(message="Tick this box to consent to the processing described in the privacy notice.")])
+    submit = SubmitField("Submit application")
+
+    #: Form field -> declaration key (applications.declarations.DECLARATIONS).
+    KEYS = {"declare_true": "true", "consent_privacy": "privacy"}
+
+    def ticked(self) -> set[str]:
+        return {key for name, key in self.KEYS.items() if self[name].data}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from fellowship.applications.declarations import declarations_record
 from fellowship.applications.models import Application, ApplicationStatus, ReferenceSeries
 from fellowship.applications.sections import SECTIONS, Section
 from fellowship.audit.services import record
@@ -26,6 +28,7 @@ from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.timezones import format_for_viewer, format_in_zone
+from fellowship.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +128,12 @@ class Progress:
     @property
     def problems(self) -> list[str]:
         """Everything that still blocks submission, as sentences."""
-        problems = [f"{section.title}: {len(missing)} item(s) missing." for section, missing in self.sections
+        problems = [f"{section.title}: {plural(len(missing), 'item')} missing." for section, missing in self.sections
                     if missing]
         if self.missing_documents:
             problems.append(f"Documents missing: {', '.join(self.missing_documents)}.")
         if self.referees_named < self.referees_required:
-            problems.append(f"Name {self.referees_required} referee(s); you have named {self.referees_named}.")
+            problems.append(f"Name {plural(self.referees_required, 'referee')}; you have named {self.referees_named}.")
         return problems
 
     @property
@@ -168,12 +171,14 @@ def take_reference_number(prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:05d}"
 
 
-def submit_application(application: Application) -> Application:
-    """Submit a complete draft before the deadline: one reference number, one confirmation email.
+def submit_application(application: Application, declarations: Collection[str]) -> Application:
+    """Submit a complete draft before the deadline, with every declaration made (`declarations`: their keys, from
+    applications.declarations): one reference number, one confirmation email; when and what was declared is stored.
 
     Two submits at once: the conditional UPDATE lets exactly one of them move the draft on; the
     other raises, and its transaction (with the number it took) is rolled back.
     """
+    declared = declarations_record(declarations)  # refused before any number is taken
     ensure_editable(application)
     report = progress(application)
     if not report.complete:
@@ -183,7 +188,8 @@ def submit_application(application: Application) -> Application:
     moved = cast(CursorResult[Any], db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.status == ApplicationStatus.DRAFT)
-        .values(status=ApplicationStatus.SUBMITTED, reference=reference, submitted_at=now)
+        .values(status=ApplicationStatus.SUBMITTED, reference=reference, submitted_at=now, declared_at=now,
+                declarations=declared)
         .execution_options(synchronize_session=False)
     )).rowcount
     if moved != 1:

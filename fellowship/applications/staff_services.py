@@ -260,7 +260,7 @@ def _export_row(row: Any) -> list[str]:
         row.reference, row.given_name, row.family_name,
         country_name(row.nationality) if row.nationality else None, row.nationality, row.region,
         country_name(row.country_of_residence) if row.country_of_residence else None,
-        row.gender.value.replace("_", " ") if row.gender else None, row.highest_degree,
+        row.gender.label if row.gender else None, row.highest_degree,
         row.environmental_field, row.status, eligibility_label(row.eligible, row.eligibility_override),
         row.submitted_at,
     )]

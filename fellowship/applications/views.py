@@ -1,18 +1,21 @@
-"""Applicant pages: my applications, the overview with progress, one page per section, submit, withdraw."""
+"""Applicant pages: my applications, the overview with progress, one page per section, review and submit,
+withdraw."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from fellowship.applications import bp, services
-from fellowship.applications.forms import SECTION_FORMS
+from fellowship.applications.declarations import DECLARATIONS
+from fellowship.applications.forms import SECTION_FORMS, DeclarationForm
 from fellowship.applications.models import Application
 from fellowship.applications.permissions import get_application_or_404
+from fellowship.applications.review import review_of
 from fellowship.applications.sections import SECTIONS, SECTIONS_BY_NAME, word_count
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter
+from fellowship.forms import FellowshipForm
 
 
 @bp.route("/")
@@ -28,7 +31,7 @@ def overview(application_id: int):
     from fellowship.selection.decisions import offer_for
 
     return render_template("applications/overview.html", application=application,
-                           progress=services.progress(application), form=FlaskForm(),
+                           progress=services.progress(application), form=FellowshipForm(),
                            editable=_editable(application), offer=offer_for(application.id))
 
 
@@ -78,19 +81,38 @@ def section(application_id: int, name: str):
                            missing=missing, editable=_editable(application), word_count=word_count)
 
 
+def _render_review(application: Application, form: DeclarationForm, status: int = 200) -> tuple[str, int]:
+    return render_template("applications/review.html", application=application, review=review_of(application),
+                           form=form, declarations=DECLARATIONS), status
+
+
+@bp.route("/<int:application_id>/review")
+@login_required
+def review(application_id: int):
+    """Review and declare: every section, document and referee, what is missing, then the declarations."""
+    application = get_application_or_404(application_id, owner_only=True)
+    if not _editable(application):
+        return redirect(url_for("applications.overview", application_id=application.id))
+    return _render_review(application, DeclarationForm())
+
+
 @bp.route("/<int:application_id>/submit", methods=["POST"])
 @login_required
 @limiter.limit("10 per minute")
 def submit(application_id: int):
+    """The review page's form: refused beside the checkboxes unless every declaration is ticked."""
     application = get_application_or_404(application_id, owner_only=True)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
+    form = DeclarationForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _render_review(application, form, 400)
     try:
-        services.submit_application(application)
+        services.submit_application(application, declarations=form.ticked())
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(url_for("applications.overview", application_id=application_id))
+        return redirect(url_for("applications.review", application_id=application_id))
     db.session.commit()
     flash(f"Your application is submitted. Your reference number is {application.reference}. "
           "We have emailed you a confirmation.", "success")
@@ -101,7 +123,7 @@ def submit(application_id: int):
 @login_required
 def withdraw(application_id: int):
     application = get_application_or_404(application_id, owner_only=True)
-    form = FlaskForm()
+    form = FellowshipForm()
     if form.validate_on_submit():
         try:
             services.withdraw_application(application)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import hmac
 import secrets
 from datetime import datetime
@@ -11,10 +10,10 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
 
 
-class Role(enum.StrEnum):
+class Role(LabelledEnum):
     APPLICANT = "applicant"
     REVIEWER = "reviewer"
     STAFF = "staff"

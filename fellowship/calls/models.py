@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
 
 DEFAULT_TIME_ZONE = "Asia/Tokyo"
 #: Follow-up surveys after return home, in months (issue: alumni follow-up).
 DEFAULT_FOLLOWUP_MONTHS = [6, 12, 24, 36, 60]
 
 
-class CallStatus(enum.StrEnum):
+class CallStatus(LabelledEnum):
     DRAFT = "draft"
     OPEN = "open"
     CLOSED = "closed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
@@ -40,7 +40,7 @@ def _render_index(application: Application, form: UploadForm) -> str:
         "documents/index.html", application=application, form=form, page=page,
         required=services.document_status(application), editable=locked is None, locked_message=locked,
         deadline=format_for_viewer(application.call.closes_at, current_user, application.call.time_zone),
-        delete_form=FellowshipForm(), overview_url=overview_url(application.id),
+        overview_url=overview_url(application.id),
     )
 
 
@@ -64,15 +64,20 @@ def index(application_id: int):
     return _render_index(application, form)
 
 
-@bp.route("/applications/<int:application_id>/documents/<int:document_id>/delete", methods=["POST"])
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(application_id: int, document_id: int):
+    """A confirmation page naming the file (GET); the removal (POST)."""
     application = get_application_or_404(application_id, owner_only=True)
     document = db.session.get(Document, document_id)
     if (document is None or document.application_id != application.id
             or document.kind is DocumentKind.REFERENCE_LETTER):
         abort(404)
-    if not FellowshipForm().validate_on_submit():
+    form = FellowshipForm()
+    if request.method == "GET":
+        return render_template("documents/confirm_delete.html", application=application, document=document,
+                               form=form)
+    if not form.validate_on_submit():
         abort(400)
     name = document.filename
     try:

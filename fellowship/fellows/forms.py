@@ -62,7 +62,7 @@ class FellowFilterForm(Form):
 
 
 FOLLOW_UP_CHOICES = [("", "Any"), (NO_FOLLOW_UP_DUE, "None due yet")] + [
-    (s.value, s.value.capitalize()) for s in FollowUpStatus]
+    *FollowUpStatus.choices()]
 
 
 class AlumniFilterForm(Form):
@@ -71,8 +71,8 @@ class AlumniFilterForm(Form):
     cohort = SelectField("Cohort", choices=[("", "Any cohort")], widget=QuickSelect())
     country = SelectField("Home country", choices=[], widget=QuickSelect())  # ~250 countries
     region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS], widget=QuickSelect())
-    sector = SelectField("Sector (current position)", choices=[("", "Any sector")] + [
-        (s.value, s.value.replace("_", " ").capitalize()) for s in Sector], widget=QuickSelect())
+    sector = SelectField("Sector (current position)", choices=[("", "Any sector"), *Sector.choices()],
+                         widget=QuickSelect())
     follow_up = SelectField("Latest follow-up", choices=FOLLOW_UP_CHOICES, widget=QuickSelect())
     lost_contact = SelectField("Contact", choices=[("", "Any"), *LOST_CONTACT_CHOICES.items()], widget=QuickSelect())
 

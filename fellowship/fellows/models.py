@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
 
 
-class FellowStatus(enum.StrEnum):
+class FellowStatus(LabelledEnum):
     PRE_ARRIVAL = "pre_arrival"
     IN_JAPAN = "in_japan"
     COMPLETED = "completed"  #: returned home: an alumnus
     WITHDRAWN = "withdrawn"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"pre_arrival": "Pre-arrival", "in_japan": "In Japan"}
 
 
 class Fellow(IdMixin, TimestampMixin, Base):

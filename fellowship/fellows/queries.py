@@ -285,7 +285,7 @@ def _fmt(value: datetime | date | None) -> str:
 
 
 def _sector_label(sector: Sector) -> str:
-    return sector.value.replace("_", " ").capitalize()
+    return sector.label
 
 
 def timeline(fellow: Fellow) -> Timeline:
@@ -323,7 +323,7 @@ def timeline(fellow: Fellow) -> Timeline:
         add(entry.start_date or entry.created_at, "career", f"{entry.position}, {entry.organisation}",
             [("Sector", _sector_label(entry.sector)), ("Country", country_name(entry.country)),
              ("Environmental work", "Yes" if entry.environmental else "No"),
-             ("Leadership level", entry.leadership_level.value.replace("_", " ")),
+             ("Leadership level", entry.leadership_level.label),
              ("Until", _fmt(entry.end_date) if entry.end_date else "current")])
     for follow_up, response in follow_ups:
         add(follow_up.due_on, "follow_up", f"Follow-up at {follow_up.months_after_return} months: "

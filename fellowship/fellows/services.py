@@ -85,8 +85,8 @@ def update_fellow(fellow: Fellow, *, by: User | None, **fields: Any) -> Fellow:
         if status is FellowStatus.COMPLETED:
             raise FellowFieldError("status", "Record the return home to complete the fellowship.")
         if status not in TRANSITIONS[fellow.status]:
-            raise FellowFieldError("status", f"A fellow who is {fellow.status.label.lower()} cannot be marked "
-                                             f"{status.label.lower()}.")
+            raise FellowFieldError("status", f"A fellow whose status is “{fellow.status.label}” cannot be marked "
+                                             f"“{status.label}”.")
         if status is FellowStatus.IN_JAPAN and arrival is None:
             raise FellowFieldError("arrival_date", "Enter the arrival date before marking the fellow in Japan.")
     changes = {name: value for name, value in fields.items() if getattr(fellow, name) != value}

@@ -38,6 +38,12 @@ def index():
                            time_left=time_left, period_label=period_label)
 
 
+@bp.route("/privacy")
+def privacy():
+    """The privacy notice applicants consent to when they submit (linked from the review-and-submit page)."""
+    return render_template("main/privacy.html")
+
+
 @bp.route("/healthz")
 @limiter.exempt
 def healthz():

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
-class MessageStatus(enum.StrEnum):
+class MessageStatus(LabelledEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from fellowship.applications.models import Application, Referee
@@ -27,7 +27,7 @@ def _render_index(application: Application, form: RefereeForm) -> str:
         add_locked=services.referees_locked_reason(application),
         remove_locked=services.referees_locked_reason(application, removing=True),
         limit=services.referee_limit(application.call), deadline=services.deadline_text(application.call),
-        remove_form=FellowshipForm(), overview_url=overview_url(application.id),
+        overview_url=overview_url(application.id),
     )
 
 
@@ -51,14 +51,18 @@ def index(application_id: int):
     return _render_index(application, form)
 
 
-@bp.route("/applications/<int:application_id>/referees/<int:referee_id>/remove", methods=["POST"])
+@bp.route("/applications/<int:application_id>/referees/<int:referee_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove(application_id: int, referee_id: int):
+    """A confirmation page naming the referee and what removing them does (GET); the removal (POST)."""
     application = get_application_or_404(application_id, owner_only=True)
     referee = db.session.get(Referee, referee_id)
     if referee is None or referee.application_id != application.id:
         abort(404)
-    if not FellowshipForm().validate_on_submit():
+    form = FellowshipForm()
+    if request.method == "GET":
+        return render_template("referees/confirm_remove.html", application=application, referee=referee, form=form)
+    if not form.validate_on_submit():
         abort(400)
     name = referee.name
     try:

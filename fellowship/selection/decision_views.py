@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from fellowship.applications.models import Application
 from fellowship.applications.permissions import get_application_or_404
@@ -16,21 +15,23 @@ from fellowship.auth.permissions import roles_required
 from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.forms import FellowshipForm
 from fellowship.pagination import paginate
 from fellowship.selection import bp, decisions
-from fellowship.selection.models import Decision, DecisionOutcome
+from fellowship.selection.models import Decision, DecisionOutcome, OfferStatus
+from fellowship.words import plural
 
 STAFF = (Role.STAFF, Role.ADMIN)
 
 
-class DecisionForm(FlaskForm):
-    outcome = SelectField("Decision", choices=[(o.value, o.value.capitalize()) for o in DecisionOutcome],
+class DecisionForm(FellowshipForm):
+    outcome = SelectField("Decision", choices=DecisionOutcome.choices(),
                           validators=[DataRequired()])
     reason = TextAreaField("Reason (recorded; not sent to the applicant)",
                            validators=[DataRequired(message="Give a reason."), Length(max=2000)])
 
 
-class FromProposalForm(FlaskForm):
+class FromProposalForm(FellowshipForm):
     waitlist_size = IntegerField("How many to waitlist (by rank)", default=5,
                                  validators=[NumberRange(min=0, max=1000)])
 
@@ -44,27 +45,44 @@ def call_decisions(call_id: int):
                    Application.family_name, Application.region)
             .join(Application, Application.id == Decision.application_id)
             .where(Decision.call_id == call.id).order_by(Decision.outcome, Decision.waitlist_position, Decision.id))
-    form = FromProposalForm()
-    form.waitlist_size.data = form.waitlist_size.data or call.places
+    form = FromProposalForm(formdata=None)
+    form.waitlist_size.data = call.places
     return render_template("selection/decisions.html", call=call, page=paginate(stmt),
-                           summary=decisions.decision_summary(call.id), form=form, send_form=FlaskForm())
+                           summary=decisions.decision_summary(call.id), form=form, send_form=FellowshipForm(),
+                           undecided=decisions.undecided(call),
+                           outcome_label=lambda value: DecisionOutcome(value).label)
 
 
-@bp.route("/staff/calls/<int:call_id>/decisions/from-proposal", methods=["POST"])
+@bp.route("/staff/calls/<int:call_id>/decisions/from-proposal", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def decisions_from_proposal(call_id: int):
+    """What recording from the proposal will do, who is left undecided and why (GET); the recording (POST)."""
     call = db.get_or_404(Call, call_id)
-    form = FromProposalForm()
-    if form.validate_on_submit():
+    if request.method == "POST":
+        form = FromProposalForm()
+        if not form.validate_on_submit():
+            abort(400)
         try:
-            count = decisions.record_from_proposal(call, current_user, form.waitlist_size.data or 0)
+            done = decisions.record_from_proposal(call, current_user, form.waitlist_size.data or 0)
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"{count} decisions recorded from the proposal. Check them, then confirm sending.", "success")
-    return redirect(url_for("selection.call_decisions", call_id=call.id))
+            message = f"{plural(done.recorded, 'decision')} recorded from the proposal."
+            if done.needs_reviews:
+                message += (f" {plural(len(done.needs_reviews), 'application')} not decided: "
+                            f"{'it needs' if len(done.needs_reviews) == 1 else 'they need'} reviews; decide each "
+                            "one below.")
+            flash(message + " Check them, then confirm sending.", "success")
+        return redirect(url_for("selection.call_decisions", call_id=call.id))
+    asked = FromProposalForm(request.args, meta={"csrf": False})
+    size = asked.waitlist_size.data if asked.validate() and asked.waitlist_size.data is not None else call.places
+    plan = decisions.plan_from_proposal(call, size)
+    rows = {a.id: a for a in db.session.scalars(select(Application).where(  # the places and the waitlist: few
+        Application.id.in_(plan.selected + plan.waitlist)))}
+    return render_template("selection/decisions_from_proposal.html", call=call, plan=plan, rows=rows,
+                           form=FromProposalForm(formdata=None, waitlist_size=size))
 
 
 @bp.route("/staff/applications/<int:application_id>/decision", methods=["GET", "POST"])
@@ -92,7 +110,7 @@ def application_decision(application_id: int):
 @roles_required(*STAFF)
 def send_decisions(call_id: int):
     call = db.get_or_404(Call, call_id)
-    form = FlaskForm()
+    form = FellowshipForm()
     summary = decisions.decision_summary(call.id)
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -114,23 +132,39 @@ def decision_progress(call_id: int, batch_key: str):
     return render_template("selection/decision_progress.html", call=call, progress=progress, batch_key=batch_key)
 
 
-@bp.route("/applications/<int:application_id>/offer/<answer>", methods=["POST"])
+class OfferAnswerForm(FellowshipForm):
+    """The confirmation page of an answer to an offer; a decline may say why (optional, kept with the offer)."""
+
+    reason = TextAreaField("Why are you declining? (optional)", validators=[Optional(), Length(max=2000)],
+                           description="This helps the programme; it does not change anything for you.")
+
+
+@bp.route("/applications/<int:application_id>/offer/<answer>", methods=["GET", "POST"])
 @login_required
 def answer_offer(application_id: int, answer: str):
+    """A confirmation page saying what the answer means (GET); the answer itself (POST)."""
     if answer not in ("accept", "decline"):
         abort(404)
     application = get_application_or_404(application_id, owner_only=True)
-    if not FlaskForm().validate_on_submit():
+    offer = decisions.offer_for(application.id)
+    if offer is None:
+        abort(404)
+    form = OfferAnswerForm()
+    if form.validate_on_submit():
+        try:
+            decisions.respond_to_offer(application, accept=answer == "accept",
+                                       decline_reason="" if answer == "accept" else form.reason.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("You accepted the offer. Welcome to the fellowship!" if answer == "accept"
+                  else "You declined the offer. Thank you for letting us know.", "success")
+        return redirect(url_for("applications.overview", application_id=application.id))
+    if request.method == "POST" and "csrf_token" in form.errors:
         abort(400)
-    try:
-        decisions.respond_to_offer(application, accept=answer == "accept")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash("You accepted the offer. Welcome to the fellowship!" if answer == "accept"
-              else "You declined the offer. Thank you for letting us know.", "success")
-    return redirect(url_for("applications.overview", application_id=application.id))
-
-
+    if offer.status is not OfferStatus.PENDING and request.method == "GET":
+        return redirect(url_for("applications.overview", application_id=application.id))
+    return render_template("selection/offer_answer.html", application=application, offer=offer, form=form,
+                           answer=answer)

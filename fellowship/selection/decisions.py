@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.notifications.services import public_link, queue_email
-from fellowship.selection.models import Decision, DecisionOutcome, Offer, OfferStatus
+from fellowship.selection.models import ApplicationScore, Decision, DecisionOutcome, Offer, OfferStatus
 from fellowship.signals import offer_accepted
 from fellowship.timezones import format_in_zone
 
@@ -74,7 +75,8 @@ def _record_decision(application: Application, outcome: DecisionOutcome, reason:
                      waitlist_position: int | None = None) -> Decision:
     """record_decision, with the call's row already locked by the caller."""
     if application.status not in DECIDABLE:
-        raise DomainError(f"No decision can be recorded for an application that is {application.status.label.lower()}.")
+        raise DomainError(f"No decision can be recorded for an application whose status is "
+                          f"“{application.status.label}”.")
     decision = db.session.scalar(select(Decision).where(Decision.application_id == application.id))
     if decision is not None and decision.sent_at is not None:
         raise DomainError("This decision has already been sent and cannot be changed.")
@@ -92,24 +94,54 @@ def _record_decision(application: Application, outcome: DecisionOutcome, reason:
 
 
 def record_proposed_decisions(call: Call, selected: list[int], waitlist: list[int], rejected: list[int],
-                              by: User) -> int:
-    """Record accept / waitlist (in rank order) / reject for the proposal's lists in one go."""
+                              by: User, reasons: Mapping[int, str] | None = None) -> int:
+    """Record accept / waitlist (in rank order) / reject for the proposal's lists in one go (`reasons` by id)."""
     _lock_call(call.id)
+    reasons = reasons or {}
     applications = {a.id: a for a in db.session.scalars(
         select(Application).where(Application.id.in_(selected + waitlist + rejected))
         .execution_options(populate_existing=True))}
     count = 0
     for rank, application_id in enumerate(selected, start=1):
-        _record_decision(applications[application_id], DecisionOutcome.ACCEPT, f"Selected (rank {rank}).", by)
+        _record_decision(applications[application_id], DecisionOutcome.ACCEPT,
+                         reasons.get(application_id, f"Selected (rank {rank})."), by)
         count += 1
     for position, application_id in enumerate(waitlist, start=1):
-        _record_decision(applications[application_id], DecisionOutcome.WAITLIST, f"Waitlist position {position}.",
-                         by, waitlist_position=position)
+        _record_decision(applications[application_id], DecisionOutcome.WAITLIST,
+                         reasons.get(application_id, f"Waitlist position {position}."), by,
+                         waitlist_position=position)
         count += 1
     for application_id in rejected:
-        _record_decision(applications[application_id], DecisionOutcome.REJECT, "Not selected this year.", by)
+        _record_decision(applications[application_id], DecisionOutcome.REJECT,
+                         reasons.get(application_id, "Not selected this year."), by)
         count += 1
     return count
+
+
+@dataclass(frozen=True)
+class LackingReviews:
+    """An application still in the running with fewer submitted reviews than its call asks for."""
+
+    application_id: int
+    reference: str | None
+    name: str
+    reviews: int
+
+
+def lacking_reviews(call: Call, among: Iterable[int] | None = None) -> list[LackingReviews]:
+    """Applications of the call that can still be decided (`among` these ids, if given) with fewer submitted reviews
+    than the call asks for, by reference: what the lock warns about and what recording from the proposal leaves to
+    staff. One query."""
+    reviews = func.coalesce(ApplicationScore.review_count, 0)
+    stmt = (select(Application.id, Application.reference, Application.given_name, Application.family_name, reviews)
+            .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
+            .where(Application.call_id == call.id, Application.status.in_(DECIDABLE),
+                   reviews < call.reviewers_per_application)
+            .order_by(Application.reference, Application.id))
+    if among is not None:
+        stmt = stmt.where(Application.id.in_(sorted(set(among))))
+    return [LackingReviews(row[0], row[1], " ".join(p for p in (row[2], row[3]) if p) or "(no name)", int(row[4]))
+            for row in db.session.execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -198,12 +230,13 @@ def offer_for(application_id: int) -> Offer | None:
 def _answered_message(offer: Offer) -> str:
     """Why an answer was refused: the offer was answered (by another request) or its time ran out."""
     if offer.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED):
-        return f"You already answered this offer: you {offer.status.value} it. Nothing was changed."
+        return f"You already answered this offer: you {offer.status.label.lower()} it. Nothing was changed."
     return "The time to answer this offer has passed."
 
 
-def respond_to_offer(application: Application, accept: bool) -> Offer:
-    """The applicant accepts or declines their offer before it expires; a decline frees the place.
+def respond_to_offer(application: Application, accept: bool, decline_reason: str = "") -> Offer:
+    """The applicant accepts or declines their offer before it expires; a decline frees the place (and keeps the
+    reason the applicant chose to give, if any).
 
     One answer per offer, decided by one conditional UPDATE (still pending, not yet expired): of answers sent
     at the same moment, or an answer and the expiry job, exactly one moves the offer on; the others raise a
@@ -217,7 +250,8 @@ def respond_to_offer(application: Application, accept: bool) -> Offer:
     now = utcnow()
     answered = db.session.execute(
         update(Offer).where(Offer.id == offer.id, Offer.status == OfferStatus.PENDING, Offer.expires_at > now)
-        .values(status=OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED, responded_at=now)
+        .values(status=OfferStatus.ACCEPTED if accept else OfferStatus.DECLINED, responded_at=now,
+                decline_reason=None if accept else (decline_reason.strip() or None))
         .returning(Offer.id).execution_options(synchronize_session=False)).scalar_one_or_none()
     db.session.refresh(offer)
     if answered is None:
@@ -225,7 +259,7 @@ def respond_to_offer(application: Application, accept: bool) -> Offer:
     new_status = ApplicationStatus.OFFER_ACCEPTED if accept else ApplicationStatus.OFFER_DECLINED
     if not _status_update(application.id, application.call_id, ApplicationStatus.ACCEPTED, new_status):
         db.session.refresh(application, ["status"])  # withdrawn meanwhile: the caller rolls the offer back
-        raise DomainError(f"This application is {application.status.label.lower()}: the offer can no longer "
+        raise DomainError(f"This application's status is “{application.status.label}”: the offer can no longer "
                           "be answered.")
     db.session.refresh(application, ["status"])
     applicant = db.session.get_one(User, application.applicant_id)
@@ -326,16 +360,89 @@ def _offer_promoted(call: Call, application_id: int, freed_offer: Offer, explana
     return application
 
 
-def record_from_proposal(call: Call, by: User, waitlist_size: int) -> int:
-    """Accept the proposal's selection, waitlist the next `waitlist_size` by rank, reject the rest."""
+def undecided(call: Call, limit: int = 500) -> list[LackingReviews]:
+    """Applications of the call that can be decided but have no decision recorded, with their review counts."""
+    reviews = func.coalesce(ApplicationScore.review_count, 0)
+    rows = db.session.execute(
+        select(Application.id, Application.reference, Application.given_name, Application.family_name, reviews)
+        .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
+        .outerjoin(Decision, Decision.application_id == Application.id)
+        .where(Application.call_id == call.id, Application.status.in_(DECIDABLE), Decision.id.is_(None))
+        .order_by(Application.reference, Application.id).limit(limit))
+    return [LackingReviews(row[0], row[1], " ".join(p for p in (row[2], row[3]) if p) or "(no name)", int(row[4]))
+            for row in rows]
+
+
+@dataclass(frozen=True)
+class ProposalPlan:
+    """What "record decisions from the proposal" would record, each with its reason, and whom it leaves to staff."""
+
+    selected: list[int]
+    waitlist: list[int]
+    rejected: list[int]
+    #: Not decided: they need reviews (never rejected for a missing review); staff decide each one.
+    needs_reviews: list[LackingReviews]
+    #: Application id -> the decision's reason: what decided it (the rank, a quota seat, the chair).
+    reasons: dict[int, str]
+
+
+@dataclass(frozen=True)
+class ProposalDecisions:
+    """What "record decisions from the proposal" did: how many were recorded, and whom it left to staff."""
+
+    recorded: int
+    needs_reviews: list[LackingReviews]
+
+
+def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:
+    """Accept the proposal's selection, waitlist the next `waitlist_size` by rank, reject the rest that were fully
+    reviewed; an application with missing reviews that the proposal leaves out is not decided (staff choose)."""
+    from fellowship.selection.ranking import _rank_key, load_candidates, propose_selection, quotas_of
+
+    candidates, adjustments = load_candidates(call, "normalised")
+    proposal = propose_selection(candidates, call.places, quotas_of(call), adjustments)
+    waitlist = list(proposal.waitlist[:max(waitlist_size, 0)])
+    all_ids = list(db.session.scalars(select(Application.id).where(Application.call_id == call.id,
+                                                                   Application.status.in_(DECIDABLE))
+                                      .order_by(Application.id)))
+    chosen = set(proposal.selected) | set(waitlist)
+    needs_reviews = [row for row in lacking_reviews(call) if row.application_id not in chosen]
+    left_to_staff = {row.application_id for row in needs_reviews}
+    rejected = [i for i in all_ids if i not in chosen and i not in left_to_staff]
+
+    rank = {c.application_id: n for n, c in enumerate(sorted((c for c in candidates if c.score is not None),
+                                                             key=_rank_key), start=1)}
+    region = {c.application_id: c.region for c in candidates}
+    quota_regions = ", ".join(sorted({region[i] or "" for i in proposal.by_quota}))
+    reasons: dict[int, str] = {}
+    for application_id in proposal.selected:
+        if application_id in proposal.included:
+            reasons[application_id] = "Selected: included by the chair."
+        elif application_id in proposal.by_quota:
+            reasons[application_id] = (f"Selected: rank {rank[application_id]}, for a {region[application_id]} "
+                                       "quota seat.")
+        else:
+            reasons[application_id] = f"Selected: rank {rank[application_id]}."
+    for position, application_id in enumerate(waitlist, start=1):
+        reasons[application_id] = f"Waitlist position {position} (rank {rank[application_id]})."
+        if application_id in proposal.passed_over:
+            reasons[application_id] += (f" Ranked above a candidate selected for a quota seat ({quota_regions}): "
+                                        "the quota, not the rank, decided.")
+    for application_id in rejected:
+        if application_id in proposal.excluded:
+            reasons[application_id] = "Not selected: excluded by the chair."
+        elif application_id in rank:
+            reasons[application_id] = f"Not selected: rank {rank[application_id]}, below the places and the waitlist."
+    return ProposalPlan(selected=list(proposal.selected), waitlist=waitlist, rejected=rejected,
+                        needs_reviews=needs_reviews, reasons=reasons)
+
+
+def record_from_proposal(call: Call, by: User, waitlist_size: int) -> ProposalDecisions:
+    """Record the decisions of `plan_from_proposal`, planned under the call's lock; nothing is emailed yet."""
+    _lock_call(call.id)
+    db.session.refresh(call, ["panel_locked_at"])
     if call.panel_locked_at is None:
         raise DomainError("Lock the panel's reviews before recording decisions.")
-    from fellowship.selection.ranking import proposal_for_call
-
-    proposal = proposal_for_call(call, "normalised")
-    waitlist = list(proposal.waitlist[:waitlist_size])
-    all_ids = list(db.session.scalars(select(Application.id).where(Application.call_id == call.id,
-                                                                   Application.status.in_(DECIDABLE))))
-    chosen = set(proposal.selected) | set(waitlist)
-    rejected = [application_id for application_id in all_ids if application_id not in chosen]
-    return record_proposed_decisions(call, list(proposal.selected), waitlist, rejected, by)
+    plan = plan_from_proposal(call, waitlist_size)
+    recorded = record_proposed_decisions(call, plan.selected, plan.waitlist, plan.rejected, by, plan.reasons)
+    return ProposalDecisions(recorded=recorded, needs_reviews=plan.needs_reviews)

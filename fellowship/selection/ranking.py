@@ -64,6 +64,8 @@ RANKED_STATUSES = (ApplicationStatus.UNDER_REVIEW, ApplicationStatus.ACCEPTED, A
 #: Applications that compete for a place in the proposal (one who declined an offer no longer does).
 PROPOSAL_STATUSES = tuple(s for s in RANKED_STATUSES if s is not ApplicationStatus.OFFER_DECLINED)
 MAX_REASON_LENGTH = 2000
+#: Said of a waitlisted application ranked above one selected for a quota seat: why it is not selected.
+PASSED_OVER = "(a quota seat went to a lower rank)"
 
 
 # --- The proposed selection (pure) ---------------------------------------------------------------------------
@@ -109,6 +111,8 @@ class Proposal:
     excluded: frozenset[int] = frozenset()
     #: Applications without a score: not ranked, so neither selected (unless included) nor waitlisted.
     unranked: list[int] = field(default_factory=list)
+    #: Waitlisted although ranked above someone selected for a quota seat (the quota, not the rank, decided).
+    passed_over: frozenset[int] = frozenset()
     _selected_set: frozenset[int] = field(init=False, repr=False, compare=False)
     _waitlist_index: dict[int, int] = field(init=False, repr=False, compare=False)
 
@@ -127,6 +131,8 @@ class Proposal:
         if application_id in self._selected_set:
             return "Selected"
         position = self.waitlist_position(application_id)
+        if position is not None and application_id in self.passed_over:
+            return f"Waitlist {position} {PASSED_OVER}"
         if position is not None:
             return f"Waitlist {position}"
         return "Not ranked"
@@ -232,6 +238,9 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
     order = sorted((by_id[i] for i in selected), key=_rank_key)
     selected_ids = [c.application_id for c in order]
     waitlist = [c.application_id for c in available if c.application_id not in selected]
+    lowest_by_quota = max((_rank_key(by_id[i]) for i in by_quota), default=None)
+    passed_over = frozenset(i for i in waitlist
+                            if lowest_by_quota is not None and _rank_key(by_id[i]) < lowest_by_quota)
     seats = [QuotaSeats(region, quotas[region], minimum, sum(1 for i in selected_ids if by_id[i].region == region))
              for region, minimum in minimums.items()]
 
@@ -260,7 +269,7 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
                         "region's best-ranked candidates while places last, the other places by rank.")
     return Proposal(selected=selected_ids, waitlist=waitlist, explanation=problems + notes, feasible=feasible,
                     places=places, seats=seats, by_quota=by_quota, included=included, excluded=excluded,
-                    unranked=unranked)
+                    unranked=unranked, passed_over=passed_over)
 
 
 # --- Waitlist promotion (pure) ---------------------------------------------------------------------------------
@@ -459,6 +468,8 @@ def _positions_insert(call: Call, sort: Sort, proposal: Proposal) -> Any:
         (among_column(rows.c.application_id, proposal.included), literal("Selected (included by the chair)")),
         (among_column(rows.c.application_id, proposal.by_quota), literal("Selected (quota)")),
         (rows.c.selected, literal("Selected")),
+        (and_(rows.c.waitlisted, among_column(rows.c.application_id, proposal.passed_over)),
+         literal("Waitlist ") + cast(rows.c.n, String) + literal(f" {PASSED_OVER}")),
         (rows.c.waitlisted, literal("Waitlist ") + cast(rows.c.n, String)),
         else_=literal("Not ranked"),
     )

@@ -150,16 +150,39 @@ def review_assignment(assignment_id: int):
 
 # --- Staff: the panel lock --------------------------------------------------------------------------------------
 
+@bp.app_context_processor
+def _panel_lock_helpers() -> dict[str, Any]:
+    """`panel_decisions_sent(call_id)` for the lock control (review_panel_lock.html): no "Reopen" once sent."""
+    return {"panel_decisions_sent": reviewing.decisions_sent}
+
+
 def _back() -> str:
     """Where the lock buttons were (a local path from the form), else the staff list of calls."""
     return safe_local_path(request.form.get("next")) or url_for("calls.staff_calls")
 
 
-@bp.route("/staff/calls/<int:call_id>/panel/lock", methods=["POST"])
+def _back_arg() -> str:
+    """The page the confirmation was opened from (?next=, a local path), else the staff list of calls."""
+    return safe_local_path(request.args.get("next")) or url_for("calls.staff_calls")
+
+
+@bp.route("/staff/calls/<int:call_id>/panel/lock", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
 def lock_panel(call_id: int):
+    """A confirmation page naming the proposed applications that still lack reviews (GET); the lock (POST)."""
     call = get_call_or_404(call_id)
-    if not FellowshipForm().validate_on_submit():
+    form = FellowshipForm()
+    if request.method == "GET":
+        from fellowship.selection.decisions import lacking_reviews
+        from fellowship.selection.ranking import proposal_for_call
+
+        proposed = proposal_for_call(call, "normalised").selected
+        lacking = lacking_reviews(call)
+        proposed_set = set(proposed)
+        return render_template("selection/lock_confirm.html", call=call, form=form, back=_back_arg(),
+                               proposed_lacking=[r for r in lacking if r.application_id in proposed_set],
+                               other_lacking=[r for r in lacking if r.application_id not in proposed_set])
+    if not form.validate_on_submit():
         abort(400)
     try:
         reviewing.lock_panel(call, current_user)

@@ -365,11 +365,21 @@ def lock_panel(call: Call, by: User) -> None:
     log.info("panel of call %s locked by user %s", call.id, by.id)
 
 
+def decisions_sent(call_id: int) -> bool:
+    """Whether any decision of the call has been sent: the reviews can then no longer be reopened."""
+    from fellowship.selection.models import Decision
+
+    return db.session.scalar(select(Decision.id).where(Decision.call_id == call_id, Decision.sent_at.is_not(None))
+                             .limit(1)) is not None
+
+
 def unlock_panel(call: Call, by: User) -> None:
-    """Reopen the reviews of the call for editing."""
+    """Reopen the reviews of the call for editing; refused once decisions were sent (they rest on these reviews)."""
     _locked_call(call)
     if call.panel_locked_at is None:
         raise DomainError("The reviews are not locked.")
+    if decisions_sent(call.id):  # read under the call's lock, which sending decisions also takes
+        raise DomainError("The reviews cannot be reopened: decisions based on them have already been sent.")
     call.panel_locked_at = None
     db.session.flush()
     record("selection.panel_unlocked", call, actor_id=by.id)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import secrets
 
+from fellowship.applications.declarations import DECLARATIONS
 from fellowship.applications.models import Application, Document, Referee, RefereeStatus
 from fellowship.calls.models import DocumentKind
 from fellowship.extensions import db
+
+#: Every declaration ticked, as the review-and-submit page sends them (services.submit_application's argument).
+DECLARED = tuple(DECLARATIONS)
+#: The review-and-submit form with both declarations ticked.
+DECLARATION_TICKS = {"declare_true": "y", "consent_privacy": "y"}
 
 
 def attach_required_documents(application: Application) -> None:

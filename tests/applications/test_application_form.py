@@ -12,7 +12,7 @@ from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.notifications.models import OutboxMessage
-from tests.applications.helpers import make_complete, owner_email
+from tests.applications.helpers import DECLARATION_TICKS, DECLARED, make_complete, owner_email
 from tests.conftest import csrf_token_from, login, submit_form
 from tests.factories import ApplicationFactory, CallFactory, UserFactory
 
@@ -74,8 +74,8 @@ def test_word_limits_are_reported_beside_the_essay(client, app_ctx):
 def test_submission_needs_a_complete_file(client, app_ctx):
     application = ApplicationFactory()
     login(client, owner_email(application))
-    response = submit_form(client, f"/applications/{application.id}/submit", {},
-                           page=f"/applications/{application.id}", follow_redirects=True)
+    response = submit_form(client, f"/applications/{application.id}/submit", DECLARATION_TICKS,
+                           page=f"/applications/{application.id}/review", follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "The application is not complete yet" in html and "Documents missing: CV" in html
     assert reload(application.id).status is ApplicationStatus.DRAFT
@@ -84,8 +84,8 @@ def test_submission_needs_a_complete_file(client, app_ctx):
 def test_submitting_gives_a_reference_number_and_a_confirmation_email_then_the_form_is_read_only(client, app_ctx):
     application = make_complete(ApplicationFactory(call=CallFactory(year=2027, reference_prefix="ELF")))
     login(client, owner_email(application))
-    response = submit_form(client, f"/applications/{application.id}/submit", {},
-                           page=f"/applications/{application.id}", follow_redirects=True)
+    response = submit_form(client, f"/applications/{application.id}/submit", DECLARATION_TICKS,
+                           page=f"/applications/{application.id}/review", follow_redirects=True)
     assert "Your reference number is ELF-2027-00001" in response.get_data(as_text=True)
     saved = reload(application.id)
     assert saved.status is ApplicationStatus.SUBMITTED and saved.reference == "ELF-2027-00001"
@@ -104,8 +104,8 @@ def test_saving_or_submitting_one_second_after_the_close_is_refused_even_for_a_f
     application = make_complete(ApplicationFactory())
     login(client, owner_email(application))
     section_page = client.get(f"/applications/{application.id}/sections/motivation").get_data(as_text=True)
-    overview_page = client.get(f"/applications/{application.id}").get_data(as_text=True)
-    assert "Submit application" in overview_page
+    review_page = client.get(f"/applications/{application.id}/review").get_data(as_text=True)
+    assert "Submit application" in review_page
 
     application.call.closes_at = utcnow() - timedelta(seconds=1)  # the deadline passes while the forms are open
     db.session.commit()
@@ -114,7 +114,8 @@ def test_saving_or_submitting_one_second_after_the_close_is_refused_even_for_a_f
                         data={"motivation": "late edit", "submit": "Save", "csrf_token": csrf_token_from(section_page)})
     assert saved.status_code == 409 and "The deadline passed on" in saved.get_data(as_text=True)
     submitted = client.post(f"/applications/{application.id}/submit",
-                            data={"csrf_token": csrf_token_from(overview_page)}, follow_redirects=True)
+                            data={**DECLARATION_TICKS, "csrf_token": csrf_token_from(review_page)},
+                            follow_redirects=True)
     assert "The deadline passed on" in submitted.get_data(as_text=True)
     after = reload(application.id)
     assert after.status is ApplicationStatus.DRAFT and after.reference is None and after.motivation != "late edit"
@@ -131,7 +132,7 @@ def test_two_submits_of_the_same_application_at_once_give_one_reference_number(a
             target = db.session.get_one(Application, application_id)
             barrier.wait()
             try:
-                services.submit_application(target)
+                services.submit_application(target, DECLARED)
                 db.session.commit()
                 outcomes.append(target.reference or "")
             except Exception as exc:  # noqa: BLE001 - the loser's error is what we check
@@ -157,7 +158,7 @@ def test_reference_numbers_count_up_per_call(app_ctx):
     numbers = []
     for _ in range(3):
         application = make_complete(ApplicationFactory(call=call))
-        services.submit_application(application)
+        services.submit_application(application, DECLARED)
         db.session.commit()
         numbers.append(application.reference)
     assert numbers == ["ELF-2027-00001", "ELF-2027-00002", "ELF-2027-00003"]
@@ -165,7 +166,7 @@ def test_reference_numbers_count_up_per_call(app_ctx):
 
 def test_a_submitted_application_can_be_withdrawn(client, app_ctx):
     application = make_complete(ApplicationFactory())
-    services.submit_application(application)
+    services.submit_application(application, DECLARED)
     db.session.commit()
     login(client, owner_email(application))
     response = submit_form(client, f"/applications/{application.id}/withdraw", {}, follow_redirects=True)
@@ -193,7 +194,7 @@ def test_draft_reminders_go_a_week_and_a_day_before_the_deadline_once_each(app_c
     call = CallFactory(closes_at=utcnow() + timedelta(days=6, hours=12))
     draft = ApplicationFactory(call=call)
     done = make_complete(ApplicationFactory(call=call))
-    services.submit_application(done)
+    services.submit_application(done, DECLARED)
     db.session.commit()
 
     def reminders() -> list[str]:

@@ -15,7 +15,7 @@ from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.models import AuditEntry
 from fellowship.extensions import db
 from fellowship.notifications.models import OutboxMessage
-from tests.applications.helpers import make_complete, owner_email
+from tests.applications.helpers import DECLARED, make_complete, owner_email
 from tests.factories import ApplicationFactory, CallFactory, UserFactory
 from tests.races import at_once, count, signed_in_clients
 
@@ -48,7 +48,7 @@ def test_six_applies_at_once_by_one_user_give_one_application_and_no_error(app, 
 
 def test_withdrawing_twice_in_a_row_says_it_cannot_be_withdrawn_again(app, app_ctx):
     application = make_complete(ApplicationFactory())
-    services.submit_application(application)
+    services.submit_application(application, DECLARED)
     db.session.commit()
     [client], token = signed_in_clients(app, owner_email(application), 1, f"/applications/{application.id}")
     url = f"/applications/{application.id}/withdraw"
@@ -62,7 +62,7 @@ def test_withdrawing_twice_in_a_row_says_it_cannot_be_withdrawn_again(app, app_c
 
 def test_four_withdrawals_at_once_withdraw_once_with_one_email(app, app_ctx):
     application = make_complete(ApplicationFactory())
-    services.submit_application(application)
+    services.submit_application(application, DECLARED)
     db.session.commit()
     clients, token = signed_in_clients(app, owner_email(application), 4, f"/applications/{application.id}")
     url = f"/applications/{application.id}/withdraw"

@@ -31,7 +31,7 @@ from fellowship.fellows import services as fellows
 from fellowship.fellows.models import Fellow, FellowStatus
 from fellowship.referees import services as referees
 from tests.alumni.factories import FellowFactory
-from tests.applications.helpers import make_complete
+from tests.applications.helpers import DECLARED, make_complete
 from tests.documents.files import PDF
 from tests.factories import ApplicationFactory, UserFactory, submitted_application
 from tests.races import count, while_held
@@ -71,7 +71,7 @@ def test_a_section_saved_while_the_application_is_being_submitted_is_refused(app
         return services.save_section(application_of(application_id), motivation,
                                      {"motivation": "An edit sent after the submit. " * 60})
 
-    submitted, saved = while_held(app, lambda: services.submit_application(application_of(application_id)),
+    submitted, saved = while_held(app, lambda: services.submit_application(application_of(application_id), DECLARED),
                                   in_own_context(app, save))
     assert isinstance(submitted, Application)
     assert saved == "refused: This application has been submitted and can no longer be changed."
@@ -100,8 +100,8 @@ def test_a_document_uploaded_while_the_application_is_being_submitted_is_refused
     def upload() -> Any:
         return store_document(application_of(application_id), DocumentKind.CV, pdf_upload()).id
 
-    _submitted, uploaded = while_held(app, lambda: services.submit_application(application_of(application_id)),
-                                      in_own_context(app, upload))
+    _submitted, uploaded = while_held(
+        app, lambda: services.submit_application(application_of(application_id), DECLARED), in_own_context(app, upload))
     assert isinstance(uploaded, str) and uploaded.startswith("refused:")
     assert count(Document, Document.application_id == application_id) == before
 
@@ -167,7 +167,7 @@ def test_a_fellow_withdrawn_while_staff_mark_them_in_japan_stays_withdrawn(app, 
                                          in_own_context(app, mark(FellowStatus.IN_JAPAN,
                                                                   arrival_date=date(2026, 9, 1))))
     assert isinstance(withdrawn, Fellow)
-    assert in_japan_now.lower() == "refused: a fellow who is withdrawn cannot be marked in japan."
+    assert in_japan_now.lower() == "refused: a fellow whose status is “withdrawn” cannot be marked “in japan”."
     db.session.expire_all()
     assert db.session.get_one(Fellow, fellow_id).status is FellowStatus.WITHDRAWN
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.extensions import db
-from tests.applications.helpers import make_complete, owner_email
+from tests.applications.helpers import DECLARATION_TICKS, make_complete, owner_email
 from tests.conftest import login, submit_form
 from tests.factories import ApplicationFactory, CallFactory
 
@@ -17,7 +17,8 @@ def test_two_calls_with_the_same_prefix_and_year_never_hand_out_the_same_referen
     for draft in drafts:
         client = app.test_client()
         login(client, owner_email(draft))
-        response = submit_form(client, f"/applications/{draft.id}/submit", {}, page=f"/applications/{draft.id}")
+        response = submit_form(client, f"/applications/{draft.id}/submit", DECLARATION_TICKS,
+                               page=f"/applications/{draft.id}/review")
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
     db.session.expire_all()
     references = [db.session.get_one(Application, draft.id).reference for draft in drafts]

@@ -42,8 +42,9 @@ def test_with_redis_down_submissions_and_decisions_are_stored_whole_and_every_em
     for application_id, email in applicants:
         client = stage.app.test_client()
         assert login(client, email).status_code == 302
-        response = submit_form(client, f"/applications/{application_id}/submit", {},
-                               page=f"/applications/{application_id}", follow_redirects=True)
+        response = submit_form(client, f"/applications/{application_id}/submit",
+                               {"declare_true": "y", "consent_privacy": "y"},
+                               page=f"/applications/{application_id}/review", follow_redirects=True)
         pages.append(response.status_code)
     staff_client = stage.app.test_client()
     login(staff_client, "decisions-staff@example.org")

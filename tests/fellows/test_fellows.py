@@ -106,7 +106,7 @@ def test_a_fellow_cannot_be_marked_completed_by_editing_nor_moved_back(app_ctx):
     fellow = in_japan()
     with pytest.raises(services.FellowFieldError, match="Record the return home"):
         services.update_fellow(fellow, by=None, status=FellowStatus.COMPLETED)
-    with pytest.raises(services.FellowFieldError, match="in japan cannot be marked pre arrival"):
+    with pytest.raises(services.FellowFieldError, match="status is “In Japan” cannot be marked “Pre-arrival”"):
         services.update_fellow(fellow, by=None, status=FellowStatus.PRE_ARRIVAL)
     services.update_fellow(fellow, by=None, status=FellowStatus.WITHDRAWN)
     assert fellow.status is FellowStatus.WITHDRAWN

@@ -104,7 +104,7 @@ def test_the_csv_has_one_row_per_submitted_review_with_the_application_repeated(
     assert first[16] == "2027-05-01 09:00" and number(first[17]) == Decimal("4.6667")
     assert first[18:] == ["Support", "5", "4", "Excellent."]
     assert data[3][11] == "Yes" and data[3][17:21] == ["1.3333", "Oppose", "1", "2"]
-    assert data[5][12] == "Selected (quota)" and data[2][12] == "Waitlist 1"
+    assert data[5][12] == "Selected (quota)" and data[2][12] == "Waitlist 1 (a quota seat went to a lower rank)"
     assert "Draft thoughts" not in body.decode("utf-8")
 
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "selection.ranking_exported"))

@@ -46,7 +46,7 @@ def worked_example():  # type: ignore[no-untyped-def]
     db.session.commit()
     staff = UserFactory(roles=[Role.STAFF])
     lock_panel(call, staff)
-    assert decisions.record_from_proposal(call, staff, waitlist_size=2) == 5
+    assert decisions.record_from_proposal(call, staff, waitlist_size=2).recorded == 5
     decisions.send_decisions(call, staff)
     db.session.commit()
     return call, people

@@ -142,7 +142,7 @@ def test_csv_export_has_a_bom_a_header_and_the_filtered_rows(staff_client, call)
     assert body.startswith(b"\xef\xbb\xbfReference,")
     assert rows[0][:4] == ["Reference", "Given name", "Family name", "Nationality"]
     assert rows[1:] == [[
-        "ELF-2027-00001", "Amani", "Njeri", "Kenya", "KE", "Africa", "Kenya", "female", "Master's degree",
+        "ELF-2027-00001", "Amani", "Njeri", "Kenya", "KE", "Africa", "Kenya", "Female", "Master's degree",
         "Water", "Under review", "Eligible", "2027-03-01 09:00",
     ]]
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "applications.exported"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, DegreeLevel
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
 
 if TYPE_CHECKING:
     from fellowship.applications.models.document import Document
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from fellowship.applications.models.referee import Referee
 
 
-class ApplicationStatus(enum.StrEnum):
+class ApplicationStatus(LabelledEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     INELIGIBLE = "ineligible"
@@ -31,19 +30,25 @@ class ApplicationStatus(enum.StrEnum):
     OFFER_ACCEPTED = "offer_accepted"
     OFFER_DECLINED = "offer_declined"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        #: "Offer made" while the offer waits for an answer; "Accepted" only once the applicant accepted it.
+        return {"accepted": "Offer made", "rejected": "Not selected",
+                "offer_accepted": "Accepted", "offer_declined": "Offer declined"}
 
 
-class Gender(enum.StrEnum):
+class Gender(LabelledEnum):
     FEMALE = "female"
     MALE = "male"
     NON_BINARY = "non_binary"
     UNDISCLOSED = "undisclosed"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"non_binary": "Non-binary", "undisclosed": "Prefer not to say"}
 
-class Sector(enum.StrEnum):
+
+class Sector(LabelledEnum):
     GOVERNMENT = "government"
     NGO = "ngo"
     ACADEMIA = "academia"
@@ -51,8 +56,12 @@ class Sector(enum.StrEnum):
     INTERNATIONAL = "international_organisation"
     OTHER = "other"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"ngo": "NGO / civil society", "academia": "University / research", "private": "Private sector"}
 
-class EnvironmentalField(enum.StrEnum):
+
+class EnvironmentalField(LabelledEnum):
     CLIMATE_MITIGATION = "climate_mitigation"
     CLIMATE_ADAPTATION = "climate_adaptation"
     BIODIVERSITY = "biodiversity"
@@ -66,12 +75,13 @@ class EnvironmentalField(enum.StrEnum):
     ENVIRONMENTAL_POLICY = "environmental_policy"
     OTHER = "other"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"forests_land": "Forests and land", "oceans_coasts": "Oceans and coasts",
+                "disaster_risk": "Disaster risk reduction"}
 
 
-class LanguageLevel(enum.StrEnum):
+class LanguageLevel(LabelledEnum):
     """CEFR levels."""
 
     NONE = "none"
@@ -82,6 +92,10 @@ class LanguageLevel(enum.StrEnum):
     C1 = "C1"
     C2 = "C2"
     NATIVE = "native"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"native": "Native speaker"}
 
 
 class Application(IdMixin, TimestampMixin, Base):
@@ -106,6 +120,10 @@ class Application(IdMixin, TimestampMixin, Base):
     reference: Mapped[str | None] = mapped_column(String(32), unique=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the applicant made the declarations on the review-and-submit page (set with the submission).
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The declarations' exact wording as the applicant ticked them, one per line.
+    declarations: Mapped[str | None] = mapped_column(Text)
 
     # Personal
     given_name: Mapped[str | None] = mapped_column(String(100))

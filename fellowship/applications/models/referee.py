@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
 
 if TYPE_CHECKING:
     from fellowship.applications.models.application import Application
 
 
-class RefereeStatus(enum.StrEnum):
+class RefereeStatus(LabelledEnum):
     INVITED = "invited"
     RECEIVED = "received"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"invited": "Waiting for the letter", "received": "Letter received"}
 
 
 class Referee(IdMixin, TimestampMixin, Base):

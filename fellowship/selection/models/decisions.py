@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fellowship.models import Base, IdMixin, UTCDateTime, enum_column, utcnow
+from fellowship.models import Base, IdMixin, LabelledEnum, UTCDateTime, enum_column, utcnow
 
 
-class AdjustmentAction(enum.StrEnum):
+class AdjustmentAction(LabelledEnum):
     INCLUDE = "include"  #: select although the proposal leaves it out
     EXCLUDE = "exclude"  #: leave out although the proposal selects it
 
@@ -29,7 +28,7 @@ class SelectionAdjustment(IdMixin, Base):
     made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class DecisionOutcome(enum.StrEnum):
+class DecisionOutcome(LabelledEnum):
     ACCEPT = "accept"
     WAITLIST = "waitlist"
     REJECT = "reject"
@@ -55,11 +54,15 @@ class Decision(IdMixin, Base):
     batch_key: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
-class OfferStatus(enum.StrEnum):
+class OfferStatus(LabelledEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
     EXPIRED = "expired"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"pending": "Awaiting answer"}
 
 
 class Offer(IdMixin, Base):
@@ -75,5 +78,7 @@ class Offer(IdMixin, Base):
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: What the applicant chose to tell us when declining (optional).
+    decline_reason: Mapped[str | None] = mapped_column(Text)
     #: Set when this offer went to a waitlisted applicant after a decline or expiry.
     promoted_from_offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fellowship.auth.models import User
-from fellowship.models import Base, IdMixin, UTCDateTime, enum_column, utcnow
+from fellowship.models import Base, IdMixin, LabelledEnum, UTCDateTime, enum_column, utcnow
 
 
 class CallReviewer(IdMixin, Base):
@@ -36,19 +35,15 @@ class CallReviewer(IdMixin, Base):
     reviewer: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
-class ConflictKind(enum.StrEnum):
+class ConflictKind(LabelledEnum):
     SAME_INSTITUTION = "same_institution"
     SUPERVISOR = "supervisor"
     RELATIVE = "relative"
     SAME_NATIONALITY = "same_nationality"
     OTHER = "other"
 
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
-
-class ConflictSource(enum.StrEnum):
+class ConflictSource(LabelledEnum):
     DECLARED = "declared"  #: by the reviewer (or staff on their behalf)
     AUTOMATIC = "automatic"  #: by a rule (same institution, same nationality)
     RECUSAL = "recusal"  #: the reviewer stepped back from an assigned application

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fellowship.models import Base, IdMixin, TimestampMixin, UTCDateTime, enum_column, utcnow
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
 
 
-class AssignmentStatus(enum.StrEnum):
+class AssignmentStatus(LabelledEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"  #: the reviewer left the panel or was unassigned; the application got another
 
@@ -40,20 +39,16 @@ class Assignment(IdMixin, Base):
     review: Mapped[Review | None] = relationship(back_populates="assignment", lazy="raise", uselist=False)
 
 
-class ReviewStatus(enum.StrEnum):
+class ReviewStatus(LabelledEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
 
 
-class Recommendation(enum.StrEnum):
+class Recommendation(LabelledEnum):
     STRONGLY_SUPPORT = "strongly_support"
     SUPPORT = "support"
     NEUTRAL = "neutral"
     OPPOSE = "oppose"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class Review(IdMixin, TimestampMixin, Base):
