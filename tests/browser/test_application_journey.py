@@ -110,6 +110,9 @@ def test_register_apply_upload_referee_letter_submit_and_get_the_confirmation(
     # Submit and receive the confirmation.
     page.goto(overview.split("/documents")[0])
     assert "Everything is complete" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Review and submit").click()
+    page.get_by_label("The information in this application").check()
+    page.get_by_label("I consent to the programme processing").check()
     page.get_by_role("button", name="Submit application").click()
     flash = page.locator(".flashes").inner_text()
     assert "Your reference number is ELF-2027-00001" in flash
