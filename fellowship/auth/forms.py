@@ -76,7 +76,7 @@ class LogoutEverywhereForm(FellowshipForm):
 
 
 class RoleChangeForm(FellowshipForm):
-    role = SelectField("Role", choices=[r.value for r in Role],
+    role = SelectField("Role", choices=Role.choices(),
                        validators=[DataRequired()])
     submit = SubmitField("Apply")
 

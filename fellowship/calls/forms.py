@@ -98,7 +98,7 @@ class CallForm(FellowshipForm):
     closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M",
                                    validators=[DataRequired(message="Enter the deadline.")],
                                    description="In the programme's time zone. Nothing can change after it.")
-    status = SelectField("Status", choices=[s.value for s in CallStatus], default=CallStatus.DRAFT.value)
+    status = SelectField("Status", choices=CallStatus.choices(), default=CallStatus.DRAFT.value)
     places = IntegerField("Places", default=10, validators=[DataRequired(), NumberRange(min=1, max=10000)])
     max_age = IntegerField("Maximum age at the deadline", default=35,
                            validators=[Optional(), NumberRange(min=16, max=100)])

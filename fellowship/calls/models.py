@@ -25,6 +25,10 @@ class CallStatus(LabelledEnum):
     DECIDED = "decided"
     ARCHIVED = "archived"
 
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {"open": "Open for applications", "reviewing": "Under review"}
+
 
 class DegreeLevel(enum.StrEnum):
     """Ordered from lowest to highest; eligibility compares positions in this order."""

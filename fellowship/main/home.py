@@ -29,8 +29,7 @@ RECENT_AUDIT = 5
 STAGE_PAGES = {CallStatus.DRAFT: "calls.edit_call", CallStatus.OPEN: "staff_applications.call_applications",
                CallStatus.CLOSED: "selection.panel", CallStatus.REVIEWING: "selection.call_ranking",
                CallStatus.DECIDED: "selection.call_decisions"}
-STAGE_WORDS = {CallStatus.DRAFT: "Draft", CallStatus.OPEN: "Open for applications", CallStatus.CLOSED: "Closed",
-               CallStatus.REVIEWING: "Under review", CallStatus.DECIDED: "Decided"}
+STAGE_WORDS = {status: status.label for status in CallStatus}  # one label per value: CallStatus.label
 
 
 @dataclass

@@ -278,8 +278,7 @@ def _sections(application: Application, *, blind: bool) -> list[FactSection]:
         personal = [Fact("Given name", _text(application.given_name)),
                     Fact("Family name", _text(application.family_name)),
                     Fact("Date of birth", _text(application.date_of_birth)),
-                    Fact("Gender", _text(application.gender.value.replace("_", " ").capitalize()
-                                         if application.gender else None)),
+                    Fact("Gender", _text(application.gender)),
                     *personal,
                     Fact("Phone", _text(application.phone))]
     return [
@@ -292,8 +291,7 @@ def _sections(application: Application, *, blind: bool) -> list[FactSection]:
         FactSection("experience", "Experience", [
             Fact("Current position", _text(application.current_position)),
             Fact("Employer", _text(application.employer)),
-            Fact("Sector", _text(application.sector.value.replace("_", " ").capitalize()
-                                 if application.sector else None)),
+            Fact("Sector", _text(application.sector)),
             Fact("Years of experience", _text(application.years_experience))]),
         FactSection("field", "Environmental field", [
             Fact("Field", _text(application.environmental_field)),
@@ -304,8 +302,8 @@ def _sections(application: Application, *, blind: bool) -> list[FactSection]:
             Fact("Leadership plan for the home country", _text(application.leadership_plan), prose=True),
             Fact("Motivation", _text(application.motivation), prose=True)]),
         FactSection("language", "Languages", [
-            Fact("English", _text(application.english_level.value if application.english_level else None)),
-            Fact("Japanese", _text(application.japanese_level.value if application.japanese_level else None)),
+            Fact("English", _text(application.english_level)),
+            Fact("Japanese", _text(application.japanese_level)),
             Fact("Language test", _text(application.language_test))]),
     ]
 
