@@ -419,8 +419,8 @@ def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:
         if application_id in proposal.included:
             reasons[application_id] = "Selected: included by the chair."
         elif application_id in proposal.by_quota:
-            reasons[application_id] = (f"Selected: rank {rank[application_id]}, for a {region[application_id]} "
-                                       "quota seat.")
+            reasons[application_id] = (f"Selected: rank {rank[application_id]}, to meet the "
+                                       f"{region[application_id]} quota.")
         else:
             reasons[application_id] = f"Selected: rank {rank[application_id]}."
     for position, application_id in enumerate(waitlist, start=1):

@@ -71,7 +71,7 @@ def test_a_waitlisted_application_ranked_above_a_quota_pick_is_told_the_quota_de
     lock_panel(call, staff)
     decisions.record_from_proposal(call, staff, waitlist_size=1)
     reason = dict(db.session.execute(select(Decision.application_id, Decision.reason)).all())
-    assert reason[apps["Amani"].id] == "Selected: rank 4, for a Africa quota seat."
+    assert reason[apps["Amani"].id] == "Selected: rank 4, to meet the Africa quota."
     assert reason[apps["Binh"].id] == ("Waitlist position 1 (rank 2). Ranked above a candidate selected for a quota "
                                        "seat (Africa): the quota, not the rank, decided.")
     assert reason[apps["Asha"].id] == "Selected: rank 1."
