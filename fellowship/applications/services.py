@@ -27,7 +27,7 @@ from fellowship.geo import region_of
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
-from fellowship.timezones import format_for_viewer, format_in_zone
+from fellowship.timezones import format_for_viewer
 from fellowship.words import plural
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,9 @@ def ensure_editable(application: Application, now: datetime | None = None) -> No
     if application.status is not ApplicationStatus.DRAFT:
         raise DomainError("This application has been submitted and can no longer be changed.")
     if now >= application.call.closes_at:
-        raise DeadlinePassed(
-            f"The deadline passed on {format_in_zone(application.call.closes_at, application.call.time_zone)}. "
-            "The application can no longer be changed.")
+        applicant = db.session.get_one(User, application.applicant_id)  # the deadline in their zone, named
+        deadline = format_for_viewer(application.call.closes_at, applicant, application.call.time_zone)
+        raise DeadlinePassed(f"The deadline passed on {deadline}. The application can no longer be changed.")
 
 
 def _refresh_derived(application: Application) -> None:

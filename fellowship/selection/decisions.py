@@ -23,7 +23,7 @@ from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.selection.models import ApplicationScore, Decision, DecisionOutcome, Offer, OfferStatus
 from fellowship.signals import offer_accepted
-from fellowship.timezones import format_in_zone
+from fellowship.timezones import format_for_viewer
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def send_decisions(call: Call, by: User, batch_size: int = 500) -> tuple[str, in
                        "waitlist_position": decision.waitlist_position}
             if decision.outcome is DecisionOutcome.ACCEPT:
                 offer = _make_offer(call, application, now)
-                context["offer_deadline"] = format_in_zone(offer.expires_at, call.time_zone)
+                context["offer_deadline"] = format_for_viewer(offer.expires_at, applicant, call.time_zone)
             message = queue_email(applicant.email, TEMPLATE_FOR[decision.outcome],
                                   dedupe_key=decision_key(decision.id), **context)
             queued += message is not None
@@ -354,7 +354,7 @@ def _offer_promoted(call: Call, application_id: int, freed_offer: Offer, explana
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "selection/offer_promoted", dedupe_key=f"promotion:{offer.id}",
                 name=applicant.full_name, call_title=call.title, reference=application.reference,
-                offer_deadline=format_in_zone(offer.expires_at, call.time_zone),
+                offer_deadline=format_for_viewer(offer.expires_at, applicant, call.time_zone),
                 url=public_link(f"/applications/{application.id}"))
     record("selection.promoted", application, freed_offer_id=freed_offer.id, offer_id=offer.id)
     return application

@@ -58,3 +58,26 @@ def test_a_draft_reminder_gives_the_deadline_in_the_applicants_zone_else_the_pro
         select(OutboxMessage).where(OutboxMessage.template == "applications/draft_reminder"))}
     assert deadline[in_nairobi.email].endswith("EAT (Africa/Nairobi)")
     assert deadline[no_zone.email].endswith("JST (Asia/Tokyo)")
+
+
+def test_an_offer_email_gives_the_answer_deadline_in_the_applicants_zone(app_ctx):
+    from fellowship.selection import decisions
+    from fellowship.selection.models import DecisionOutcome
+
+    call = CallFactory()
+    in_dakar = submitted_application(call, applicant=UserFactory(time_zone="Africa/Dakar"))
+    no_zone = submitted_application(call, applicant=UserFactory(time_zone=None))
+    for application in (in_dakar, no_zone):
+        decisions.record_decision(application, DecisionOutcome.ACCEPT, "Selected.", None)
+    decisions.send_decisions(call, UserFactory(roles=[Role.STAFF]))
+    db.session.commit()
+    deadline = {m.recipient: m.context["offer_deadline"] for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.template == "selection/decision_accept"))}
+    assert deadline[_email(in_dakar)].endswith("GMT (Africa/Dakar)")
+    assert deadline[_email(no_zone)].endswith("JST (Asia/Tokyo)")
+
+
+def _email(application) -> str:
+    from fellowship.auth.models import User
+
+    return db.session.get_one(User, application.applicant_id).email
