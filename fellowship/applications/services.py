@@ -179,6 +179,9 @@ def submit_application(application: Application, declarations: Collection[str]) 
     other raises, and its transaction (with the number it took) is rolled back.
     """
     declared = declarations_record(declarations)  # refused before any number is taken
+    # The call first, as screening and decisions lock it: a submit at the deadline then waits for (or goes before)
+    # the screening instead of deadlocking with it (the ranking's listener writes the call's row on a status change).
+    lock_call(application.call_id)
     ensure_editable(application)
     report = progress(application)
     if not report.complete:
