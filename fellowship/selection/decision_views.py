@@ -18,7 +18,7 @@ from fellowship.extensions import db
 from fellowship.forms import FellowshipForm
 from fellowship.pagination import paginate
 from fellowship.selection import bp, decisions
-from fellowship.selection.models import Decision, DecisionOutcome, OfferStatus
+from fellowship.selection.models import Decision, DecisionOutcome, Offer, OfferStatus
 from fellowship.words import plural
 
 STAFF = (Role.STAFF, Role.ADMIN)
@@ -42,8 +42,10 @@ def call_decisions(call_id: int):
     call = db.get_or_404(Call, call_id)
     stmt = (select(Decision.id, Decision.outcome, Decision.reason, Decision.waitlist_position, Decision.sent_at,
                    Application.id.label("application_id"), Application.reference, Application.given_name,
-                   Application.family_name, Application.region)
+                   Application.family_name, Application.region, Offer.status.label("offer_status"),
+                   Offer.expires_at.label("offer_expires_at"), Offer.decline_reason)
             .join(Application, Application.id == Decision.application_id)
+            .outerjoin(Offer, Offer.application_id == Decision.application_id)
             .where(Decision.call_id == call.id).order_by(Decision.outcome, Decision.waitlist_position, Decision.id))
     form = FromProposalForm(formdata=None)
     form.waitlist_size.data = call.places

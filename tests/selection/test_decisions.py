@@ -152,3 +152,18 @@ def test_one_thousand_decisions_queue_one_thousand_emails_each_delivered_once(ap
     assert progress == {"pending": 0, "sent": 1000, "failed": 0, "total": 1000}
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
                              .where(OutboxMessage.status == MessageStatus.SENT)) == 1000
+
+
+def test_staff_see_each_offers_answer_and_the_reason_given_for_a_decline_on_the_decisions_page(client, app_ctx):
+    call = CallFactory()
+    declining, pending = submitted_application(call), submitted_application(call)
+    for application in (declining, pending):
+        decisions.record_decision(application, DecisionOutcome.ACCEPT, "Selected.", None)
+    decisions.send_decisions(call, UserFactory(roles=[Role.STAFF]))
+    db.session.commit()
+    decisions.respond_to_offer(declining, accept=False, decline_reason="A scholarship at home <b>came first</b>.")
+    db.session.commit()
+    login(client, UserFactory(roles=[Role.STAFF]).email)
+    html = client.get(f"/staff/calls/{call.id}/decisions").get_data(as_text=True)
+    assert "Declined: “A scholarship at home &lt;b&gt;came first&lt;/b&gt;.”" in html
+    assert "Offer made, answer by" in html
