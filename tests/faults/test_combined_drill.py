@@ -107,7 +107,10 @@ def test_500_mails_through_smtp_refusals_two_beats_redis_and_postgresql_restarts
               f"{[len(h) for h in held_at_kills]}); by anything else: {len(duplicated - held)}")
         assert counts["lost"] == 0 and counts["delivered"] == MESSAGES
         assert duplicated <= held, "a message went twice that no killed worker held"
-        assert all(len(h) <= CONCURRENCY for h in held_at_kills), held_at_kills
+        # At most the messages in flight at each kill go twice: never more than the worker's concurrency. (The leases
+        # live at a kill can be more: a message whose refusal could not be recorded during the PostgreSQL restart
+        # keeps its lease until it ends, held by no worker.)
+        assert all(len(duplicated & h) <= CONCURRENCY for h in held_at_kills), held_at_kills
         assert stage.outbox() == {MessageStatus.SENT: MESSAGES}
         assert stage.smtp.refused >= 3 * MESSAGES
         assert worker.alive() and all(beat.alive() for beat in beats)
