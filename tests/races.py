@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from fellowship.errors import DomainError
 from fellowship.extensions import db
 from tests.conftest import csrf_token_from, login
 
@@ -103,6 +104,24 @@ def while_held(app: Flask, work: Callable[[], Any], other: Callable[[], Any]) ->
     other_thread.join(60)
     assert not thread.is_alive() and not other_thread.is_alive(), "still waiting (deadlock?)"
     return held_result[0], other_result[0]
+
+
+def in_own_context(app: Flask, work: Callable[[], Any]) -> Callable[[], Any]:
+    """`work` as another request would run it: its own app context and connection; commit, or the refusal's text."""
+
+    def run() -> Any:
+        with app.app_context():
+            try:
+                result = work()
+                db.session.commit()
+                return result
+            except DomainError as exc:
+                db.session.rollback()
+                return f"refused: {exc}"
+            finally:
+                db.session.remove()
+
+    return run
 
 
 def count(model: Any, *conditions: Any) -> int:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -25,7 +24,6 @@ from fellowship.auth.models import Role, User
 from fellowship.calls.models import DocumentKind
 from fellowship.documents.services import store_document
 from fellowship.eligibility.services import override_eligibility
-from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.fellows import services as fellows
 from fellowship.fellows.models import Fellow, FellowStatus
@@ -34,25 +32,7 @@ from tests.alumni.factories import FellowFactory
 from tests.applications.helpers import DECLARED, make_complete
 from tests.documents.files import PDF
 from tests.factories import ApplicationFactory, UserFactory, submitted_application
-from tests.races import count, while_held
-
-
-def in_own_context(app: Flask, work: Callable[[], Any]) -> Callable[[], Any]:
-    """`work` as another request would run it: its own app context and connection; commit, or the error's text."""
-
-    def run() -> Any:
-        with app.app_context():
-            try:
-                result = work()
-                db.session.commit()
-                return result
-            except DomainError as exc:
-                db.session.rollback()
-                return f"refused: {exc}"
-            finally:
-                db.session.remove()
-
-    return run
+from tests.races import count, in_own_context, while_held
 
 
 def pdf_upload(name: str = "cv.pdf") -> FileStorage:

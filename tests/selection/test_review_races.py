@@ -9,17 +9,15 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import select
 
-from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.selection import assignment as assignments
 from fellowship.selection.conflicts import recuse
 from fellowship.selection.models import Assignment, AssignmentStatus, ConflictKind, Recommendation, Review
 from fellowship.selection.reviewing import save_review
 from tests.factories import CallFactory, submitted_application
-from tests.races import at_once, count, while_held
+from tests.races import at_once, count, in_own_context, while_held
 from tests.selection.factories import AssignmentFactory, add_rubric, panel_reviewer
 
 YEARS = itertools.count(2300)
@@ -32,24 +30,6 @@ def assigned() -> tuple[int, dict[int, int]]:
     reviewer = panel_reviewer(call)
     assignment = AssignmentFactory(application=submitted_application(call), reviewer_id=reviewer.id)
     return assignment.id, {c.id: 4 for c in criteria}
-
-
-def in_own_context(app: Flask, work: Callable[[], Any]) -> Callable[[], Any]:
-    """`work` as another request runs it: its own app context and connection; committed, or the refusal's text."""
-
-    def run() -> Any:
-        with app.app_context():
-            try:
-                result = work()
-                db.session.commit()
-                return result
-            except DomainError as exc:
-                db.session.rollback()
-                return f"refused: {exc}"
-            finally:
-                db.session.remove()
-
-    return run
 
 
 def submit(assignment_id: int, scores: dict[int, int]) -> Callable[[], Any]:
