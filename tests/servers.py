@@ -230,6 +230,22 @@ def text_body(message: EmailMessage) -> str:
     return part.get_content() if part else ""
 
 
+def launch_until_ready(cmd: list[str], env: dict[str, str], log_path: Path, marker: str, what: str,
+                       timeout: float) -> subprocess.Popen[bytes]:
+    """Start `cmd` in a session of its own, logging to `log_path`, and wait until `marker` appears in its log."""
+    log = log_path.open("ab")
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline, text = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n{text}")
+        if marker in text:
+            return process
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {timeout}s:\n{text}")
+
+
 class CeleryWorker:
     """A real `celery worker` process (optionally with embedded beat) for the app named by `env`."""
 
@@ -246,17 +262,7 @@ class CeleryWorker:
                "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
         if self.beat:
             cmd += ["--beat", "--schedule", str(self.log_path.with_suffix(".beat"))]
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited early:\n{self.log()}")
-            if " ready." in self.log():
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"celery worker not ready after {timeout}s:\n{self.log()}")
+        self.process = launch_until_ready(cmd, self.env, self.log_path, " ready.", "celery worker", timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -294,17 +300,7 @@ class CeleryBeat:
     def start(self, timeout: float = 60.0) -> None:
         cmd = [sys.executable, "-m", "celery", "-A", "wsgi:celery_app", "beat", "--loglevel", "INFO",
                "--schedule", str(self.log_path.with_suffix(".schedule"))]
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery beat exited early:\n{self.log()}")
-            if "beat: Starting" in self.log():
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"celery beat not started after {timeout}s:\n{self.log()}")
+        self.process = launch_until_ready(cmd, self.env, self.log_path, "beat: Starting", "celery beat", timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
