@@ -43,7 +43,7 @@ def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from fellowship import transactions
+    from fellowship import i18n, transactions
 
     db.init_app(app)
     transactions.init_app(app, db)
@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    i18n.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"

@@ -1,0 +1,27 @@
+"""languages: users' and referees' locale (issue 16)
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-30
+
+Reserved in the chain before the work was split; its owner fills in upgrade() and downgrade().
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import fellowship.models
+
+
+# revision identifiers, used by Alembic.
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,27 @@
+"""personal access tokens for the JSON API (issue 18)
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-11-30
+
+Reserved in the chain before the work was split; its owner fills in upgrade() and downgrade().
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import fellowship.models
+
+
+# revision identifiers, used by Alembic.
+revision = '0018'
+down_revision = '0017'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
