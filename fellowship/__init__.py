@@ -79,7 +79,8 @@ VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views"
                 "fellows.views", "alumni.views", "alumni.dashboard_views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
-                 "selection.models", "fellows.models", "alumni.models", "health.models")
+                 "selection.models", "fellows.models", "alumni.models", "health.models",
+                 "questions.models")
 #: Modules with Celery tasks, imported so the worker registers them.
 TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks",
                 "selection.decision_tasks", "selection.tasks", "alumni.tasks", "alumni.export_tasks")
