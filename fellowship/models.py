@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Enum, MetaData, TypeDecorator, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,20 +68,37 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
 class LabelledEnum(enum.StrEnum):
     """A StrEnum whose members read as words for people: `member.label` is the one label of each value.
 
-    Templates, forms and emails show `label`, never `value`. A subclass names the labels that are more than the
-    value made readable ("ngo" is "NGO", "in_japan" is "In Japan") in its `_labels()`; the others read as the value
-    with spaces, capitalised ("under_review" is "Under review").
+    Templates, forms and emails show `label`, never `value`. A subclass names every member's label in its
+    `_labels()` as `lazy_gettext` strings, so the catalogs hold them ("ngo" is "NGO / civil society"); `label` gives
+    it translated into the current language (the request's, or the recipient's while an email is rendered).
     """
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
+    def _labels(cls) -> Mapping[str, Any]:
         return {}
 
     @property
+    def lazy_label(self) -> Any:
+        """The label as a lazy string (a LazyString), for what is built once at import time, such as form choices."""
+        labels = _LABELS.get(type(self))
+        if labels is None:
+            labels = _LABELS[type(self)] = dict(self._labels())
+        return labels.get(self.value) or self.value.replace("_", " ").capitalize()
+
+    @property
     def label(self) -> str:
-        return self._labels().get(self.value) or self.value.replace("_", " ").capitalize()
+        return str(self.lazy_label)
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        """(value, label) pairs for a select, in the enum's order."""
+        """(value, label) pairs for a select, in the enum's order, the labels in the current language."""
         return [(member.value, member.label) for member in cls]
+
+    @classmethod
+    def lazy_choices(cls) -> list[tuple[str, Any]]:
+        """`choices()` with lazy labels, translated when rendered: for form fields built at import time."""
+        return [(member.value, member.lazy_label) for member in cls]
+
+
+#: Each LabelledEnum's labels, built once: `_labels()` makes a lazy string per member.
+_LABELS: dict[type[LabelledEnum], dict[str, Any]] = {}

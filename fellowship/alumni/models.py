@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +20,11 @@ class FollowUpStatus(LabelledEnum):
     COMPLETED = "completed"
     OVERDUE = "overdue"
     LAPSED = "lapsed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"scheduled": _l("Scheduled"), "sent": _l("Sent"), "reminded": _l("Reminded"),
+                "completed": _l("Completed"), "overdue": _l("Overdue"), "lapsed": _l("Lapsed")}
 
 
 class FollowUp(IdMixin, Base):
@@ -75,6 +81,11 @@ class LeadershipLevel(LabelledEnum):
     MANAGER = "manager"
     SENIOR = "senior_leader"  #: director, head of unit or organisation, elected or appointed office
 
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"staff": _l("Staff"), "team_lead": _l("Team lead"), "manager": _l("Manager"),
+                "senior_leader": _l("Senior leader")}
+
     @property
     def is_leadership(self) -> bool:
         return self is not LeadershipLevel.STAFF
@@ -104,6 +115,10 @@ class ExportStatus(LabelledEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")}
 
 
 class ExportJob(IdMixin, TimestampMixin, Base):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +20,10 @@ class Role(LabelledEnum):
     REVIEWER = "reviewer"
     STAFF = "staff"
     ADMIN = "admin"
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"applicant": _l("Applicant"), "reviewer": _l("Reviewer"), "staff": _l("Staff"), "admin": _l("Admin")}
 
 
 def new_session_token() -> str:

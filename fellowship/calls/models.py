@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,8 +27,9 @@ class CallStatus(LabelledEnum):
     ARCHIVED = "archived"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"open": "Open for applications", "reviewing": "Under review"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"draft": _l("Draft"), "open": _l("Open for applications"), "closed": _l("Closed"),
+                "reviewing": _l("Under review"), "decided": _l("Decided"), "archived": _l("Archived")}
 
 
 class DegreeLevel(enum.StrEnum):
@@ -44,8 +46,7 @@ class DegreeLevel(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"secondary": "Secondary school", "bachelor": "Bachelor's degree", "master": "Master's degree",
-                "doctorate": "Doctorate"}[self.value]
+        return str(_DEGREE_LABELS[self.value])
 
 
 class DocumentKind(enum.StrEnum):
@@ -59,9 +60,14 @@ class DocumentKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"cv": "CV", "transcript": "Academic transcript", "passport": "Passport page",
-                "degree_certificate": "Degree certificate", "language_certificate": "Language certificate",
-                "other": "Other document", "reference_letter": "Reference letter"}[self.value]
+        return str(_DOCUMENT_LABELS[self.value])
+
+
+_DEGREE_LABELS = {"secondary": _l("Secondary school"), "bachelor": _l("Bachelor's degree"),
+                  "master": _l("Master's degree"), "doctorate": _l("Doctorate")}
+_DOCUMENT_LABELS = {"cv": _l("CV"), "transcript": _l("Academic transcript"), "passport": _l("Passport page"),
+                    "degree_certificate": _l("Degree certificate"), "language_certificate": _l("Language certificate"),
+                    "other": _l("Other document"), "reference_letter": _l("Reference letter")}
 
 
 class Programme(IdMixin, TimestampMixin, Base):

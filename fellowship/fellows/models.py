@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,8 +19,9 @@ class FellowStatus(LabelledEnum):
     WITHDRAWN = "withdrawn"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"pre_arrival": "Pre-arrival", "in_japan": "In Japan"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"pre_arrival": _l("Pre-arrival"), "in_japan": _l("In Japan"), "completed": _l("Completed"),
+                "withdrawn": _l("Withdrawn")}
 
 
 class Fellow(IdMixin, TimestampMixin, Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,6 +16,10 @@ class MessageStatus(LabelledEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"pending": _l("Pending"), "sent": _l("Sent"), "failed": _l("Failed")}
 
 
 class OutboxMessage(IdMixin, TimestampMixin, Base):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,8 +34,10 @@ class ApplicationStatus(LabelledEnum):
     @classmethod
     def _labels(cls) -> dict[str, str]:
         #: "Offer made" while the offer waits for an answer; "Accepted" only once the applicant accepted it.
-        return {"accepted": "Offer made", "rejected": "Not selected",
-                "offer_accepted": "Accepted", "offer_declined": "Offer declined"}
+        return {"draft": _l("Draft"), "submitted": _l("Submitted"), "ineligible": _l("Ineligible"),
+                "under_review": _l("Under review"), "accepted": _l("Offer made"), "waitlisted": _l("Waitlisted"),
+                "rejected": _l("Not selected"), "withdrawn": _l("Withdrawn"), "offer_accepted": _l("Accepted"),
+                "offer_declined": _l("Offer declined")}
 
 
 class Gender(LabelledEnum):
@@ -44,8 +47,9 @@ class Gender(LabelledEnum):
     UNDISCLOSED = "undisclosed"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"non_binary": "Non-binary", "undisclosed": "Prefer not to say"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"female": _l("Female"), "male": _l("Male"), "non_binary": _l("Non-binary"),
+                "undisclosed": _l("Prefer not to say")}
 
 
 class Sector(LabelledEnum):
@@ -57,8 +61,11 @@ class Sector(LabelledEnum):
     OTHER = "other"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"ngo": "NGO / civil society", "academia": "University / research", "private": "Private sector"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"government": _l("Government"), "ngo": _l("NGO / civil society"),
+                "academia": _l("University / research"), "private": _l("Private sector"),
+                "international_organisation": _l("International organisation"),
+                "other": _l("Other")}
 
 
 class EnvironmentalField(LabelledEnum):
@@ -76,9 +83,12 @@ class EnvironmentalField(LabelledEnum):
     OTHER = "other"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"forests_land": "Forests and land", "oceans_coasts": "Oceans and coasts",
-                "disaster_risk": "Disaster risk reduction"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"climate_mitigation": _l("Climate mitigation"), "climate_adaptation": _l("Climate adaptation"),
+                "biodiversity": _l("Biodiversity"), "water": _l("Water"), "waste": _l("Waste"), "energy": _l("Energy"),
+                "air_quality": _l("Air quality"), "forests_land": _l("Forests and land"),
+                "oceans_coasts": _l("Oceans and coasts"), "disaster_risk": _l("Disaster risk reduction"),
+                "environmental_policy": _l("Environmental policy"), "other": _l("Other")}
 
 
 class LanguageLevel(LabelledEnum):
@@ -94,8 +104,10 @@ class LanguageLevel(LabelledEnum):
     NATIVE = "native"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"native": "Native speaker"}
+    def _labels(cls) -> dict[str, Any]:
+        # CEFR level codes read the same in every language; "None" and "Native speaker" are words.
+        return {"none": _l("None"), "A1": "A1", "A2": "A2", "B1": "B1", "B2": "B2", "C1": "C1", "C2": "C2",
+                "native": _l("Native speaker")}
 
 
 class Application(IdMixin, TimestampMixin, Base):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,8 +20,8 @@ class RefereeStatus(LabelledEnum):
     RECEIVED = "received"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"invited": "Waiting for the letter", "received": "Letter received"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"invited": _l("Waiting for the letter"), "received": _l("Letter received")}
 
 
 class Referee(IdMixin, TimestampMixin, Base):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,6 +15,10 @@ from fellowship.models import Base, IdMixin, LabelledEnum, UTCDateTime, enum_col
 class AdjustmentAction(LabelledEnum):
     INCLUDE = "include"  #: select although the proposal leaves it out
     EXCLUDE = "exclude"  #: leave out although the proposal selects it
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"include": _l("Include"), "exclude": _l("Exclude")}
 
 
 class SelectionAdjustment(IdMixin, Base):
@@ -32,6 +38,10 @@ class DecisionOutcome(LabelledEnum):
     ACCEPT = "accept"
     WAITLIST = "waitlist"
     REJECT = "reject"
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"accept": _l("Accept"), "waitlist": _l("Waitlist"), "reject": _l("Reject")}
 
 
 class Decision(IdMixin, Base):
@@ -61,8 +71,9 @@ class OfferStatus(LabelledEnum):
     EXPIRED = "expired"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"pending": "Awaiting answer"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"pending": _l("Awaiting answer"), "accepted": _l("Accepted"), "declined": _l("Declined"),
+                "expired": _l("Expired")}
 
 
 class Offer(IdMixin, Base):

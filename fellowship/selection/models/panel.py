@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,11 +44,20 @@ class ConflictKind(LabelledEnum):
     SAME_NATIONALITY = "same_nationality"
     OTHER = "other"
 
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"same_institution": _l("Same institution"), "supervisor": _l("Supervisor"),
+                "relative": _l("Relative"), "same_nationality": _l("Same nationality"), "other": _l("Other")}
+
 
 class ConflictSource(LabelledEnum):
     DECLARED = "declared"  #: by the reviewer (or staff on their behalf)
     AUTOMATIC = "automatic"  #: by a rule (same institution, same nationality)
     RECUSAL = "recusal"  #: the reviewer stepped back from an assigned application
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"declared": _l("Declared"), "automatic": _l("Automatic"), "recusal": _l("Recusal")}
 
 
 class Conflict(IdMixin, Base):

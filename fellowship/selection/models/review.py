@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -14,6 +16,10 @@ from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDa
 class AssignmentStatus(LabelledEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"  #: the reviewer left the panel or was unassigned; the application got another
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"active": _l("Active"), "withdrawn": _l("Withdrawn")}
 
 
 class Assignment(IdMixin, Base):
@@ -43,12 +49,21 @@ class ReviewStatus(LabelledEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
 
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"draft": _l("Draft"), "submitted": _l("Submitted")}
+
 
 class Recommendation(LabelledEnum):
     STRONGLY_SUPPORT = "strongly_support"
     SUPPORT = "support"
     NEUTRAL = "neutral"
     OPPOSE = "oppose"
+
+    @classmethod
+    def _labels(cls) -> dict[str, Any]:
+        return {"strongly_support": _l("Strongly support"), "support": _l("Support"), "neutral": _l("Neutral"),
+                "oppose": _l("Oppose")}
 
 
 class Review(IdMixin, TimestampMixin, Base):
