@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Select, event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, select
 from werkzeug.datastructures import FileStorage
 
 from fellowship.applications.models import Application, ApplicationStatus, Document, Referee
 from fellowship.audit.services import record
 from fellowship.calls.models import DocumentKind
-from fellowship.documents.storage import DocumentStorage, get_storage, new_key
+from fellowship.documents.cleanup import delete_after_commit as _after_commit
+from fellowship.documents.cleanup import delete_after_rollback as _after_rollback
+from fellowship.documents.storage import get_storage, new_key
 from fellowship.documents.validation import ValidatedFile, validate_upload
 from fellowship.errors import DomainError
 from fellowship.extensions import db
@@ -27,41 +28,6 @@ SINGLE_KINDS = frozenset({DocumentKind.CV, DocumentKind.TRANSCRIPT, DocumentKind
 
 DEADLINE_PASSED = "The deadline has passed; documents can no longer be changed."
 SUBMITTED = "This application has been submitted; documents can no longer be changed."
-
-# Files to remove once the transaction's outcome is known (Session.info keys).
-_DELETE_ON_COMMIT = "documents_delete_on_commit"
-_DELETE_ON_ROLLBACK = "documents_delete_on_rollback"
-
-
-def _after_commit(session: Session, storage: DocumentStorage, key: str) -> None:
-    session.info.setdefault(_DELETE_ON_COMMIT, []).append((storage, key))
-
-
-def _after_rollback(session: Session, storage: DocumentStorage, key: str) -> None:
-    session.info.setdefault(_DELETE_ON_ROLLBACK, []).append((storage, key))
-
-
-def _delete_files(pairs: list[tuple[DocumentStorage, str]] | None) -> None:
-    for storage, key in pairs or []:
-        try:
-            storage.delete(key)
-        except OSError as exc:  # an orphan file is harmless; a row without its file is not
-            log.warning("stored file %s not deleted: %s", key, exc)
-
-
-@event.listens_for(Session, "after_commit")
-def _files_after_commit(session: Session) -> None:
-    session.info.pop(_DELETE_ON_ROLLBACK, None)  # the new files are now referenced by committed rows
-    _delete_files(session.info.pop(_DELETE_ON_COMMIT, None))
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _files_after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """Ended without commit (rolled back, or the session closed): the new files belong to no row."""
-    if transaction.parent is None:
-        session.info.pop(_DELETE_ON_COMMIT, None)  # the old rows are still there, so are their files
-        _delete_files(session.info.pop(_DELETE_ON_ROLLBACK, None))
-
 
 def documents_locked_reason(application: Application) -> str | None:
     """Why the applicant can no longer change documents, or None while they can."""

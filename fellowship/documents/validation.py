@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
-from fellowship.calls.models import DocumentKind
 from fellowship.documents.pdf_check import MAX_OBJECTS, PdfVerdict, check_pdf
 from fellowship.errors import DomainError
+
+if TYPE_CHECKING:  # the checks know no domain: a kind only names a file
+    from fellowship.calls.models import DocumentKind
 
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 10 * MB
@@ -93,12 +96,12 @@ def detect_type(data: bytes) -> FileType | None:
     return next((t for t in FILE_TYPES if data.startswith(t.magic)), None)
 
 
-def clean_filename(original: str | None, file_type: FileType, kind: DocumentKind) -> str:
+def clean_filename(original: str | None, file_type: FileType, kind: DocumentKind | str) -> str:
     """A safe display name whose extension matches the detected type; falls back to '<kind>.<ext>'."""
     name = secure_filename(original or "")
     stem, suffix = PurePath(name).stem, PurePath(name).suffix.lower().lstrip(".")
     if not name or not stem or stem.startswith("."):
-        return f"{kind.value}.{file_type.extension}"
+        return f"{getattr(kind, 'value', kind)}.{file_type.extension}"
     stem = stem[:180]
     extension = suffix if suffix in file_type.extensions else file_type.extension
     return f"{stem}.{extension}"
@@ -106,9 +109,16 @@ def clean_filename(original: str | None, file_type: FileType, kind: DocumentKind
 
 def validate_upload(upload: FileStorage | None, kind: DocumentKind) -> ValidatedFile:
     """Read and check an upload; raises InvalidDocument with a message for the user."""
+    return check_file(upload, fallback_name=kind.value)
+
+
+def check_file(upload: FileStorage | None, *, fallback_name: str = "file", types: Iterable[str] | None = None,
+               max_bytes: int | None = None) -> ValidatedFile:
+    """Read and check an upload by its content, optionally only some types (extensions: "pdf", "jpeg", "png") and a
+    lower size limit than the app's; raises InvalidDocument with a message for the user. Knows no domain."""
     if upload is None or not upload.filename:
         raise InvalidDocument("Choose a file to upload.")
-    limit = max_document_bytes()
+    limit = min(max_document_bytes(), max_bytes) if max_bytes else max_document_bytes()
     data, size = _read_bounded(upload.stream, limit)
     if size == 0:
         raise InvalidDocument("The file is empty. Choose the file again, or scan the document once more.")
@@ -116,11 +126,14 @@ def validate_upload(upload: FileStorage | None, kind: DocumentKind) -> Validated
         raise InvalidDocument(f"The file is {_megabytes(size, round_up=True)} MB; "
                               f"the limit is {_megabytes(limit, round_up=False)} MB.")
     file_type = detect_type(data)
-    if file_type is None:
-        raise InvalidDocument("This file is not a PDF, JPEG or PNG. Save or scan the document as a PDF, "
-                              "JPEG or PNG file and upload that.")
+    accepted = FILE_TYPES if types is None else tuple(t for t in FILE_TYPES if t.extensions & set(types))
+    if file_type is None or file_type not in accepted:
+        names = [t.label for t in accepted]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        raise InvalidDocument(f"This file is not a {listed}. Save or scan the document as a {listed} file "
+                              "and upload that.")
     if file_type.content_type == "application/pdf" and (verdict := check_pdf(data)) is not PdfVerdict.CLEAN:
         raise InvalidDocument(PDF_REFUSALS[verdict])
     return ValidatedFile(data=data, content_type=file_type.content_type, extension=file_type.extension,
-                         filename=clean_filename(upload.filename, file_type, kind), size=size,
+                         filename=clean_filename(upload.filename, file_type, fallback_name), size=size,
                          sha256=hashlib.sha256(data).hexdigest())
