@@ -129,6 +129,12 @@ class Call(IdMixin, TimestampMixin, Base):
     offer_response_days: Mapped[int] = mapped_column(default=14, server_default="14")
     #: Incremented whenever an input of the proposed selection changes; stored proposals of other versions are stale.
     ranking_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The call's application form (a questionnaire of the questions engine); the call owns it.
+    questionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaires.id", ondelete="RESTRICT"),
+                                                         index=True)
+    #: Eligibility rule -> key of the question it reads, e.g. {"nationality": "citizenship"}; a rule not named here
+    #: reads the question tagged for it (fellowship.eligibility.rules.DEFAULT_TAGS).
+    eligibility_questions: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     programme: Mapped[Programme] = relationship(back_populates="calls", lazy="joined")
     quotas: Mapped[list[RegionalQuota]] = relationship(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fellowship.applications.models.document import Document
     from fellowship.applications.models.eligibility import EligibilityResult
     from fellowship.applications.models.referee import Referee
+    from fellowship.questions.models import Response
 
 
 class ApplicationStatus(LabelledEnum):
@@ -148,32 +149,16 @@ class Application(IdMixin, TimestampMixin, Base):
     country_of_residence: Mapped[str | None] = mapped_column(String(2))
     #: UN M49 region of the nationality, kept in step by the service for filters and quotas.
     region: Mapped[str | None] = mapped_column(String(40))
-    phone: Mapped[str | None] = mapped_column(String(40))
     # Education
     highest_degree: Mapped[DegreeLevel | None] = mapped_column(enum_column(DegreeLevel, "degree_level"))
-    degree_subject: Mapped[str | None] = mapped_column(String(200))
+    #: Kept as a column for the same-institution conflict of interest (applications.profile).
     institution: Mapped[str | None] = mapped_column(String(200))
-    graduation_year: Mapped[int | None] = mapped_column()
-    # Experience
-    current_position: Mapped[str | None] = mapped_column(String(200))
-    employer: Mapped[str | None] = mapped_column(String(200))
-    sector: Mapped[Sector | None] = mapped_column(enum_column(Sector, "sector"))
-    years_experience: Mapped[int | None] = mapped_column()
     # Environmental field
     environmental_field: Mapped[EnvironmentalField | None] = mapped_column(
         enum_column(EnvironmentalField, "environmental_field"))
-    field_description: Mapped[str | None] = mapped_column(Text)
-    # Study plan in Japan
-    preferred_host: Mapped[str | None] = mapped_column(String(200))
-    study_plan: Mapped[str | None] = mapped_column(Text)
-    # Leadership plan for the home country
-    leadership_plan: Mapped[str | None] = mapped_column(Text)
-    # Motivation
-    motivation: Mapped[str | None] = mapped_column(Text)
-    # Language
-    english_level: Mapped[LanguageLevel | None] = mapped_column(enum_column(LanguageLevel, "english_level"))
-    japanese_level: Mapped[LanguageLevel | None] = mapped_column(enum_column(LanguageLevel, "japanese_level"))
-    language_test: Mapped[str | None] = mapped_column(String(200))
+    #: The applicant's answers to the call's questionnaire; the columns above are copies of its tagged answers
+    #: (applications.profile), kept for the lists, quotas and conflicts that filter on them.
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="RESTRICT"), unique=True)
 
     #: Outcome of the deadline screening (None: not screened yet); an override wins.
     eligible: Mapped[bool | None] = mapped_column()
@@ -191,6 +176,7 @@ class Application(IdMixin, TimestampMixin, Base):
     eligibility_results: Mapped[list[EligibilityResult]] = relationship(
         back_populates="application", lazy="raise", cascade="all, delete-orphan",
         order_by="EligibilityResult.id")
+    response: Mapped[Response | None] = relationship(lazy="raise")
 
     @property
     def display_name(self) -> str:
