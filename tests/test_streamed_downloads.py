@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select
 
 from fellowship.alumni import exports
-from fellowship.applications import staff_services
+from fellowship.applications import answer_exports
 from fellowship.audit.models import AuditEntry
 from fellowship.auth.models import Role
 from fellowship.extensions import db
@@ -87,7 +87,7 @@ def test_a_download_abandoned_midway_is_not_audited(client, app_ctx, staff, monk
     submitted_application(application.call)
     login(client, staff.email)
     # One row per chunk, so that each download has a middle to stop in.
-    monkeypatch.setattr(staff_services, "EXPORT_BATCH", 1)
+    monkeypatch.setattr(answer_exports, "EXPORT_BATCH", 1)
     monkeypatch.setattr(selection_export, "EXPORT_BATCH", 1)
     _start_then_abandon(client, "POST", "/staff/alumni/export", {"file_format": "csv"})
     _start_then_abandon(client, "GET", f"/staff/calls/{application.call_id}/applications.csv")

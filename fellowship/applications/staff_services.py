@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, Engine, Select, and_, event, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, event, false, func, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, lazyload
 
 from fellowship import cached
+from fellowship.applications import answer_filters
 from fellowship.applications.models import (
     Application,
     ApplicationStatus,
@@ -22,12 +21,13 @@ from fellowship.applications.models import (
     EnvironmentalField,
     Referee,
 )
-from fellowship.audit.services import PendingEntry, pending, record
+from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, DocumentKind
 from fellowship.eligibility.rules import RULES
 from fellowship.extensions import db
 from fellowship.geo import REGIONS, country_name
+from fellowship.questions.models import Questionnaire
 from fellowship.spreadsheets import neutralise_formula
 
 #: Values of the eligibility filter, with their labels.
@@ -37,9 +37,6 @@ ELIGIBILITY_CHOICES: dict[str, str] = {
     "not_screened": "Not screened yet",
     "overridden": "Overridden by staff",
 }
-#: Rows fetched per round trip while streaming the export.
-EXPORT_BATCH = 500
-#: A spreadsheet reads a cell starting with one of these as a formula (or may): such cells get a leading quote.
 MAX_SEARCH_LENGTH = 100
 
 
@@ -53,9 +50,12 @@ class ListFilters:
     field: str = ""
     eligibility: str = ""
     q: str = ""
+    #: Answer filters: (question id, question key, value), each a value the question offers.
+    answers: tuple[tuple[int, str, str], ...] = ()
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> ListFilters:
+    def from_args(cls, args: Mapping[str, str],
+                  questions: tuple[answer_filters.FilterQuestion, ...] = ()) -> ListFilters:
         """Filters from request.args, each kept only if it is one of the values offered."""
         status = args.get("status", "")
         field = args.get("field", "")
@@ -69,11 +69,13 @@ class ListFilters:
             field=field if field in EnvironmentalField._value2member_map_ else "",
             eligibility=eligibility if eligibility in ELIGIBILITY_CHOICES else "",
             q=" ".join(args.get("q", "").split())[:MAX_SEARCH_LENGTH],
+            answers=answer_filters.chosen_answers(args, questions),
         )
 
     def as_args(self) -> dict[str, str]:
         """The filters that are set, for links (pager, export) that keep them."""
-        return {k: v for k, v in asdict(self).items() if v}
+        plain = {k: v for k, v in asdict(self).items() if v and k != "answers"}
+        return plain | {answer_filters.PREFIX + key: value for _qid, key, value in self.answers}
 
     @property
     def active(self) -> bool:
@@ -87,6 +89,20 @@ def get_call_or_404(call_id: int) -> Call:
     if call is None:
         abort(404)
     return call
+
+
+def get_call_and_form_or_404(call_id: int) -> tuple[Call, answer_filters.FormStamp | None]:
+    """The call (as get_call_or_404) and which version of its form it has, in one statement."""
+    row = db.session.execute(
+        select(Call, Questionnaire.version, Questionnaire.updated_at)
+        .outerjoin(Questionnaire, Questionnaire.id == Call.questionnaire_id)
+        .where(Call.id == call_id).options(lazyload(Call.quotas), lazyload(Call.criteria))).first()
+    if row is None:
+        abort(404)
+    call, version, changed_at = row
+    stamp = (answer_filters.FormStamp(call.questionnaire_id, version, changed_at)
+             if call.questionnaire_id is not None else None)
+    return call, stamp
 
 
 def _conditions(call_id: int, filters: ListFilters) -> list[ColumnElement[bool]]:
@@ -113,6 +129,7 @@ def _conditions(call_id: int, filters: ListFilters) -> list[ColumnElement[bool]]
             Application.search_name.contains(filters.q.lower(), autoescape=True),
             Application.reference.startswith(filters.q.upper(), autoescape=True),
         ))
+    conditions.extend(answer_filters.conditions(Application.response_id, filters.answers))
     return conditions
 
 
@@ -224,23 +241,7 @@ def load_detail(application: Application) -> StaffDetail:
                        override_by=override_by)
 
 
-# --- The CSV export --------------------------------------------------------------------------------------
-
-EXPORT_HEADER = ["Reference", "Given name", "Family name", "Nationality", "Nationality code", "Region",
-                 "Country of residence", "Gender", "Highest degree", "Environmental field", "Status",
-                 "Eligibility", "Submitted at (UTC)"]
-
-
-def _export_query(call_id: int, filters: ListFilters) -> Select[*tuple[Any, ...]]:
-    return (
-        select(Application.reference, Application.given_name, Application.family_name, Application.nationality,
-               Application.region, Application.country_of_residence, Application.gender,
-               Application.highest_degree, Application.environmental_field, Application.status,
-               Application.eligible, Application.eligibility_override, Application.submitted_at)
-        .where(*_conditions(call_id, filters))
-        .order_by(Application.id)
-    )
-
+# --- Export cells (fellowship/applications/answer_exports.py builds the files) -------------------------
 
 def safe_cell(value: Any) -> str:
     """A cell as text that a spreadsheet will not run as a formula: '=1+1' becomes "'=1+1"."""
@@ -253,44 +254,6 @@ def safe_cell(value: Any) -> str:
     else:
         text = str(value)
     return neutralise_formula(text)
-
-
-def _export_row(row: Any) -> list[str]:
-    return [safe_cell(v) for v in (
-        row.reference, row.given_name, row.family_name,
-        country_name(row.nationality) if row.nationality else None, row.nationality, row.region,
-        country_name(row.country_of_residence) if row.country_of_residence else None,
-        row.gender.label if row.gender else None, row.highest_degree,
-        row.environmental_field, row.status, eligibility_label(row.eligible, row.eligibility_override),
-        row.submitted_at,
-    )]
-
-
-def export_csv(call_id: int, filters: ListFilters, engine: Engine) -> Iterator[bytes]:
-    """The filtered list as UTF-8 CSV with a BOM (for Excel), read and yielded in batches, never whole in memory.
-
-    It reads on a connection of its own, not the request's session: the response is sent after the request ends.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(EXPORT_HEADER)
-    with engine.connect() as connection:
-        result = connection.execution_options(yield_per=EXPORT_BATCH).execute(_export_query(call_id, filters))
-        for rows in result.partitions():
-            for row in rows:
-                writer.writerow(_export_row(row))
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():  # no rows: the header alone
-        yield buffer.getvalue().encode("utf-8")
-
-
-def export_entry(call: Call, filters: ListFilters) -> PendingEntry:
-    """The audit entry of an export of the call's applications, with its filters and how many rows it holds."""
-    return pending("applications.exported", call, format="csv", filters=filters.as_args(),
-                   rows=count(call.id, filters))
 
 
 def record_view(application: Application) -> None:

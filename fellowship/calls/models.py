@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
@@ -115,6 +115,8 @@ class Call(IdMixin, TimestampMixin, Base):
     screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewers_per_application: Mapped[int] = mapped_column(default=3)
     blind_review: Mapped[bool] = mapped_column(default=False)
+    #: Referees are invited only once their candidate is shortlisted (selection stages), not when named.
+    references_at_shortlist: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Treat reviewer and applicant of the same nationality as a conflict of interest.
     same_nationality_conflict: Mapped[bool] = mapped_column(default=False)
     #: When reviews are due (assignments take this due date; reminders before it, then overdue).

@@ -53,6 +53,8 @@ SKIPPED: dict[str, str] = {
     "/staff/calls/<int:call_id>/ranking.csv": "a CSV download",
     "/staff/calls/<int:call_id>/ranking.xlsx": "an XLSX download",
     "/staff/calls/<int:call_id>/applications.csv": "a CSV download",
+    "/staff/calls/<int:call_id>/applications.xlsx": "an XLSX download",
+    "/staff/calls/<int:call_id>/applications/groups/<group>.csv": "a CSV download",
     "/staff/exports/<int:job_id>/download": "a file download (the finished export)",
 }
 

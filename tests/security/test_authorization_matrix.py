@@ -130,6 +130,7 @@ def build_world() -> dict[str, Any]:
             "message_id": message.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
+            "group": "education",  # the default form has no repeatable group: staff are told 404
         },
         "tokens": {
             "auth.confirm": tokens.make_token(tokens.CONFIRM_SALT, {"uid": applicant_a.id,
