@@ -14,3 +14,7 @@ _signals = Namespace()
 #: An applicant accepted their offer (selection). Sender: the Application, already moved to `offer_accepted`;
 #: sent once per offer, by the answer that won. The fellows area creates the fellow record.
 offer_accepted = _signals.signal("offer-accepted")
+
+#: Staff sent a shortlist's outcome (selection, once per shortlist). Sender: the shortlist's SelectionStage;
+#: `advanced_ids`: the applications that advanced. The interviews area invites them to book a slot.
+stage_outcome_sent = _signals.signal("stage-outcome-sent")

@@ -115,12 +115,17 @@ def add_referee(application: Application, name: str, email: str, relation: str) 
     limit = referee_limit(application.call)
     if named >= limit:
         raise DomainError(f"You can name at most {limit} referees. Remove one who has not sent a letter first.")
+    # A call that asks for references at shortlist invites the referee only once the candidate is shortlisted
+    # (invite_named_referees): until then the referee is named, with no link (invited_at and link_nonce unset).
+    at_shortlist = application.call.references_at_shortlist
     referee = Referee(application_id=application.id, name=name.strip(), email=email, relation=relation.strip(),
-                      status=RefereeStatus.INVITED, link_nonce=secrets.token_urlsafe(16), invited_at=utcnow(),
-                      reminders_sent=0)
+                      status=RefereeStatus.INVITED, reminders_sent=0,
+                      link_nonce=None if at_shortlist else secrets.token_urlsafe(16),
+                      invited_at=None if at_shortlist else utcnow())
     db.session.add(referee)
     db.session.flush()
-    _email_referee(referee, application, "referees/invitation")
+    if not at_shortlist:
+        _email_referee(referee, application, "referees/invitation")
     record("referees.added", referee, application_id=application.id, email=email)
     log.info("referee %s added to application %s", referee.id, application.id)
     return referee
@@ -145,6 +150,41 @@ def remove_referee(referee: Referee) -> None:
     record("referees.removed", referee, application_id=referee.application_id, email=referee.email)
     db.session.expunge(referee)
     db.session.flush()
+
+
+def invite_named_referees(application_ids: list[int]) -> int:
+    """Invite the named, not yet invited referees of these (just shortlisted) applications; the number invited.
+
+    Each referee is claimed by a conditional UPDATE (invited_at IS NULL), so a second call invites nobody twice.
+    """
+    if not application_ids:
+        return 0
+    now = utcnow()
+    invited = 0
+    named = db.session.scalars(
+        select(Referee.id).where(Referee.application_id.in_(sorted(application_ids)), Referee.invited_at.is_(None),
+                                 Referee.status == RefereeStatus.INVITED).order_by(Referee.id)).all()
+    for referee_id in named:
+        claimed = cast(CursorResult[Any], db.session.execute(
+            update(Referee).where(Referee.id == referee_id, Referee.invited_at.is_(None))
+            .values(invited_at=now, link_nonce=secrets.token_urlsafe(16))
+            .execution_options(synchronize_session=False))).rowcount
+        if not claimed:
+            continue
+        referee = db.session.get_one(Referee, referee_id)
+        db.session.refresh(referee)
+        _email_referee(referee, referee.application, "referees/invitation", dedupe_key=f"referee-invite-{referee_id}")
+        record("referees.invited_at_shortlist", referee, application_id=referee.application_id, email=referee.email)
+        invited += 1
+    log.info("%s referees of %s shortlisted applications invited", invited, len(application_ids))
+    return invited
+
+
+def _letters_at_shortlist(referee: Referee) -> bool:
+    """A referee invited at shortlist writes after the deadline, while the candidate is still under review."""
+    application = referee.application
+    return (application.call.references_at_shortlist and referee.invited_at is not None
+            and application.status is ApplicationStatus.UNDER_REVIEW)
 
 
 def letter_link(referee: Referee) -> str:
@@ -192,6 +232,8 @@ def referee_for_token(token: str, visitor_id: int | None = None) -> Referee:
         raise LetterLinkProblem(LINK_USED)
     if referee.link_nonce is None or not secrets.compare_digest(referee.link_nonce, nonce):
         raise LetterLinkProblem(LINK_REVOKED)
+    if _letters_at_shortlist(referee):
+        return referee
     if referee.application.status not in OPEN_STATUSES:
         raise LetterLinkProblem(APPLICATION_CLOSED)
     if utcnow() >= referee.application.call.closes_at:

@@ -23,8 +23,18 @@ from fellowship.selection.models.scores import (
     RankingProposal,
     ReviewerStrictness,
 )
+from fellowship.selection.models.stages import (
+    SelectionStage,
+    StageAdjustment,
+    StageCriterion,
+    StageKind,
+    StagePanelMember,
+    StageResult,
+    StageScore,
+)
 
 __all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "Conflict",
            "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus", "RankingPosition",
            "RankingProposal", "Recommendation", "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness",
-           "SelectionAdjustment"]
+           "SelectionAdjustment", "SelectionStage", "StageAdjustment", "StageCriterion", "StageKind",
+           "StagePanelMember", "StageResult", "StageScore"]

@@ -1,0 +1,151 @@
+"""A call's selection in stages: review rounds, shortlists (cuts), interviews; their scores and who advanced.
+
+See fellowship/selection/stages.py for the model in words and the interface the interviews area uses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
+from fellowship.selection.models.decisions import AdjustmentAction
+
+
+class StageKind(LabelledEnum):
+    REVIEW = "review"  #: reviewers score the file against the stage's rubric
+    SHORTLIST = "shortlist"  #: a cut: the top N (or by quota) of the stages before it go on
+    INTERVIEW = "interview"  #: a panel interviews the shortlisted and scores against the stage's rubric
+
+    @classmethod
+    def _labels(cls) -> dict[str, object]:
+        return {"review": _l("Review round"), "shortlist": _l("Shortlist"), "interview": _l("Interview")}
+
+
+class SelectionStage(IdMixin, TimestampMixin, Base):
+    """One step of a call's selection after the eligibility screening, in `position` order."""
+
+    __tablename__ = "selection_stages"
+    __table_args__ = (
+        UniqueConstraint("call_id", "position", name="uq_selection_stages_call_id_position"),
+        CheckConstraint("weight BETWEEN 0 AND 100", name="weight_is_percentage"),
+        CheckConstraint("advance_count IS NULL OR advance_count >= 0", name="advance_count_not_negative"),
+        CheckConstraint("reviewers_per_application IS NULL OR reviewers_per_application >= 1",
+                        name="stage_at_least_one_reviewer"),
+    )
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    #: 1-based order of the stage in the call (screening comes before stage 1, the final decision after the last).
+    position: Mapped[int] = mapped_column()
+    kind: Mapped[StageKind] = mapped_column(enum_column(StageKind, "stage_kind"))
+    name: Mapped[str] = mapped_column(String(120))
+    #: Share of this stage's normalised score in the final combined score, in percent (0 for a shortlist).
+    weight: Mapped[int] = mapped_column(default=0)
+    #: Later review rounds and interviews: reviewers (or interviewers) per application; the call's first review
+    #: round uses the call's own settings (reviewers_per_application, review_due_at, blind_review).
+    reviewers_per_application: Mapped[int | None] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blind: Mapped[bool] = mapped_column(default=False)
+    #: Shortlist: how many advance (None until staff set it).
+    advance_count: Mapped[int | None] = mapped_column()
+    #: Shortlist: fill the advancing places with the call's regional quotas applied to them.
+    advance_by_quota: Mapped[bool] = mapped_column(default=False)
+    #: Shortlist: when staff confirmed who advances (the cut is then fixed) and who did.
+    advanced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    advanced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Shortlist: when staff sent the outcome ("not shortlisted" emails to those who did not advance).
+    outcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def scored(self) -> bool:
+        """Review rounds and interviews give a score; a shortlist only cuts."""
+        return self.kind is not StageKind.SHORTLIST
+
+
+class StageCriterion(Base):
+    """One criterion of a stage's own rubric (later review rounds, interviews), scored 1-5 and weighted."""
+
+    __tablename__ = "stage_criteria"
+    __table_args__ = (CheckConstraint("weight > 0", name="stage_criterion_weight_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1"))
+
+
+class StagePanelMember(Base):
+    """A member of a stage's panel (a later review round's reviewers, an interview's interviewers)."""
+
+    __tablename__ = "stage_panel_members"
+    __table_args__ = (UniqueConstraint("stage_id", "user_id", name="uq_stage_panel_members_stage_id_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class StageScore(Base):
+    """An application's normalised score in one scored stage other than the call's first review round.
+
+    Written by the area that scores the stage (interviews/ for an interview), on the 1-5 scale, already normalised
+    per interviewer as review scores are; the final ranking combines it with the other stages by their weights.
+    """
+
+    __tablename__ = "stage_scores"
+    __table_args__ = (Index("ix_stage_scores_stage_normalised", "stage_id", "normalised_score"),)
+
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"),
+                                                primary_key=True, index=True)
+    #: Copied from the stage: the ranking's stored proposals of this call become stale when a score changes.
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    score_count: Mapped[int] = mapped_column(default=0)
+    raw_score: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    normalised_score: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class StageResult(Base):
+    """Where one application stands at a shortlist once staff confirmed it: advanced or not, and why."""
+
+    __tablename__ = "stage_results"
+    __table_args__ = (
+        Index("ix_stage_results_stage_advanced", "stage_id", "advanced", "application_id"),
+        Index("ix_stage_results_stage_notified", "stage_id", "notified_at"),
+    )
+
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"),
+                                                primary_key=True, index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    advanced: Mapped[bool] = mapped_column(default=False)
+    #: Rank at the cut (1 = best combined score of the stages before it; None: no score).
+    position: Mapped[int | None] = mapped_column()
+    score: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    #: Why: the rank, the quota seat, or the chair's adjustment.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: When the "not shortlisted" email was queued (set once, by a conditional UPDATE).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StageAdjustment(IdMixin, Base):
+    """The chair includes or excludes one application at a shortlist, with a recorded reason."""
+
+    __tablename__ = "stage_adjustments"
+    __table_args__ = (
+        UniqueConstraint("stage_id", "application_id", name="uq_stage_adjustments_stage_id_application_id"),
+    )
+
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    action: Mapped[AdjustmentAction] = mapped_column(enum_column(AdjustmentAction, "adjustment_action"))
+    reason: Mapped[str] = mapped_column(Text)
+    made_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
