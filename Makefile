@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install run test lint test-sqlite test-fast proof clean screenshots
+.PHONY: install run test lint test-sqlite test-fast proof clean screenshots translations translations-compile
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ node_modules: $(VNU_JAR)
 ## Create the virtualenv, migrate, load demo data, start web + worker + beat + mail sink.
 ## `make run PORT=8000` serves on another port; the demo's emails (queued by seed-demo) link to that port too.
 PORT ?= 5000
-run: install
+run: install translations-compile
 	$(BIN)/flask db upgrade
 	PORT=$(PORT) $(BIN)/flask seed-demo
 	PORT=$(PORT) $(BIN)/flask dev
@@ -38,11 +38,11 @@ lint: install
 	$(BIN)/mypy fellowship
 
 ## Lint, types, then the whole suite on throwaway PostgreSQL + Redis (or TEST_DATABASE_URL / TEST_REDIS_URL).
-test: lint $(VNU_JAR)
+test: lint translations-compile $(VNU_JAR)
 	$(BIN)/pytest
 
 ## The suite once more on SQLite, the embedded default.
-test-sqlite: install $(VNU_JAR)
+test-sqlite: install translations-compile $(VNU_JAR)
 	@mkdir -p instance
 	rm -f instance/test-suite.db
 	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test-suite.db $(BIN)/pytest
@@ -55,6 +55,18 @@ proof: install
 ## Everything but the browser tests, the worker tests and the fault drills, for a quick loop while coding.
 test-fast: install
 	$(BIN)/pytest -m "not browser and not worker and not faults"
+
+## Catalogs (TRANSLATING.md): extract every marked string (Python, templates, emails) into messages.pot and merge it
+## into each language's messages.po; translators then fill in the msgstr lines.
+CATALOGS := fellowship/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Fellowship --copyright-holder=Fellowship \
+		--msgid-bugs-address=translations@fellowship.example --sort-by-file -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --previous
+
+## The compiled catalogs (.mo, not committed) the app reads; prints how much of each language is translated.
+translations-compile: install
+	$(BIN)/pybabel compile --statistics -d $(CATALOGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules
