@@ -18,3 +18,7 @@ offer_accepted = _signals.signal("offer-accepted")
 #: Staff sent a shortlist's outcome (selection, once per shortlist). Sender: the shortlist's SelectionStage;
 #: `advanced_ids`: the applications that advanced. The interviews area invites them to book a slot.
 stage_outcome_sent = _signals.signal("stage-outcome-sent")
+
+#: Staff created a call (calls). Sender: the new Call, flushed. The applications area gives it the default
+#: application form, so every call has a form staff can edit (or replace by a copy of an earlier call's).
+call_created = _signals.signal("call-created")

@@ -17,6 +17,7 @@ from fellowship.extensions import db
 from fellowship.geo import developing_countries, is_country
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
+from fellowship.signals import call_created
 from fellowship.timezones import is_valid_zone, local_to_utc
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ def save_call(call: Call | None, programme: Programme, data: dict[str, Any],
     _set_quotas(call, quotas)
     _set_criteria(call, criteria)
     db.session.flush()
+    if created:
+        call_created.send(call)  # the applications area attaches the default application form
     record("calls.call_created" if created else "calls.call_updated", call, title=call.title,
            status=call.status.value)
     log.info("call %s saved by staff (%s)", call.id, call.status.value)
