@@ -86,3 +86,9 @@ bench-followups: install
 .PHONY: bench
 bench: install
 	$(BIN)/python -m bench.pages
+
+## The deadline surge: 500 applicants log in, save every section, upload two documents and submit, 16 at a time, on a
+## call holding 50,000 applications, beside a bare write (SURGE_EXISTING, SURGE_APPLICANTS, SURGE_CLIENTS).
+.PHONY: bench-surge
+bench-surge: install
+	$(BIN)/python -m bench.surge

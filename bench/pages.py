@@ -3,7 +3,8 @@
     make bench        (or: .venv/bin/python -m bench.pages; BENCH_SIZES=500,5000 BENCH_SECONDS=2 for a quick run)
 
 Starts a throwaway PostgreSQL and Redis (tests/servers.py). For each size, in a fresh database: migrate, seed in
-set-based SQL (one call under review with N applications, 3 submitted reviews each from a 50-reviewer panel, scores
+set-based SQL (one call under review with N applications answering the default form through the questionnaire
+engine's tables (bench/answers.py), 3 submitted reviews each from a 50-reviewer panel, scores
 recomputed once; 10,000 alumni with follow-ups, answers and careers), start the app under gunicorn (2 sync workers,
 production config), log in through the real login form and drive each page with 4 concurrent clients for
 BENCH_SECONDS, BENCH_REPEATS times; the medians are reported. SQL statements per request are counted separately,
@@ -32,7 +33,7 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from bench import followups
+from bench import answers, followups
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Bench-password-7!"  # noqa: S105
@@ -137,14 +138,16 @@ def seed(conn: sa.Connection, size: int, password_hash: str) -> int:
         "(5, 'Rahim'), (6, 'Grace'), (7, 'Dewi')), "
         "u AS (SELECT id, row_number() OVER (ORDER BY id) AS i FROM users WHERE email LIKE 'applicant%@bench.example') "
         "INSERT INTO applications (call_id, applicant_id, status, reference, submitted_at, given_name, family_name, "
-        "search_name, nationality, country_of_residence, region, institution, sector, environmental_field, eligible, "
+        "search_name, nationality, country_of_residence, region, institution, environmental_field, eligible, "
         "created_at, updated_at) "
         "SELECT :call, u.id, 'under_review', 'ELF-2026-' || lpad(u.i::text, 5, '0'), "
         "timestamptz '2025-11-01' + (u.i % 1000) * interval '1 minute', gn.name, 'Family' || u.i, "
         "lower(gn.name || ' family' || u.i), cc.code, cc.code, cc.region, 'University ' || (u.i % 40), "
-        "(ARRAY['government','ngo','academia','private'])[1 + u.i % 4], "
         "(ARRAY['climate_mitigation','climate_adaptation','biodiversity'])[1 + u.i % 3], true, now(), now() "
         "FROM u JOIN cc ON cc.k = u.i % 10 JOIN gn ON gn.k = u.i % 8"), p)
+
+    # The call's form (the default one) and every application's answers, through the engine's storage.
+    answers.seed_answers(conn, call_id, answers.seed_form(conn, call_id))
 
     # Three assignments per application, round-robin over the panel, each with a submitted review.
     conn.execute(sa.text(
