@@ -76,7 +76,8 @@ def register_extensions(app: Flask) -> None:
 VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views", "calls.views", "applications.views",
                 "applications.staff", "documents.views", "referees.views", "selection.panel_views",
                 "selection.review_views", "selection.ranking_views", "selection.decision_views",
-                "fellows.views", "alumni.views", "alumni.dashboard_views")
+                "fellows.views", "alumni.views", "alumni.dashboard_views", "i18n.views",
+                "calls.translation_views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
                  "selection.models", "fellows.models", "alumni.models", "health.models",
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         calls,
         documents,
         fellows,
+        i18n,
         main,
         notifications,
         referees,
@@ -110,7 +112,8 @@ def register_blueprints(app: Flask) -> None:
     for name in TASK_MODULES:
         importlib.import_module(f"fellowship.{name}")
     for blueprint in (main.bp, auth.bp, admin.bp, notifications.bp, calls.bp, applications.bp,
-                      applications.staff_bp, documents.bp, referees.bp, selection.bp, fellows.bp, alumni.bp):
+                      applications.staff_bp, documents.bp, referees.bp, selection.bp, fellows.bp, alumni.bp,
+                      i18n.bp):
         app.register_blueprint(blueprint)
     if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
         from fellowship import devtools
@@ -149,7 +152,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
     from fellowship.geo import country_name
-    from fellowship.timezones import TIME_FORMAT, format_for_viewer, format_in_zone
+    from fellowship.timezones import TIME_FORMAT, format_day, format_for_viewer, format_in_zone
     from fellowship.words import plural
 
     # Every time on a page is shown in the viewer's zone (theirs, else the programme's), the zone named:
@@ -164,6 +167,7 @@ def register_template_helpers(app: Flask) -> None:
         return format_for_viewer(value, current_user, programme_zone or DEFAULT_TIME_ZONE, fmt)
 
     app.add_template_filter(format_in_zone, "in_exact_zone")
+    app.add_template_filter(format_day, "day")  # {{ follow_up.due_on|day }}: a calendar day in the page's language
     app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")
     app.add_template_filter(plural, "plural")  # {{ n|plural('referee') }}: "1 referee", "2 referees"

@@ -1,11 +1,22 @@
-"""Times are stored in UTC; staff enter them in the programme's zone; users read them in theirs too."""
+"""Times are stored in UTC; staff enter them in the programme's zone; users read them in theirs too.
+
+Shown in the reader's language by Babel's locale data ("14 mars 2027, 17:00 (heure : Japon)"), the zone always
+named; English keeps the programme's house style ("14 March 2027, 17:00 JST (Asia/Tokyo)").
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_location
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from fellowship.i18n.texts import current_locale
 
 
 @cache
@@ -38,18 +49,59 @@ TIME_FORMAT = "%d %B %Y, %H:%M"
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%X", "%c", "%T", "%R")
 
 
-def format_in_zone(moment: datetime | None, zone: str | None, fmt: str = TIME_FORMAT) -> str:
-    """E.g. '31 March 2027, 17:00 JST (Asia/Tokyo)': a time always names its zone; a date alone (a format without
-    hours or minutes, e.g. '%Y-%m-%d') is the day in that zone and names none."""
+def _locale(locale: str | None) -> str:
+    return locale or current_locale() or "en"
+
+
+def zone_label(zone: str, locale: str | None = None) -> str:
+    """The zone's name in the reader's language, e.g. 'heure : Japon', '日本時間'; 'UTC' for UTC."""
+    if zone == "UTC":
+        return "UTC"
+    return str(get_timezone_location(ZoneInfo(zone), locale=_locale(locale)))
+
+
+def _unquote(pattern: str) -> str:
+    """A CLDR pattern's quoted literals as plain text ("{1} 'à' {0}" -> "{1} à {0}")."""
+    return re.sub(r"'([^']*)'", lambda m: m.group(1) or "'", pattern)
+
+
+def format_in_zone(moment: datetime | None, zone: str | None, fmt: str = TIME_FORMAT,
+                   locale: str | None = None) -> str:
+    """E.g. '31 March 2027, 17:00 JST (Asia/Tokyo)', '31 mars 2027, 17:00 (heure : Japon)': a time always names its
+    zone; a date alone (a format without hours or minutes, e.g. '%Y-%m-%d') is the day in that zone and names none.
+
+    In English the house style (strftime `fmt`); in another language Babel's long date and short time for it,
+    unless `fmt` is all digits (an ISO date stays one)."""
     if moment is None:
         return ""
-    zone = zone if is_valid_zone(zone) else "UTC"
+    zone = str(zone) if zone and is_valid_zone(zone) else "UTC"
     if moment.tzinfo is None:  # stored times are UTC; a naive one (SQLite, old rows) is read as UTC
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZoneInfo(zone))  # type: ignore[arg-type]
-    if not any(directive in fmt for directive in _TIME_DIRECTIVES):
-        return local.strftime(fmt)
-    return f"{local.strftime(fmt)} {local.tzname()} ({zone})"
+    local = moment.astimezone(ZoneInfo(zone))
+    with_time = any(directive in fmt for directive in _TIME_DIRECTIVES)
+    locale = _locale(locale)
+    if locale.split("_")[0] == "en" or not any(word in fmt for word in ("%B", "%b", "%A", "%a")):
+        if not with_time:
+            return local.strftime(fmt)
+        if locale.split("_")[0] == "en":
+            return f"{local.strftime(fmt)} {local.tzname()} ({zone})"
+        return f"{local.strftime(fmt)} ({zone_label(zone, locale)})"
+    day = format_date(local, "long", locale=locale)
+    if not with_time:
+        return day
+    when = _unquote(str(get_datetime_format("long", locale=locale))).replace("{1}", day).replace(
+        "{0}", format_time(local, "short", locale=locale))
+    return f"{when} ({zone_label(zone, locale)})"
+
+
+def format_day(day: date | None, locale: str | None = None) -> str:
+    """A calendar day in the reader's language ('14 March 2027', '14 mars 2027', '2027年3月14日')."""
+    if day is None:
+        return ""
+    locale = _locale(locale)
+    if locale.split("_")[0] == "en":
+        return f"{day.day} {day.strftime('%B %Y')}"
+    return str(format_date(day, "long", locale=locale))
 
 
 def viewer_zone(viewer: Any, programme_zone: str | None) -> str:
@@ -64,23 +116,25 @@ def viewer_zone(viewer: Any, programme_zone: str | None) -> str:
 
 def format_for_viewer(moment: datetime | None, viewer: Any, programme_zone: str | None,
                       fmt: str = TIME_FORMAT) -> str:
-    """The one way a time is shown to someone, on a page or in an email: in `viewer_zone`, the zone named.
+    """The one way a time is shown to someone, on a page or in an email: in `viewer_zone` and the viewer's language
+    (saved on their account, else the page's), the zone named.
 
     E.g. '31 March 2027, 17:00 JST (Asia/Tokyo)' for a viewer without a zone of their own in a Tokyo programme."""
-    return format_in_zone(moment, viewer_zone(viewer, programme_zone), fmt)
+    saved = getattr(viewer, "locale", None)
+    return format_in_zone(moment, viewer_zone(viewer, programme_zone), fmt, saved if isinstance(saved, str) else None)
 
 
 def time_left(moment: datetime, now: datetime | None = None) -> str:
-    """'3 days left', '5 hours left', 'less than an hour left', or 'passed'."""
+    """'3 days left', '5 hours left', 'less than an hour left', or 'passed' (in the reader's language)."""
     now = now or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     seconds = (moment - now).total_seconds()
     if seconds <= 0:
-        return "passed"
+        return _("passed")
     days, hours = int(seconds // 86400), int(seconds // 3600)
     if days >= 2:
-        return f"{days} days left"
-    if hours >= 2:
-        return f"{hours} hours left"
-    return "1 hour left" if hours == 1 else "less than an hour left"
+        return ngettext("%(num)d day left", "%(num)d days left", days)
+    if hours >= 1:
+        return ngettext("%(num)d hour left", "%(num)d hours left", hours)
+    return _("less than an hour left")

@@ -204,7 +204,8 @@ def submit_application(application: Application, declarations: Collection[str]) 
     queue_email(applicant.email, "applications/submitted", name=applicant.full_name, reference=reference,
                 call_title=application.call.title,
                 submitted_at=format_for_viewer(now, applicant, application.call.time_zone),
-                url=public_link(f"/applications/{application.id}"))
+                url=public_link(f"/applications/{application.id}"),
+                programme_note=(application.call.email_texts or {}).get("application_submitted"))
     record("applications.submitted", application, reference=reference)
     log.info("application %s submitted as %s", application.id, reference)
     return application

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from fellowship.auth.models import Role
 from fellowship.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from fellowship.forms import FellowshipForm
+from fellowship.i18n.forms import language_field
 
 _password_length = Length(min=MIN_LENGTH, max=MAX_LENGTH,
                           message=f"Use at least {MIN_LENGTH} characters (and at most {MAX_LENGTH}).")
@@ -84,6 +86,7 @@ class RoleChangeForm(FellowshipForm):
 class ProfileForm(FellowshipForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
-    time_zone = SelectField("Your time zone", validators=[DataRequired()],
-                            description="Deadlines are shown in the programme's time zone and in yours.")
-    submit = SubmitField("Save")
+    time_zone = SelectField(_l("Your time zone"), validators=[DataRequired()],
+                            description=_l("Deadlines are shown in the programme's time zone and in yours."))
+    locale = language_field(_l("Language"), _l("The language of your pages and of the emails you receive."))
+    submit = SubmitField(_l("Save"))

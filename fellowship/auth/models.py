@@ -43,6 +43,8 @@ class User(UserMixin, IdMixin, TimestampMixin, Base):
     is_active_account: Mapped[bool] = mapped_column(default=True, server_default="1")
     #: IANA zone the user reads times in (deadlines are also shown in the programme's zone).
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: Interface language chosen (fellowship.i18n.LOCALES); null: not chosen, the cookie or the browser decides.
+    locale: Mapped[str | None] = mapped_column(String(10))
     #: Part of every session and "remember me" cookie of the account (see `get_id`); a new one ends them all.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 

@@ -17,6 +17,8 @@ from fellowship.auth.passwords import hash_password, needs_rehash, password_prob
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
+from fellowship.i18n.services import save_user_locale
+from fellowship.i18n.texts import current_locale
 from fellowship.notifications.services import public_link as link
 from fellowship.notifications.services import queue_email
 from fellowship.timezones import is_valid_zone
@@ -52,7 +54,8 @@ def register_user(email: str, full_name: str, password: str) -> User | None:
     if existing is not None:
         _warn_owner_of_registration_attempt(existing)
         return None
-    user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
+    # The language the registration page was read in becomes the account's (its emails are written in it).
+    user = User(email=email, full_name=full_name.strip(), password_hash=password_hash, locale=current_locale())
     user.roles.append(UserRole(role=Role.APPLICANT))
     try:
         with db.session.begin_nested():
@@ -289,9 +292,11 @@ def users_query(search: str | None) -> Select[tuple[User]]:
     return stmt
 
 
-def update_profile(user: User, full_name: str, time_zone: str) -> None:
-    """Change the user's name and the time zone they read deadlines in."""
+def update_profile(user: User, full_name: str, time_zone: str, locale: str | None = None) -> None:
+    """Change the user's name, the time zone they read deadlines in and (if given) their language."""
     if not is_valid_zone(time_zone):
         raise DomainError("Choose a time zone from the list.")
     user.full_name, user.time_zone = full_name.strip(), time_zone
     record("auth.profile_updated", user, time_zone=time_zone)
+    if locale is not None:
+        save_user_locale(user, locale)

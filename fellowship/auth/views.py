@@ -21,6 +21,8 @@ from fellowship.auth.tokens import TokenExpired, TokenInvalid
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter, remote_address_and_email
 from fellowship.navigation import safe_local_path
+from fellowship.i18n import DEFAULT_LOCALE
+from fellowship.i18n.texts import current_locale
 from fellowship.timezones import zone_names
 
 
@@ -198,8 +200,11 @@ def profile():
     if request.method == "GET" and not current_user.time_zone:
         form.time_zone.data = "Asia/Tokyo"
     if form.validate_on_submit():
+    if request.method == "GET" and not current_user.locale:
+        form.locale.data = current_locale() or DEFAULT_LOCALE  # the language the page is shown in now
         try:
-            services.update_profile(current_user, form.full_name.data or "", form.time_zone.data or "")
+            services.update_profile(current_user, form.full_name.data or "", form.time_zone.data or "",
+                                    form.locale.data)
         except DomainError as exc:
             form.time_zone.errors.append(str(exc))
         else:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fellowship.i18n.texts import Texts, TextsType, current_locale, texts_of, translated
 from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column
 
 DEFAULT_TIME_ZONE = "Asia/Tokyo"
@@ -93,9 +94,18 @@ class Call(IdMixin, TimestampMixin, Base):
     )
 
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="RESTRICT"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
+    #: The English title (the source); `title` reads it in the reader's language.
+    title_source: Mapped[str] = mapped_column("title", String(200))
     year: Mapped[int] = mapped_column()
-    description: Mapped[str] = mapped_column(Text, default="")
+    #: The English description (the source); `description` reads it in the reader's language.
+    description_source: Mapped[str] = mapped_column("description", Text, default="")
+    #: Staff's translations of the title and description, {lang: text}; a missing one falls back to English.
+    title_translations: Mapped[Texts | None] = mapped_column(TextsType)
+    description_translations: Mapped[Texts | None] = mapped_column(TextsType)
+    #: What the programme adds to the privacy notice for this call, per language (English first).
+    privacy_notice: Mapped[Texts | None] = mapped_column(TextsType)
+    #: Staff-written paragraphs of this call's emails, {email key: {lang: text}} (see fellowship.i18n.content).
+    email_texts: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[CallStatus] = mapped_column(enum_column(CallStatus, "call_status"), default=CallStatus.DRAFT)
@@ -144,6 +154,9 @@ class Call(IdMixin, TimestampMixin, Base):
     criteria: Mapped[list[RubricCriterion]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="RubricCriterion.position", lazy="selectin")
 
+    title = translated("title_source", "title_translations", "title")
+    description = translated("description_source", "description_translations", "description")
+
     @property
     def time_zone(self) -> str:
         return self.programme.time_zone
@@ -175,10 +188,23 @@ class RubricCriterion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
-    name: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
+    #: The English name and description (the source); `name` and `description` read them in the reader's language.
+    name_source: Mapped[str] = mapped_column("name", String(120))
+    description_source: Mapped[str] = mapped_column("description", Text, default="")
     weight: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1"))
-    #: What each score 1..5 means, keyed "1".."5".
+    #: What each score 1..5 means, keyed "1".."5" (English).
     level_descriptions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    name_translations: Mapped[Texts | None] = mapped_column(TextsType)
+    description_translations: Mapped[Texts | None] = mapped_column(TextsType)
+    #: Translations of the level descriptions, {level: {lang: text}}.
+    level_translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
 
     call: Mapped[Call] = relationship(back_populates="criteria")
+
+    name = translated("name_source", "name_translations", "name")
+    description = translated("description_source", "description_translations", "description")
+
+    def level_description(self, level: str | int) -> str:
+        """What score `level` means, in the reader's language (English if not translated)."""
+        english = str((self.level_descriptions or {}).get(str(level), ""))
+        return texts_of(english, (self.level_translations or {}).get(str(level))).get_for(current_locale())

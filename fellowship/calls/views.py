@@ -106,6 +106,8 @@ def _call_form(call: Call | None) -> CallForm:
         if call is None:
             form.eligible_countries.data = services.developing_preset()
         else:
+            # Staff edit the English source; translations are edited on the call's Translations page.
+            form.title.data, form.description.data = call.title_source, call.description_source
             zone = call.programme.time_zone
             form.opens_at.data = utc_to_local(call.opens_at, zone).replace(tzinfo=None)
             form.closes_at.data = utc_to_local(call.closes_at, zone).replace(tzinfo=None)
@@ -115,8 +117,8 @@ def _call_form(call: Call | None) -> CallForm:
             for entry, region in zip(form.quotas.entries, REGIONS, strict=True):
                 entry.form.min_share_percent.data = shares.get(region)
             for entry, criterion in zip(form.criteria.entries, call.criteria, strict=False):
-                entry.form.name.data, entry.form.weight.data = criterion.name, criterion.weight
-                entry.form.description.data = criterion.description
+                entry.form.name.data, entry.form.weight.data = criterion.name_source, criterion.weight
+                entry.form.description.data = criterion.description_source
                 entry.form.levels.data = "\n".join(criterion.level_descriptions.get(str(i), "") for i in range(1, 6))
     for entry, region in zip(form.quotas.entries, REGIONS, strict=True):
         entry.form.region.data = region

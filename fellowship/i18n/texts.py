@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.types import TypeDecorator
 
 SOURCE_LOCALE = "en"
@@ -51,3 +52,40 @@ class TextsType(TypeDecorator[Texts]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Texts | None:
         return None if value is None else Texts.of(value)
+
+
+def current_locale() -> str | None:
+    """The locale pages and emails are rendered in right now (the request's, or one forced for an email)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return str(locale) if locale else None
+
+
+def translated(source: str, translations: str, name: str) -> hybrid_property[str]:
+    """A text whose English (the source) sits in column attribute `source` and its translations in `translations`.
+
+    On an instance it reads in the current locale, falling back to English; in a query it is the English column; set
+    it and the English changes. So the many places that show `call.title` show it in the reader's language unchanged."""
+
+    def getter(self: Any) -> str:
+        english = getattr(self, source) or ""
+        texts = getattr(self, translations)
+        locale = current_locale()
+        if not texts or not locale or locale == SOURCE_LOCALE:
+            return str(english)
+        return str(texts.get(locale) or english)
+
+    def setter(self: Any, value: str) -> None:
+        setattr(self, source, value)
+
+    def expression(cls: Any) -> Any:
+        # Labelled with the text's own name, so rows of `select(Call.title)` still have `.title`.
+        return getattr(cls, source).label(name)
+
+    return hybrid_property(getter, setter, expr=expression)
+
+
+def texts_of(english: str | None, translations: dict[str, str] | None) -> Texts:
+    """A source text and its translations as one `Texts` (for the Translations page and the missing list)."""
+    return Texts.of({**(translations or {}), SOURCE_LOCALE: english or ""})

@@ -10,12 +10,13 @@ from email.utils import formatdate
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from fellowship.notifications.models import OutboxMessage
 
 
 def build_email(message: OutboxMessage) -> EmailMessage:
-    """Plain-text and HTML parts rendered from the message's templates and stored context."""
+    """Plain-text and HTML parts from the message's templates and stored context, in the recipient's language."""
     context = dict(message.context or {})
     email = EmailMessage()
     email["Subject"] = message.subject
@@ -23,8 +24,10 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["To"] = message.recipient
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = message.message_id
-    email.set_content(render_text(message.template, context))
-    email.add_alternative(render_template(f"emails/{message.template}.html", **context), subtype="html")
+    email["Content-Language"] = message.locale or "en"
+    with force_locale(message.locale or "en"):
+        email.set_content(render_text(message.template, context))
+        email.add_alternative(render_template(f"emails/{message.template}.html", **context), subtype="html")
     return email
 
 

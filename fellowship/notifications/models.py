@@ -37,6 +37,8 @@ class OutboxMessage(IdMixin, TimestampMixin, Base):
     template: Mapped[str] = mapped_column(String(100))
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     subject: Mapped[str] = mapped_column(String(300))
+    #: The recipient's language: the subject was rendered in it, and the body is rendered in it at delivery.
+    locale: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
     status: Mapped[MessageStatus] = mapped_column(
         enum_column(MessageStatus, "message_status"), default=MessageStatus.PENDING
     )

@@ -22,6 +22,9 @@ from typing import Any, cast
 from flask import current_app, render_template
 from sqlalchemy import ColumnElement, CursorResult, and_, event, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -29,8 +32,11 @@ from sqlalchemy.orm import Session
 from fellowship.audit.services import record
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.auth.models import User
 from fellowship.models import UTCDateTime, utcnow
 from fellowship.notifications.mailer import build_email, render_text, smtp_connection
+from fellowship.i18n import DEFAULT_LOCALE, LOCALES
+from fellowship.i18n.texts import current_locale
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -51,17 +57,20 @@ def public_link(path: str) -> str:
     return f"{current_app.config['PUBLIC_URL']}{path}"
 
 
-def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
+def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None, locale: str | None = None,
                 **context: Any) -> OutboxMessage | None:
     """Write an email to the outbox in the caller's transaction; it is dispatched after commit.
 
-    With `dedupe_key`, a second call with the same key (even from another process at the same
-    moment) queues nothing and returns None: the database's unique constraint decides.
+    It is written in the recipient's language: `locale` if given (a referee's), else the language saved on the
+    recipient's account (see `recipient_locale`). With `dedupe_key`, a second call with the same key (even from
+    another process at the same moment) queues nothing and returns None: the database's unique constraint decides.
     """
-    # One line, whatever names or titles it quotes: a line break in a header would make the email unsendable.
-    subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
+    locale = recipient_locale(recipient, locale)
+    with force_locale(locale):
+        # One line, whatever names or titles it quotes: a line break in a header would make the email unsendable.
+        subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())
     values = {
-        "recipient": recipient, "template": template, "context": context, "subject": subject,
+        "recipient": recipient, "template": template, "context": context, "subject": subject, "locale": locale,
         "message_id": f"<{uuid.uuid4().hex}@fellowship>", "next_attempt_at": utcnow(), "dispatched_at": utcnow(),
         "status": MessageStatus.PENDING, "attempts": 0, "dedupe_key": dedupe_key,
     }
@@ -84,6 +93,19 @@ def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+def recipient_locale(recipient: str, locale: str | None = None) -> str:
+    """The language to write to `recipient` in: `locale` if it is one of ours, else the one saved on their account,
+    else the page's when they are the person acting (they read it now), else English."""
+    if locale in LOCALES:
+        return str(locale)
+    saved = db.session.scalar(select(User.locale).where(User.email == recipient.strip().lower()))
+    if saved in LOCALES:
+        return str(saved)
+    if current_user and getattr(current_user, "email", None) == recipient:
+        return current_locale() or DEFAULT_LOCALE
+    return DEFAULT_LOCALE
+
+
     ids = session.info.pop(_PENDING_KEY, None)
     if ids:
         for message_id in sorted(ids):

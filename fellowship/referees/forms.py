@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
 from fellowship.documents.forms import ACCEPT, file_hint
 from fellowship.forms import FellowshipForm
+from fellowship.i18n.forms import language_field
 
 
 class RefereeForm(FellowshipForm):
@@ -16,9 +18,18 @@ class RefereeForm(FellowshipForm):
     email = EmailField("Referee's email", validators=[DataRequired(), Email(), Length(max=254)],
                        description="We email the referee a link to upload the letter.",
                        render_kw={"autocomplete": "off"})
-    relation = StringField("How they know you", validators=[DataRequired(), Length(max=200)],
-                           description="For example: master's thesis supervisor, line manager at your employer.")
-    submit = SubmitField("Add referee and send the invitation")
+    relation = StringField(_l("How they know you"), validators=[DataRequired(), Length(max=200)],
+                           description=_l("For example: master's thesis supervisor, line manager at your employer."))
+    locale = language_field(_l("Language of the referee's emails"),
+                            _l("We write to the referee in this language; you can change it later."))
+    submit = SubmitField(_l("Add referee and send the invitation"))
+
+
+class RefereeLanguageForm(FellowshipForm):
+    """Change the language a referee is written to in (their reminders come in it)."""
+
+    locale = language_field(_l("Language of the referee's emails"))
+    submit = SubmitField(_l("Change language"))
 
 
 class LetterForm(FellowshipForm):

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, Select, case, delete, func, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
@@ -21,6 +23,7 @@ from fellowship.documents.services import save_validated
 from fellowship.documents.validation import validate_upload
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.i18n.services import check_locale
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
@@ -93,7 +96,7 @@ def referee_summary(application: Application) -> tuple[int, int]:
     return int(named), int(received)
 
 
-def add_referee(application: Application, name: str, email: str, relation: str) -> Referee:
+def add_referee(application: Application, name: str, email: str, relation: str, locale: str = "en") -> Referee:
     """Name a referee and queue their invitation; allowed until the deadline, also after submission.
 
     Under the application's row lock, so referees named at the same moment are counted against the limit in turn.
@@ -114,12 +117,15 @@ def add_referee(application: Application, name: str, email: str, relation: str) 
     named, _ = referee_summary(application)
     limit = referee_limit(application.call)
     if named >= limit:
-        raise DomainError(f"You can name at most {limit} referees. Remove one who has not sent a letter first.")
+        raise DomainError(ngettext("You can name at most %(num)d referee. Remove one who has not sent a letter first.",
+                                   "You can name at most %(num)d referees. Remove one who has not sent a letter "
+                                   "first.", limit))
+    locale = check_locale(locale)
     # A call that asks for references at shortlist invites the referee only once the candidate is shortlisted
     # (invite_named_referees): until then the referee is named, with no link (invited_at and link_nonce unset).
     at_shortlist = application.call.references_at_shortlist
     referee = Referee(application_id=application.id, name=name.strip(), email=email, relation=relation.strip(),
-                      status=RefereeStatus.INVITED, reminders_sent=0,
+                      locale=locale, status=RefereeStatus.INVITED, reminders_sent=0,
                       link_nonce=None if at_shortlist else secrets.token_urlsafe(16),
                       invited_at=None if at_shortlist else utcnow())
     db.session.add(referee)
@@ -199,15 +205,25 @@ def deadline_text(call: Call) -> str:
 
 def _email_referee(referee: Referee, application: Application, template: str, *,
                    dedupe_key: str | None = None) -> bool:
-    """Queue an invitation or reminder; False when the dedupe key was already used."""
+    """Queue an invitation or reminder in the referee's language; False when the dedupe key was already used."""
+    with force_locale(referee.locale or "en"):  # the deadline and the call's title read in the referee's language
+        deadline, call_title = deadline_text(application.call), application.call.title
     message = queue_email(
-        referee.email, template, dedupe_key=dedupe_key, referee_name=referee.name,
-        applicant_name=application.display_name, call_title=application.call.title,
-        relation=referee.relation, deadline=deadline_text(application.call), letter_url=letter_link(referee))
+        referee.email, template, dedupe_key=dedupe_key, locale=referee.locale, referee_name=referee.name,
+        applicant_name=application.display_name, call_title=call_title,
+        relation=referee.relation, deadline=deadline, letter_url=letter_link(referee),
+        programme_note=(application.call.email_texts or {}).get("referee_invitation"))
     return message is not None
 
 
 # --- The referee's side -----------------------------------------------------------------------
+
+def change_referee_locale(referee: Referee, locale: str) -> None:
+    """Write to the referee in another language from now on (their reminders)."""
+    referee.locale = check_locale(locale)
+    record("referees.locale_changed", referee, application_id=referee.application_id, locale=referee.locale)
+    db.session.flush()
+
 
 def referee_for_token(token: str, visitor_id: int | None = None) -> Referee:
     """The referee whose link this is, if it may still be used; else a readable LetterLinkProblem.

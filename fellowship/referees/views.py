@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from fellowship.applications.models import Application, Referee
@@ -13,16 +14,19 @@ from fellowship.documents.views import overview_url
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter
 from fellowship.forms import FellowshipForm
+from fellowship.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES
+from fellowship.i18n.texts import current_locale
 from fellowship.pagination import paginate
 from fellowship.referees import bp, services
 from fellowship.referees import tasks as _tasks  # noqa: F401 - registers the Celery task with the app
-from fellowship.referees.forms import LetterForm, RefereeForm
+from fellowship.referees.forms import LetterForm, RefereeForm, RefereeLanguageForm
 
 
 def _render_index(application: Application, form: RefereeForm) -> str:
     named, received = services.referee_summary(application)
     return render_template(
         "referees/index.html", application=application, form=form, named=named, received=received,
+        language_form=RefereeLanguageForm,
         page=paginate(services.referees_for_application(application.id), scalars=True),
         add_locked=services.referees_locked_reason(application),
         remove_locked=services.referees_locked_reason(application, removing=True),
@@ -37,10 +41,12 @@ def _render_index(application: Application, form: RefereeForm) -> str:
 def index(application_id: int):
     application = get_application_or_404(application_id, owner_only=True)
     form = RefereeForm()
+    if request.method == "GET":
+        form.locale.data = current_locale() or DEFAULT_LOCALE  # the applicant's own language, until they choose
     if form.validate_on_submit():
         try:
             referee = services.add_referee(application, form.name.data or "", form.email.data or "",
-                                           form.relation.data or "")
+                                           form.relation.data or "", form.locale.data or DEFAULT_LOCALE)
         except DomainError as exc:
             db.session.rollback()
             form.email.errors = [*form.email.errors, str(exc)]
@@ -72,7 +78,26 @@ def remove(application_id: int, referee_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"{name} is removed; their link no longer works.", "success")
+        flash(_("%(name)s is removed; their link no longer works.", name=name), "success")
+    return redirect(url_for("referees.index", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/referees/<int:referee_id>/language", methods=["POST"])
+@login_required
+def change_language(application_id: int, referee_id: int):
+    """The applicant changes the language their referee is written to in."""
+    application = get_application_or_404(application_id, owner_only=True)
+    referee = db.session.get(Referee, referee_id)
+    if referee is None or referee.application_id != application.id:
+        abort(404)
+    form = RefereeLanguageForm(prefix=f"referee-{referee.id}")
+    if not form.validate_on_submit():
+        flash(_("Choose a language from the list."), "error")
+    else:
+        services.change_referee_locale(referee, form.locale.data or DEFAULT_LOCALE)
+        db.session.commit()
+        flash(_("We will write to %(name)s in %(language)s from now on.", name=referee.name,
+                language=LANGUAGE_NAMES[referee.locale]), "success")
     return redirect(url_for("referees.index", application_id=application_id))
 
 

@@ -40,5 +40,7 @@ class Referee(IdMixin, TimestampMixin, Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminders_sent: Mapped[int] = mapped_column(default=0)
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The language the referee is written to in, chosen by the applicant (fellowship.i18n.LOCALES).
+    locale: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
 
     application: Mapped[Application] = relationship(back_populates="referees")
