@@ -315,7 +315,7 @@ class LanguageLevel(Kind):
                                 coerce=optional_str, validate_choice=False)
 
         if not fixed:
-            LanguageLevelForm.language = StringField(_("Language"), validators=[Length(max=60)],  # type: ignore[attr-defined]
+            LanguageLevelForm.language = StringField(_("Language"), validators=[Length(max=60)],
                                                      render_kw={"maxlength": 60})
         kwargs = field_kwargs(question, locale)
         kwargs.pop("render_kw", None)

@@ -38,7 +38,7 @@ class Group(Kind):
     def validate(self, question: Question, value: Any) -> Any:
         from fellowship.questions.kinds import KINDS
 
-        if value is None or value == []:
+        if value is None or value == [] or value == "":
             return None
         if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
             raise AnswerError(_("Fill in the entries of this group."))
