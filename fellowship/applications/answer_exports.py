@@ -26,14 +26,16 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy import Connection, Engine, Select, and_, select
 
-from fellowship.applications.answer_filters import FormStamp
+from fellowship.applications.answer_filters import FormStamp, current_locale
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.applications.staff_services import ListFilters, _conditions, count, eligibility_label, safe_cell
 from fellowship.audit.services import PendingEntry, pending
 from fellowship.calls.models import Call
 from fellowship.extensions import db
-from fellowship.i18n.texts import Texts, current_locale
+from fellowship.geo import country_name
+from fellowship.i18n.texts import Texts
 from fellowship.questions.kinds import KINDS, QuestionKind
+from fellowship.questions.kinds.choice import choice_label
 from fellowship.questions.models import AnswerSet, Question, Questionnaire, QuestionnaireSection
 from fellowship.spreadsheets import xlsx_cell
 
@@ -76,12 +78,21 @@ def _label(question: Question, locale: str | None) -> str:
 
 
 def question_columns(question: Question, locale: str | None) -> list[Column]:
-    """A question's columns, headed by its label (a kind with several columns names each after the label)."""
-    columns = KINDS[question.kind].export_columns(question, locale)
+    """A question's columns headed by its label: choices as their labels, yes/no as words, a country as its name
+    (and its code beside it); other kinds as their kind exports them."""
     label = _label(question, locale)
-    if len(columns) == 1:
-        return [Column(label, question.key, columns[0][1])]
-    return [Column(header if header != question.key else label, question.key, cell) for header, cell in columns]
+    kind = KINDS[question.kind]
+    if question.kind is QuestionKind.MULTIPLE_CHOICE:
+        return [Column(label, question.key, lambda value: "; ".join(
+            choice_label(question, v, locale) for v in value) if isinstance(value, list) and value else None)]
+    if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.YES_NO):
+        return [Column(label, question.key, lambda value: kind.display(question, value, locale) or None)]
+    if question.kind is QuestionKind.COUNTRY:
+        return [Column(label, question.key, lambda value: country_name(value) if isinstance(value, str) else None),
+                Column(_("%(question)s (code)", question=label), question.key, lambda value: value or None)]
+    columns = kind.export_columns(question, locale)
+    return [Column(label if header == question.key else f"{label} ({header.removeprefix(question.key + '_')})",
+                   question.key, cell) for header, cell in columns]
 
 
 def _exported(questionnaire: Questionnaire | None) -> list[Question]:

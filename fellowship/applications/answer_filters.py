@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, select
 from wtforms import Form, SelectField
@@ -33,6 +34,12 @@ FILTERABLE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, Qu
 COLUMN_FILTER_TAGS = frozenset({"nationality", "environmental_field"})
 #: Query-string prefix of an answer filter: a_<question key>.
 PREFIX = "a_"
+
+
+def current_locale() -> str | None:
+    """The locale the page is rendered in (labels of the filters and export headers follow it)."""
+    locale = get_locale()
+    return str(locale) if locale else None
 
 
 @dataclass(frozen=True, slots=True)

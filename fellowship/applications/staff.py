@@ -24,7 +24,6 @@ from fellowship.eligibility.rules import RULE_LABELS
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.geo import REGIONS, country_name
-from fellowship.i18n.texts import current_locale
 from fellowship.navigation import row_url
 from fellowship.pagination import paginate
 from fellowship.spreadsheets import XLSX_MIMETYPE
@@ -50,7 +49,7 @@ class ApplicationFilterForm(Form):
 
 def _filter_fields(filters: ListFilters, nationalities: list[tuple[str, str]],
                    questions: tuple[answer_filters.FilterQuestion, ...]) -> Markup:
-    form_class = answer_filters.filter_form(ApplicationFilterForm, questions, current_locale())
+    form_class = answer_filters.filter_form(ApplicationFilterForm, questions, answer_filters.current_locale())
     return filter_fields(form_class, filters.as_args(),
                          {"nationality": [("", "Any nationality"), *nationalities]}, keep=not filters.q)
 
@@ -58,7 +57,7 @@ def _filter_fields(filters: ListFilters, nationalities: list[tuple[str, str]],
 def _call_and_filters(call_id: int) -> tuple[Call, ListFilters, answer_filters.FormStamp | None]:
     """The call, the version of its form and the filters read from the URL (answer filters included)."""
     call, stamp = staff_services.get_call_and_form_or_404(call_id)
-    questions = answer_filters.filter_questions(stamp, current_locale()) if stamp else ()
+    questions = answer_filters.filter_questions(stamp, answer_filters.current_locale()) if stamp else ()
     return call, ListFilters.from_args(request.args, questions), stamp
 
 
@@ -66,7 +65,7 @@ def _call_and_filters(call_id: int) -> tuple[Call, ListFilters, answer_filters.F
 @roles_required(*STAFF_ROLES)
 def call_applications(call_id: int):
     call, filters, stamp = _call_and_filters(call_id)
-    locale = current_locale()
+    locale = answer_filters.current_locale()
     questions = answer_filters.filter_questions(stamp, locale) if stamp else ()
     groups = answer_exports.exported_groups(stamp, locale) if stamp else ()
     nationalities = staff_services.nationality_choices(call.id)

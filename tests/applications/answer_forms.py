@@ -7,6 +7,7 @@ and their facets as the applicant's section pages do.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fellowship.applications.models import Application, ApplicationStatus
@@ -16,8 +17,9 @@ from fellowship.i18n.texts import Texts
 from fellowship.questions import services as questions
 from fellowship.questions.kinds import QuestionKind
 from fellowship.questions.models import Question, Questionnaire, QuestionnaireSection, Response
-from tests.factories import ApplicationFactory, CallFactory
+from tests.factories import CallFactory, UserFactory
 
+SUBMITTED_AT = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 SECTOR_CHOICES = [{"value": "government", "label": {"en": "Government"}},
                   {"value": "ngo", "label": {"en": "NGO / civil society"}}]
 TOPIC_CHOICES = [{"value": "water", "label": {"en": "Water"}}, {"value": "energy", "label": {"en": "Energy"}},
@@ -89,7 +91,11 @@ def answer(application: Application, form: Questionnaire, **answers: Any) -> Non
 def applicant(call: Call, form: Questionnaire, reference: str | None, *, given: str = "Amani",
               status: ApplicationStatus = ApplicationStatus.UNDER_REVIEW, **answers: Any) -> Application:
     """An application to the call with a reference (None: a draft) and these answers."""
-    application = ApplicationFactory(call=call, status=status if reference else ApplicationStatus.DRAFT,
-                                     reference=reference, given_name=given, eligible=True if reference else None)
+    application = Application(call=call, applicant=UserFactory(),
+                              status=status if reference else ApplicationStatus.DRAFT,
+                              reference=reference, given_name=given, region="Africa",
+                              submitted_at=SUBMITTED_AT if reference else None, eligible=True if reference else None)
+    db.session.add(application)
+    db.session.flush()
     answer(application, form, **answers)
     return application

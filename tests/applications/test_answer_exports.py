@@ -19,8 +19,8 @@ from tests.factories import UserFactory
 from tests.querycount import counted_statements
 
 FIXED = ["Reference", "Status", "Eligibility", "Region", "Submitted at (UTC)"]
-QUESTIONS = ["Your motto", "Sector", "Topics", "Country of residence", "Do you have a mentor?",
-             "Years of experience"]
+QUESTIONS = ["Your motto", "Sector", "Topics", "Country of residence", "Country of residence (code)",
+             "Do you have a mentor?", "Years of experience"]
 
 
 @pytest.fixture
@@ -60,9 +60,9 @@ def test_the_csv_has_a_column_per_exported_question_headed_by_its_label_with_cho
     assert first["Your motto"] == "Rivers first"
     assert first["Sector"] == "NGO / civil society"
     assert "Water" in first["Topics"] and "Waste" in first["Topics"] and "Energy" not in first["Topics"]
-    assert first["Country of residence"] == "Kenya"
+    assert first["Country of residence"] == "Kenya" and first["Country of residence (code)"] == "KE"
     assert first["Do you have a mentor?"] == "Yes" and first["Years of experience"] == "4"
-    assert by_ref["ELF-2027-00002"]["Country of residence"] == "Viet Nam"
+    assert by_ref["ELF-2027-00002"]["Country of residence"] == "Vietnam"
     assert by_ref["ELF-2027-00002"]["Do you have a mentor?"] == "No"
     assert "" in by_ref and by_ref[""]["Your motto"] == "Still drafting"  # the draft, no reference yet
 

@@ -73,9 +73,10 @@ def test_an_answer_filter_keeps_only_the_applications_with_that_answer(staff_cli
     assert listed(staff_client, call, **params) == expected
 
 
-def test_the_chosen_answer_stays_selected_and_the_pager_and_exports_keep_it(staff_client, answered, app):
+def test_the_chosen_answer_stays_selected_and_the_pager_and_exports_keep_it(staff_client, answered, app,
+                                                                           monkeypatch):
     call, _form = answered
-    app.config["PER_PAGE"] = 1
+    monkeypatch.setitem(app.config, "PER_PAGE", 1)
     html = staff_client.get(f"/staff/calls/{call.id}/applications",
                             query_string={"a_sector": "ngo"}).get_data(as_text=True)
     assert '<option selected value="ngo">NGO / civil society</option>' in html
@@ -101,11 +102,13 @@ def test_a_filtered_list_runs_the_same_queries_for_4_and_60_applications(staff_c
     url = f"/staff/calls/{call.id}/applications"
     params = {"a_sector": "ngo", "a_home": "VN"}
     staff_client.get(url, query_string=params)
-    with counted_statements() as small:
-        assert listed(staff_client, call, **params) == ["ELF-2027-00003"]
+    with counted_statements() as small:  # the URL is built outside: reading call.id may refresh the call
+        assert references(staff_client.get(url, query_string=params).get_data(as_text=True)) == ["ELF-2027-00003"]
     for n in range(56):
         applicant(call, form, f"ELF-2027-{100 + n:05d}", motto="x", sector="ngo", home="VN")
-    staff_client.get(url, query_string=params)
+    db.session.expire_all()
+    for _ in range(2):  # the new applications make the call's cached figures stale: recomputed here
+        staff_client.get(url, query_string=params)
     with counted_statements() as large:
-        assert len(listed(staff_client, call, **params)) == 50  # a page
+        assert len(references(staff_client.get(url, query_string=params).get_data(as_text=True))) == 50  # a page
     assert len(small) == len(large), (small, large)
