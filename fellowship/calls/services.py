@@ -17,6 +17,8 @@ from fellowship.extensions import db
 from fellowship.geo import developing_countries, is_country
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
+from fellowship.questions import services as questions
+from fellowship.questions.models import Questionnaire
 from fellowship.signals import call_created
 from fellowship.timezones import is_valid_zone, local_to_utc
 
@@ -93,10 +95,22 @@ def save_call(call: Call | None, programme: Programme, data: dict[str, Any],
     db.session.flush()
     if created:
         call_created.send(call)  # the applications area attaches the default application form
+    lock_form_if_opened(call)
     record("calls.call_created" if created else "calls.call_updated", call, title=call.title,
            status=call.status.value)
     log.info("call %s saved by staff (%s)", call.id, call.status.value)
     return call
+
+
+def lock_form_if_opened(call: Call) -> None:
+    """Once a call has opened (any status past draft), its application form's structure is locked: from then on
+    only wording changes, so no answer an applicant gives loses its question (issue 14, versions)."""
+    if call.status is CallStatus.DRAFT or call.questionnaire_id is None:
+        return
+    questionnaire = db.session.get(Questionnaire, call.questionnaire_id)
+    if questionnaire is not None and questionnaire.structure_locked_at is None:
+        questions.lock_structure(questionnaire)
+        log.info("call %s opened: the structure of its form (questionnaire %s) is locked", call.id, questionnaire.id)
 
 
 def _set_quotas(call: Call, quotas: dict[str, int]) -> None:

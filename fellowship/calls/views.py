@@ -159,4 +159,17 @@ def edit_call(call_id: int | None = None):
             db.session.commit()
             flash(f"Call “{call.title}” saved.", "success")
             return redirect(url_for("calls.staff_calls"))
-    return render_template("calls/call_form.html", form=form, call=call)
+    return render_template("calls/call_form.html", form=form, call=call, form_rules=_form_rules(call))
+
+
+def _form_rules(call: Call | None) -> list[str] | None:
+    """The completeness rules of the call's application form (None when it has none yet), for its staff page."""
+    from fellowship.questions.models import Questionnaire
+    from fellowship.questions.services import completeness_rules
+
+    questionnaire = db.session.get(Questionnaire, call.questionnaire_id) if call and call.questionnaire_id else None
+    return completeness_rules(questionnaire) if questionnaire is not None else None
+
+
+# The application-form builder's pages are the call's pages too (form_views.py); importing it registers them.
+from fellowship.calls import form_views as _form_views  # noqa: E402, F401
