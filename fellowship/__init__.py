@@ -43,7 +43,10 @@ def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import gettext
+
     from fellowship import i18n, transactions
+    from fellowship.words import N_
 
     db.init_app(app)
     transactions.init_app(app, db)
@@ -53,7 +56,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = N_("Please log in to see that page.")
+    login_manager.localize_callback = gettext  # flashed in the reader's language (the session stores plain text)
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, has_request_context, render_template, request
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -26,15 +28,15 @@ class FieldError(DomainError):
 
 
 MESSAGES = {
-    400: ("Bad request", "The form could not be accepted. If it was open for a long time, reload the page "
-                         "and try again."),
-    403: ("Not allowed", "Your account does not have access to this page."),
-    404: ("Not found", "There is nothing here, or you do not have access to it."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    413: ("Too large", "The upload is larger than the limit. Choose a smaller file."),
-    429: ("Too many attempts", "Too many attempts in a short time. Please wait a minute and try again."),
-    500: ("Something went wrong", "An unexpected error occurred. It has been logged; please try again later."),
-    503: ("Temporarily unavailable", "The service is briefly unavailable. Please try again in a moment."),
+    400: (_l("Bad request"), _l("The form could not be accepted. If it was open for a long time, reload the page "
+                                "and try again.")),
+    403: (_l("Not allowed"), _l("Your account does not have access to this page.")),
+    404: (_l("Not found"), _l("There is nothing here, or you do not have access to it.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too large"), _l("The upload is larger than the limit. Choose a smaller file.")),
+    429: (_l("Too many attempts"), _l("Too many attempts in a short time. Please wait a minute and try again.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again later.")),
+    503: (_l("Temporarily unavailable"), _l("The service is briefly unavailable. Please try again in a moment.")),
 }
 
 
@@ -49,7 +51,7 @@ def render_error(code: int, *, database_available: bool = True) -> tuple[str, in
     title, message = MESSAGES.get(code, MESSAGES[500])
     if database_available:
         try:
-            return render_template("errors/error.html", code=code, title=title, message=message), code
+            return render_template("errors/error.html", code=code, title=str(title), message=str(message)), code
         except SQLAlchemyError as exc:
             log.warning("error page %s shown without the account menu: the database is unavailable (%s)",
                         code, exc.__class__.__name__)
@@ -57,7 +59,19 @@ def render_error(code: int, *, database_available: bool = True) -> tuple[str, in
     # Rendered from the template alone: the context processors are skipped, because Flask-Login's loads the
     # user from the database (on every render, whether the page shows the user or not).
     template = current_app.jinja_env.get_template("errors/error.html")
-    return template.render(code=code, title=title, message=message, bare_navigation=True), code
+    # In the language of the cookie or the browser: choosing it from the account would query the database.
+    with force_locale(_locale_without_account()):
+        return template.render(code=code, title=str(title), message=str(message), bare_navigation=True), code
+
+
+def _locale_without_account() -> str:
+    """The request's language from its cookie or Accept-Language alone (the account's needs the database)."""
+    from fellowship.i18n import DEFAULT_LOCALE, LOCALE_COOKIE, LOCALES
+
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    return cookie if cookie in LOCALES else (request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE)
 
 
 def _rollback() -> None:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Request
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -73,7 +75,8 @@ def cut_to_maximum(fields: Iterable[Field]) -> None:
         field.data = field.data[:maximum]
         field.raw_data = [field.data]
         errors = list(field.errors)
-        errors.append(f"Only the first {maximum:,} characters are shown below; shorten the text and save again.")
+        errors.append(_("Only the first %(num)s characters are shown below; shorten the text and save again.",
+                        num=format_number(maximum)))
         field.errors = errors
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import pycountry
+from babel import Locale
+from flask_babel import get_locale
 
 REGIONS: tuple[str, ...] = ("Africa", "Americas", "Asia", "Europe", "Oceania")
 INCOME_GROUPS: tuple[str, ...] = ("LDC", "Other LIC", "LMIC", "UMIC")
@@ -93,18 +95,51 @@ def is_country(code: str) -> bool:
 
 
 def country_name(code: str) -> str:
-    """English display name of a country; the code itself for unknown codes, so pages never break on old data."""
-    return _names().get(_normalise(code), code)
+    """Display name of a country in the reader's language (Babel's locale data, English where it has none); the
+    code itself for unknown codes, so pages never break on old data."""
+    return _names_in(_reader_locale()).get(_normalise(code), code)
 
 
-def country_choices() -> list[tuple[str, str]]:
-    """(alpha-2, name) pairs sorted by name, for select fields such as nationality or country of residence."""
-    return list(_sorted_choices())
+def _reader_locale() -> str:
+    locale = get_locale()  # None outside a request or a forced locale: English
+    return str(locale) if locale else "en"
 
 
 @functools.cache
-def _sorted_choices() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(_names().items(), key=lambda item: _sort_key(item[1])))
+def _names_in(locale: str) -> dict[str, str]:
+    """Every known code's name in `locale`: Babel's territory names, falling back to the English one."""
+    names = _names()
+    if locale == "en":
+        return names
+    territories = Locale.parse(locale).territories
+    return {code: territories.get(code) or name for code, name in names.items()}
+
+
+#: M49 area codes of the region names, which Babel names in every language ("002" is "Afrique" in French).
+_M49_AREA_CODES = {"Africa": "002", "Americas": "019", "Asia": "142", "Europe": "150", "Oceania": "009",
+                   "Latin America and the Caribbean": "419", "Northern America": "021"}
+
+
+def region_name(region: str | None) -> str:
+    """A region (one of REGIONS, or a display region) named in the reader's language; the English name kept as the
+    value everywhere else (filters, quotas, exports' data)."""
+    if not region:
+        return ""
+    locale = _reader_locale()
+    code = _M49_AREA_CODES.get(region)
+    if locale == "en" or code is None:
+        return region
+    return Locale.parse(locale).territories.get(code) or region
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(alpha-2, name) pairs sorted by name in the reader's language, for select fields such as nationality."""
+    return list(_sorted_choices(_reader_locale()))
+
+
+@functools.cache
+def _sorted_choices(locale: str = "en") -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(_names_in(locale).items(), key=lambda item: _sort_key(item[1])))
 
 
 def region_of(code: str) -> str | None:
@@ -135,7 +170,7 @@ def display_region_of(code: str) -> str | None:
 
 def region_choices() -> list[tuple[str, str]]:
     """(value, label) pairs of the M49 regions, for filters on lists, dashboards and exports."""
-    return [(region, region) for region in REGIONS]
+    return [(region, region_name(region)) for region in REGIONS]
 
 
 def income_group(code: str) -> str | None:
@@ -180,7 +215,7 @@ def countries_by_region(codes: Iterable[str] | None = None) -> list[RegionGroup]
     all known countries, or only `codes` (unknown codes are kept under OTHER_REGION, by their code, so old data
     still shows). Regions with no country are left out."""
     if codes is None:
-        chosen = list(_sorted_choices())
+        chosen = list(_sorted_choices(_reader_locale()))
     else:
         wanted = {_normalise(code) for code in codes}
         chosen = sorted(((code, country_name(code)) for code in wanted), key=lambda item: _sort_key(item[1]))

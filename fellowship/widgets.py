@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from flask import render_template
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
@@ -39,7 +40,8 @@ class QuickSelect(Select):
             if k in self.validation_attrs and k not in kwargs:
                 kwargs[k] = getattr(flags, k)
         parts = [Markup("<select ") + html_params(name=field.name, **kwargs) + Markup(">")]  # already Markup
-        for value, plain, selected in option_markup(tuple(choices)):
+        # Labels as text in the reader's language: a lazy label would compare equal to a cached one of another language.
+        for value, plain, selected in option_markup(tuple((value, str(label)) for value, label in choices)):
             parts.append(selected if field.coerce(value) == field.data else plain)
         parts.append(Markup("</select>"))
         return Markup("").join(parts)
@@ -47,7 +49,8 @@ class QuickSelect(Select):
 
 @functools.lru_cache(maxsize=256)
 def _filter_fields(form_class: type[Form], values: tuple[tuple[str, str], ...],
-                   choices: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> Markup:
+                   choices: tuple[tuple[str, tuple[tuple[str, str], ...]], ...], locale: str = "en") -> Markup:
+    # `locale` is part of the key only: the labels are rendered in the request's language.
     form = form_class(MultiDict(values))
     for name, options in choices:
         form[name].choices = list(options)
@@ -61,7 +64,9 @@ def filter_fields(form_class: type[Form], values: dict[str, str], choices: dict[
     each combination is rendered once per process and kept (a fifth of a list page's rendering otherwise); pass
     `keep=False` when a value is free text (a search), which is rendered afresh each time instead."""
     chosen = tuple(sorted(values.items()))
-    options = tuple((name, tuple(pairs)) for name, pairs in sorted(choices.items()))
+    options = tuple((name, tuple((value, str(label)) for value, label in pairs))
+                    for name, pairs in sorted(choices.items()))
     if not keep:
         return _filter_fields.__wrapped__(form_class, chosen, options)
-    return _filter_fields(form_class, chosen, options)  # type: ignore[arg-type]  # a class is hashable
+    locale = get_locale()  # each language's rendering is kept apart
+    return _filter_fields(form_class, chosen, options, str(locale) if locale else "en")  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import string
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -33,97 +35,104 @@ from fellowship.notifications.models import OutboxMessage
 from fellowship.selection.models import Assignment, CallReviewer, Conflict, Review
 from fellowship.spreadsheets import csv_cell
 from fellowship.timezones import is_valid_zone
+from fellowship.words import N_
 
-#: Sentence per action. {actor} is who acted ("The system" for tasks and commands), {object} the object's name,
-#: any other {name} a detail of the entry. A pair is (with an object, without one).
+#: Sentence per action, a message translated when shown. %(actor)s is who acted ("The system" for tasks and
+#: commands), %(object)s the object's name, any other %(name)s a detail of the entry. A pair is (with an object,
+#: without one).
 SENTENCES: dict[str, str | tuple[str, str]] = {
     # Accounts
-    "auth.registered": "{actor} created their account",
-    "auth.email_confirmed": "{actor} confirmed their email address",
-    "auth.password_changed": "{actor} changed their password",
-    "auth.password_reset_requested": ("{actor} asked for a password reset link",
-                                      "Someone asked for a password reset for an address with no account"),
-    "auth.password_reset": "{actor} set a new password with a reset link",
-    "auth.logged_out_everywhere": "{actor} logged out of all their devices",
-    "auth.profile_updated": "{actor} updated the profile of {object}",
-    "auth.role_granted": "{actor} gave {object} the {role} role",
-    "auth.role_revoked": "{actor} took the {role} role from {object}",
-    "auth.account_created": "{actor} created the account of {object}",
-    "auth.invitation_accepted": "{actor} accepted their invitation and chose a password",
-    "admin.user_invited": "{actor} invited {object} as {role}",
-    "admin.invitation_resent": "{actor} sent {object} a new invitation",
-    "admin.user_deactivated": "{actor} deactivated the account of {object}",
-    "admin.user_reactivated": "{actor} reactivated the account of {object}",
-    "admin.password_reset_sent": "{actor} sent {object} a password reset link",
-    "admin.audit_exported": "{actor} exported {rows} audit log entries as CSV",
+    "auth.registered": N_("%(actor)s created their account"),
+    "auth.email_confirmed": N_("%(actor)s confirmed their email address"),
+    "auth.password_changed": N_("%(actor)s changed their password"),
+    "auth.password_reset_requested": (N_("%(actor)s asked for a password reset link"),
+                                      N_("Someone asked for a password reset for an address with no account")),
+    "auth.password_reset": N_("%(actor)s set a new password with a reset link"),
+    "auth.logged_out_everywhere": N_("%(actor)s logged out of all their devices"),
+    "auth.profile_updated": N_("%(actor)s updated the profile of %(object)s"),
+    "auth.role_granted": N_("%(actor)s gave %(object)s the %(role)s role"),
+    "auth.role_revoked": N_("%(actor)s took the %(role)s role from %(object)s"),
+    "auth.account_created": N_("%(actor)s created the account of %(object)s"),
+    "auth.invitation_accepted": N_("%(actor)s accepted their invitation and chose a password"),
+    "admin.user_invited": N_("%(actor)s invited %(object)s as %(role)s"),
+    "admin.invitation_resent": N_("%(actor)s sent %(object)s a new invitation"),
+    "admin.user_deactivated": N_("%(actor)s deactivated the account of %(object)s"),
+    "admin.user_reactivated": N_("%(actor)s reactivated the account of %(object)s"),
+    "admin.password_reset_sent": N_("%(actor)s sent %(object)s a password reset link"),
+    "admin.audit_exported": N_("%(actor)s exported %(rows)s audit log entries as CSV"),
     # Calls and applications
-    "calls.programme_created": "{actor} created the programme {object}",
-    "calls.programme_updated": "{actor} edited the programme {object}",
-    "calls.call_created": "{actor} created the call {object}",
-    "calls.call_updated": "{actor} edited the call {object}",
-    "applications.started": "{actor} started {object}",
-    "applications.submitted": "{actor} submitted {object}",
-    "applications.viewed": "{actor} opened {object}",
-    "applications.withdrawn": "{actor} withdrew {object}",
-    "applications.exported": "{actor} exported {rows} applications of {object} as CSV",
-    "documents.uploaded": "{actor} uploaded {object}",
-    "documents.deleted": "{actor} removed {object}",
-    "referees.added": "{actor} named {object}",
-    "referees.removed": "{actor} removed {object}",
-    "referees.reminded": "{actor} reminded {object}",
-    "referees.letter_received": "The letter of {object} arrived",
-    "eligibility.call_screened": "{actor} screened {screened} applications of {object}: {eligible} eligible",
-    "eligibility.overridden": "{actor} overrode the eligibility of {object}",
+    "calls.programme_created": N_("%(actor)s created the programme %(object)s"),
+    "calls.programme_updated": N_("%(actor)s edited the programme %(object)s"),
+    "calls.call_created": N_("%(actor)s created the call %(object)s"),
+    "calls.call_updated": N_("%(actor)s edited the call %(object)s"),
+    "applications.started": N_("%(actor)s started %(object)s"),
+    "applications.submitted": N_("%(actor)s submitted %(object)s"),
+    "applications.viewed": N_("%(actor)s opened %(object)s"),
+    "applications.withdrawn": N_("%(actor)s withdrew %(object)s"),
+    "applications.exported": N_("%(actor)s exported %(rows)s applications of %(object)s as CSV"),
+    "documents.uploaded": N_("%(actor)s uploaded %(object)s"),
+    "documents.deleted": N_("%(actor)s removed %(object)s"),
+    "referees.added": N_("%(actor)s named %(object)s"),
+    "referees.removed": N_("%(actor)s removed %(object)s"),
+    "referees.reminded": N_("%(actor)s reminded %(object)s"),
+    "referees.letter_received": N_("The letter of %(object)s arrived"),
+    "eligibility.call_screened": N_("%(actor)s screened %(screened)s applications of %(object)s: %(eligible)s "
+                                    "eligible"),
+    "eligibility.overridden": N_("%(actor)s overrode the eligibility of %(object)s"),
     # Selection
-    "selection.panel_member_added": "{actor} added {object}",
-    "selection.panel_member_updated": "{actor} changed the settings of {object}",
-    "selection.reviewer_withdrawn": "{actor} withdrew {object}",
-    "selection.assigned": "{actor} assigned {object}",
-    "selection.auto_assigned": "{actor} assigned reviewers in {object} automatically ({assignments} assignments)",
-    "selection.unassigned": "{actor} took back the assignment of {object}",
-    "selection.automatic_conflicts_added": "{actor} found {added} conflicts of interest in {object}",
-    "selection.conflict_declared": "{actor} declared a conflict of interest with {object}",
-    "selection.recused": "{actor} stepped back from reviewing {object}",
-    "selection.application_viewed": "{actor} opened {object} to review it",
-    "selection.review_submitted": "{actor} submitted {object}",
-    "selection.review_updated": "{actor} changed {object}",
-    "selection.review_reminder_sent": "{actor} reminded a reviewer of {pending} reviews due in {object}",
-    "selection.ranking_exported": "{actor} exported the ranking of {object}",
-    "selection.adjusted": "{actor} adjusted {object} in the ranking ({adjustment})",
-    "selection.panel_locked": "{actor} locked the reviews of {object}",
-    "selection.panel_unlocked": "{actor} reopened the reviews of {object}",
-    "selection.decision_recorded": "{actor} recorded '{outcome}' for {object}",
-    "selection.decisions_sent": "{actor} sent the decisions of {object} ({queued} emails)",
-    "selection.offer_accepted": "{actor} accepted the offer for {object}",
-    "selection.offer_declined": "{actor} declined the offer for {object}",
-    "selection.offer_expired": "The offer for {object} expired unanswered",
-    "selection.promoted": "{actor} offered {object} a place from the waiting list",
+    "selection.panel_member_added": N_("%(actor)s added %(object)s"),
+    "selection.panel_member_updated": N_("%(actor)s changed the settings of %(object)s"),
+    "selection.reviewer_withdrawn": N_("%(actor)s withdrew %(object)s"),
+    "selection.assigned": N_("%(actor)s assigned %(object)s"),
+    "selection.auto_assigned": N_("%(actor)s assigned reviewers in %(object)s automatically (%(assignments)s "
+                                  "assignments)"),
+    "selection.unassigned": N_("%(actor)s took back the assignment of %(object)s"),
+    "selection.automatic_conflicts_added": N_("%(actor)s found %(added)s conflicts of interest in %(object)s"),
+    "selection.conflict_declared": N_("%(actor)s declared a conflict of interest with %(object)s"),
+    "selection.recused": N_("%(actor)s stepped back from reviewing %(object)s"),
+    "selection.application_viewed": N_("%(actor)s opened %(object)s to review it"),
+    "selection.review_submitted": N_("%(actor)s submitted %(object)s"),
+    "selection.review_updated": N_("%(actor)s changed %(object)s"),
+    "selection.review_reminder_sent": N_("%(actor)s reminded a reviewer of %(pending)s reviews due in %(object)s"),
+    "selection.ranking_exported": N_("%(actor)s exported the ranking of %(object)s"),
+    "selection.adjusted": N_("%(actor)s adjusted %(object)s in the ranking (%(adjustment)s)"),
+    "selection.panel_locked": N_("%(actor)s locked the reviews of %(object)s"),
+    "selection.panel_unlocked": N_("%(actor)s reopened the reviews of %(object)s"),
+    "selection.decision_recorded": N_("%(actor)s recorded '%(outcome)s' for %(object)s"),
+    "selection.decisions_sent": N_("%(actor)s sent the decisions of %(object)s (%(queued)s emails)"),
+    "selection.offer_accepted": N_("%(actor)s accepted the offer for %(object)s"),
+    "selection.offer_declined": N_("%(actor)s declined the offer for %(object)s"),
+    "selection.offer_expired": N_("The offer for %(object)s expired unanswered"),
+    "selection.promoted": N_("%(actor)s offered %(object)s a place from the waiting list"),
     # Fellows and alumni
-    "fellows.created": "{actor} opened the fellow record of {object}",
-    "fellows.updated": "{actor} updated the fellow record of {object}",
-    "fellows.returned": "{actor} recorded the return home of {object}",
-    "alumni.follow_ups_scheduled": "{actor} scheduled follow-up surveys for {object}",
-    "alumni.follow_ups_daily_run": "{actor} ran the daily follow-up job",
-    "alumni.follow_up_answered": "{actor} answered the {months}-month follow-up survey",
-    "alumni.career_added": "{actor} added a position to a career",
-    "alumni.directory_consent": "{actor} changed the alumni directory consent of {object}",
-    "alumni.exported": "{actor} exported {rows} alumni records",
-    "alumni.export_requested": "{actor} asked for an export of {rows} alumni records",
-    "alumni.export_built": "{actor} finished {object}",
+    "fellows.created": N_("%(actor)s opened the fellow record of %(object)s"),
+    "fellows.updated": N_("%(actor)s updated the fellow record of %(object)s"),
+    "fellows.returned": N_("%(actor)s recorded the return home of %(object)s"),
+    "alumni.follow_ups_scheduled": N_("%(actor)s scheduled follow-up surveys for %(object)s"),
+    "alumni.follow_ups_daily_run": N_("%(actor)s ran the daily follow-up job"),
+    "alumni.follow_up_answered": N_("%(actor)s answered the %(months)s-month follow-up survey"),
+    "alumni.career_added": N_("%(actor)s added a position to a career"),
+    "alumni.directory_consent": N_("%(actor)s changed the alumni directory consent of %(object)s"),
+    "alumni.exported": N_("%(actor)s exported %(rows)s alumni records"),
+    "alumni.export_requested": N_("%(actor)s asked for an export of %(rows)s alumni records"),
+    "alumni.export_built": N_("%(actor)s finished %(object)s"),
     # Outbox
-    "notifications.resent": "{actor} sent the email to {recipient} again",
-    "notifications.bulk_resent": "{actor} sent {count} failed emails again",
+    "notifications.resent": N_("%(actor)s sent the email to %(recipient)s again"),
+    "notifications.bulk_resent": N_("%(actor)s sent %(count)s failed emails again"),
 }
 
 #: The areas (first part of an action) as the filter names them.
 AREAS: dict[str, str] = {
-    "auth": "Accounts", "admin": "Administration", "calls": "Programmes and calls",
-    "applications": "Applications", "documents": "Documents", "referees": "Referees",
-    "eligibility": "Eligibility", "selection": "Selection", "fellows": "Fellows", "alumni": "Alumni",
-    "notifications": "Outbox",
+    "auth": N_("Accounts"), "admin": N_("Administration"), "calls": N_("Programmes and calls"),
+    "applications": N_("Applications"), "documents": N_("Documents"), "referees": N_("Referees"),
+    "eligibility": N_("Eligibility"), "selection": N_("Selection"), "fellows": N_("Fellows"), "alumni": N_("Alumni"),
+    "notifications": N_("Outbox"),
 }
 
-SYSTEM = "The system"
+#: Who acted when nobody did (a task or a command); translated where shown.
+SYSTEM = N_("The system")
+#: A placeholder of a sentence: %(actor)s, %(object)s or a detail's %(name)s.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 #: Entries of the CSV export read and named per batch.
 EXPORT_BATCH = 500
 
@@ -139,15 +148,16 @@ def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     grouped: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for action in sorted(SENTENCES):
         grouped[action.split(".", 1)[0]].append((action, readable_action(action)))
-    return [(AREAS.get(area, area.title()), [(f"{area}.", f"All {AREAS.get(area, area).lower()} actions"),
-                                             *actions])
+    return [(_(AREAS[area]) if area in AREAS else area.title(),
+             [(f"{area}.", _("All %(area)s actions", area=(_(AREAS[area]) if area in AREAS else area).lower())),
+              *actions])
             for area, actions in grouped.items()]
 
 
 # --- Naming the objects ------------------------------------------------------------------------------------------
 
 def _reference(reference: str | None, application_id: int) -> str:
-    return reference or f"draft application #{application_id}"
+    return reference or _("draft application #%(id)d", id=application_id)
 
 
 def _names_of_users(ids: Sequence[int]) -> dict[int, str]:
@@ -173,27 +183,30 @@ def _names_of_documents(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.execute(select(Document.id, Document.filename, Application.id.label("aid"),
                                      Application.reference).join(Application, Application.id == Document.application_id)
                               .where(Document.id.in_(ids)))
-    return {row.id: f"the document “{row.filename}” of {_reference(row.reference, row.aid)}" for row in rows}
+    return {row.id: _("the document “%(filename)s” of %(application)s", filename=row.filename,
+                      application=_reference(row.reference, row.aid)) for row in rows}
 
 
 def _names_of_referees(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.execute(select(Referee.id, Referee.name, Application.id.label("aid"), Application.reference)
                               .join(Application, Application.id == Referee.application_id)
                               .where(Referee.id.in_(ids)))
-    return {row.id: f"referee {row.name} of {_reference(row.reference, row.aid)}" for row in rows}
+    return {row.id: _("referee %(name)s of %(application)s", name=row.name,
+                      application=_reference(row.reference, row.aid)) for row in rows}
 
 
 def _reviewer_and_application(model: Any) -> Callable[[Sequence[int]], dict[int, str]]:
     """Names of rows that tie a reviewer to an application (assignments, reviews, conflicts)."""
     reviewer = aliased(User)
-    templates = {Assignment: "{ref} to {name}", Review: "the review of {ref} by {name}", Conflict: "{ref}"}
+    templates = {Assignment: N_("%(ref)s to %(name)s"), Review: N_("the review of %(ref)s by %(name)s"),
+                 Conflict: "%(ref)s"}
 
     def names(ids: Sequence[int]) -> dict[int, str]:
         rows = db.session.execute(
             select(model.id, reviewer.full_name, Application.id.label("aid"), Application.reference)
             .join(Application, Application.id == model.application_id).join(reviewer, reviewer.id == model.reviewer_id)
             .where(model.id.in_(ids)))
-        return {row.id: templates[model].format(ref=_reference(row.reference, row.aid), name=row.full_name)
+        return {row.id: _(templates[model], ref=_reference(row.reference, row.aid), name=row.full_name)
                 for row in rows}
 
     return names
@@ -203,7 +216,7 @@ def _names_of_panel_members(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.execute(select(CallReviewer.id, User.full_name, Call.title)
                               .join(User, User.id == CallReviewer.reviewer_id)
                               .join(Call, Call.id == CallReviewer.call_id).where(CallReviewer.id.in_(ids)))
-    return {row.id: f"{row.full_name} to the panel of “{row.title}”" for row in rows}
+    return {row.id: _("%(name)s to the panel of “%(title)s”", name=row.full_name, title=row.title) for row in rows}
 
 
 def _names_of_fellows(ids: Sequence[int]) -> dict[int, str]:
@@ -218,26 +231,32 @@ def _names_of_follow_ups(ids: Sequence[int]) -> dict[int, str]:
                               .join(Fellow, Fellow.id == FollowUp.fellow_id)
                               .join(Application, Application.id == Fellow.application_id)
                               .join(User, User.id == Application.applicant_id).where(FollowUp.id.in_(ids)))
-    return {row.id: f"the {row.months_after_return}-month follow-up of {row.full_name}" for row in rows}
+    return {row.id: _("the %(months)d-month follow-up of %(name)s", months=row.months_after_return,
+                      name=row.full_name) for row in rows}
 
 
 def _names_of_messages(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.execute(select(OutboxMessage.id, OutboxMessage.recipient).where(OutboxMessage.id.in_(ids)))
-    return {i: f"the email to {recipient}" for i, recipient in rows}
+    return {i: _("the email to %(recipient)s", recipient=recipient) for i, recipient in rows}
 
 
 def _names_of_export_jobs(ids: Sequence[int]) -> dict[int, str]:
-    return {i: f"export #{i}" for i in db.session.scalars(select(ExportJob.id).where(ExportJob.id.in_(ids)))}
+    return {i: _("export #%(id)d", id=i) for i in db.session.scalars(select(ExportJob.id).where(ExportJob.id.in_(ids)))}
 
 
 @dataclass(frozen=True)
 class ObjectKind:
     """A kind of audited object: its label, how to name a page's worth in one query, what the filter searches."""
 
-    label: str
+    #: A message (English), translated where shown (`label`).
+    message: str
     names: Callable[[Sequence[int]], dict[int, str]]
     #: ids of the objects whose name, reference or email contains a text (for the "object" filter), or None.
     search: Callable[[str], Select[Any]] | None = None
+
+    @property
+    def label(self) -> str:
+        return _(self.message)
 
 
 def _search_users(text: str) -> Select[Any]:
@@ -259,20 +278,20 @@ def _search_programmes(text: str) -> Select[Any]:
 
 #: Keyed by the audit entry's object_type (the model's class name).
 OBJECT_KINDS: dict[str, ObjectKind] = {
-    "User": ObjectKind("Account", _names_of_users, _search_users),
-    "Application": ObjectKind("Application", _names_of_applications, _search_applications),
-    "Call": ObjectKind("Call", _names_of_calls, _search_calls),
-    "Programme": ObjectKind("Programme", _names_of_programmes, _search_programmes),
-    "Document": ObjectKind("Document", _names_of_documents),
-    "Referee": ObjectKind("Referee", _names_of_referees),
-    "Assignment": ObjectKind("Review assignment", _reviewer_and_application(Assignment)),
-    "Review": ObjectKind("Review", _reviewer_and_application(Review)),
-    "Conflict": ObjectKind("Conflict of interest", _reviewer_and_application(Conflict)),
-    "CallReviewer": ObjectKind("Panel member", _names_of_panel_members),
-    "Fellow": ObjectKind("Fellow", _names_of_fellows),
-    "FollowUp": ObjectKind("Follow-up survey", _names_of_follow_ups),
-    "OutboxMessage": ObjectKind("Email", _names_of_messages),
-    "ExportJob": ObjectKind("Export", _names_of_export_jobs),
+    "User": ObjectKind(N_("Account"), _names_of_users, _search_users),
+    "Application": ObjectKind(N_("Application"), _names_of_applications, _search_applications),
+    "Call": ObjectKind(N_("Call"), _names_of_calls, _search_calls),
+    "Programme": ObjectKind(N_("Programme"), _names_of_programmes, _search_programmes),
+    "Document": ObjectKind(N_("Document"), _names_of_documents),
+    "Referee": ObjectKind(N_("Referee"), _names_of_referees),
+    "Assignment": ObjectKind(N_("Review assignment"), _reviewer_and_application(Assignment)),
+    "Review": ObjectKind(N_("Review"), _reviewer_and_application(Review)),
+    "Conflict": ObjectKind(N_("Conflict of interest"), _reviewer_and_application(Conflict)),
+    "CallReviewer": ObjectKind(N_("Panel member"), _names_of_panel_members),
+    "Fellow": ObjectKind(N_("Fellow"), _names_of_fellows),
+    "FollowUp": ObjectKind(N_("Follow-up survey"), _names_of_follow_ups),
+    "OutboxMessage": ObjectKind(N_("Email"), _names_of_messages),
+    "ExportJob": ObjectKind(N_("Export"), _names_of_export_jobs),
 }
 
 
@@ -288,7 +307,8 @@ def object_names(entries: Sequence[AuditEntry]) -> dict[tuple[str, int], str]:
         found = kind.names(sorted(ids)) if kind else {}
         for object_id in ids:
             label = kind.label.lower() if kind else readable_action(object_type).lower()
-            names[(object_type, object_id)] = found.get(object_id) or f"{label} #{object_id} (deleted)"
+            names[(object_type, object_id)] = found.get(object_id) or _("%(kind)s #%(id)d (deleted)", kind=label,
+                                                                          id=object_id)
     return names
 
 
@@ -327,23 +347,31 @@ def describe(entry: AuditEntry, names: Mapping[tuple[str, int], str], actor_name
     details = dict(entry.details or {})
     object_name = (names.get((entry.object_type, entry.object_id)) if entry.object_type and entry.object_id
                    is not None else None)
-    template = SENTENCES.get(entry.action)
-    if isinstance(template, tuple):
-        template = template[0] if object_name or actor_name else template[1]
-    fields = [name for _, name, _, _ in string.Formatter().parse(template or "") if name]
+    message = SENTENCES.get(entry.action)
+    if isinstance(message, tuple):
+        message = message[0] if object_name or actor_name else message[1]
+    template = _(message) if message is not None else None  # in the reader's language
+    fields = _PLACEHOLDER.findall(template or "")
     usable = template is not None and all(
         name in ("actor", "object") or details.get(name) not in (None, "") for name in fields
     ) and ("object" not in fields or object_name)
     if not usable:  # unknown action, or a detail the sentence needs is missing: the action's own name
-        template = "{actor}: " + readable_action(entry.action).lower() + (" — {object}" if object_name else "")
+        action = readable_action(entry.action).lower().replace("%", "%%")
+        template = (_("%(actor)s: %(action)s — %(object)s") if object_name else _("%(actor)s: %(action)s")).replace(
+            "%(action)s", action)
         fields = ["actor", "object"] if object_name else ["actor"]
     assert template is not None
     parts: list[Part] = []
-    for literal, name, _, _ in string.Formatter().parse(template):
-        if literal:
-            parts.append(Part(literal))
+    # The sentence's literal text between placeholders ("%%" is a percent sign), and each placeholder filled.
+    pieces = _PLACEHOLDER.split(template)
+    for index, piece in enumerate(pieces):
+        if index % 2 == 0:
+            if piece:
+                parts.append(Part(piece.replace("%%", "%")))
+            continue
+        name = piece
         if name == "actor":
-            parts.append(Part(actor_name or SYSTEM, "actor" if actor_name else "text"))
+            parts.append(Part(actor_name or _(SYSTEM), "actor" if actor_name else "text"))
         elif name == "object":
             parts.append(Part(object_name or "", "object"))
         elif name:
@@ -391,9 +419,9 @@ class AuditFilters:
 
         problems = []
         since, until = (args.get("since") or "").strip(), (args.get("until") or "").strip()
-        for label, value in (("From", since), ("To", until)):
+        for label, value in ((_("From"), since), (_("To"), until)):
             if value and _parse_date(value) is None:
-                problems.append(f"“{label}” must be a date such as 2026-03-14; it was left out.")
+                problems.append(_("“%(field)s” must be a date such as 2026-03-14; it was left out.", field=label))
         object_type = (args.get("object_type") or "").strip()
         return cls(who=(args.get("who") or "").strip(), actor_id=number("actor_id"),
                    object_type=object_type if object_type in OBJECT_KINDS else "",
@@ -451,11 +479,11 @@ def focus(filters: AuditFilters) -> str:
     said = []
     if filters.actor_id is not None:
         name = db.session.scalar(select(User.full_name).where(User.id == filters.actor_id))
-        said.append(f"by {name or f'person #{filters.actor_id}'}")
+        said.append(_("by %(name)s", name=name) if name else _("by person #%(id)d", id=filters.actor_id))
     if filters.object_id is not None:
         kind = OBJECT_KINDS.get(filters.object_type)
         name = kind.names([filters.object_id]).get(filters.object_id) if kind else None
-        said.append(f"about {name or f'object #{filters.object_id}'}")
+        said.append(_("about %(name)s", name=name) if name else _("about object #%(id)d", id=filters.object_id))
     return " ".join(said)
 
 
@@ -470,8 +498,8 @@ def count(filters: AuditFilters) -> int:
 
 # --- CSV export ----------------------------------------------------------------------------------------------------
 
-EXPORT_HEADER = ("When (UTC)", "Who", "Who (email)", "What happened", "Action", "Object kind", "Object id",
-                 "Object", "Other details")
+EXPORT_HEADER = (_l("When (UTC)"), _l("Who"), _l("Who (email)"), _l("What happened"), _l("Action"),
+                 _l("Object kind"), _l("Object id"), _l("Object"), _l("Other details"))
 
 
 def export_entry(filters: AuditFilters) -> PendingEntry:
@@ -485,7 +513,7 @@ def export_csv(filters: AuditFilters) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(EXPORT_HEADER)
+    writer.writerow([str(heading) for heading in EXPORT_HEADER])
     last_id: int | None = None
     while True:
         stmt = page_query(filters).limit(EXPORT_BATCH)
@@ -498,7 +526,7 @@ def export_csv(filters: AuditFilters) -> Iterator[bytes]:
             entry = described.entry
             kind = OBJECT_KINDS.get(entry.object_type or "")
             writer.writerow([csv_cell(value) for value in (
-                entry.created_at, entry.actor.full_name if entry.actor else SYSTEM,
+                entry.created_at, entry.actor.full_name if entry.actor else _(SYSTEM),
                 entry.actor.email if entry.actor else "", described.sentence, entry.action,
                 kind.label if kind else entry.object_type, entry.object_id,
                 next((p.text for p in described.parts if p.role == "object"), ""),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,13 +33,13 @@ def invite_user(email: str, full_name: str, role: Role, *, by: User) -> User:
     the same moment: the unique email decides, the second is told the address is taken.
     """
     if role not in invitations.INVITABLE_ROLES:
-        raise FieldError("role", "Choose a role from the list.")
+        raise FieldError("role", _("Choose a role from the list."))
     email = normalise_email(email)
     existing = find_user_by_email(email)
     if existing is not None:
         if not invitations.is_pending(existing):
-            raise FieldError("email", f"{existing.full_name} already has an account with this address. "
-                                      "Give it the role on the Accounts page instead.")
+            raise FieldError("email", _("%(name)s already has an account with this address. Give it the role on "
+                                        "the Accounts page instead.", name=existing.full_name))
         return resend_invitation(existing, by=by, role=role)
     user = User(email=email, full_name=full_name.strip(), password_hash=invitations.new_invited_password_hash())
     user.roles.append(UserRole(role=role))
@@ -46,8 +47,8 @@ def invite_user(email: str, full_name: str, role: Role, *, by: User) -> User:
         with db.session.begin_nested():
             db.session.add(user)
     except IntegrityError:
-        raise FieldError("email", "Someone has just opened an account with this address. "
-                                  "Find it on the Accounts page.") from None
+        raise FieldError("email", _("Someone has just opened an account with this address. "
+                                  "Find it on the Accounts page.")) from None
     invitations.send_invitation(user, role, by)
     record("admin.user_invited", user, role=role.value)
     log.info("account %s invited as %s by user %s", user.id, role.value, by.id)
@@ -57,10 +58,11 @@ def invite_user(email: str, full_name: str, role: Role, *, by: User) -> User:
 def resend_invitation(user: User, *, by: User, role: Role | None = None) -> User:
     """Email a pending invitee a new link (earlier links stop working); with `role`, also give them that role."""
     if not invitations.is_pending(user):
-        raise DomainError(f"{user.full_name} has already accepted the invitation. Send a password reset instead.")
+        raise DomainError(_("%(name)s has already accepted the invitation. Send a password reset instead.",
+                            name=user.full_name))
     if not user.is_active_account:
-        raise DomainError(f"{user.full_name}'s invitation was withdrawn (the account is deactivated). "
-                          "Reactivate the account first.")
+        raise DomainError(_("%(name)s's invitation was withdrawn (the account is deactivated). Reactivate the "
+                            "account first.", name=user.full_name))
     if role is not None:
         grant_role(user, role)
     held = [r for r in (Role.STAFF, Role.REVIEWER) if r in user.role_set]
@@ -77,7 +79,7 @@ def deactivate_user(user: User, *, by: User) -> bool:
     deactivating each other at the same moment leave one of them.
     """
     if user.id == by.id:
-        raise DomainError("You cannot deactivate your own account. Ask another admin.")
+        raise DomainError(_("You cannot deactivate your own account. Ask another admin."))
     is_admin = exists().where(UserRole.user_id == user.id, UserRole.role == Role.ADMIN)
     db.session.execute(select(UserRole.id).where(UserRole.role == Role.ADMIN).with_for_update())
     changed = cast(CursorResult[Any], db.session.execute(
@@ -88,7 +90,8 @@ def deactivate_user(user: User, *, by: User) -> bool:
     db.session.refresh(user)
     if not changed:
         if user.is_active_account:
-            raise DomainError(f"{user.full_name} is the last active admin. Make someone else an admin first.")
+            raise DomainError(_("%(name)s is the last active admin. Make someone else an admin first.",
+                                name=user.full_name))
         return False
     record("admin.user_deactivated", user)
     log.info("account %s deactivated by user %s", user.id, by.id)
@@ -111,7 +114,7 @@ def reactivate_user(user: User, *, by: User) -> bool:
 def send_password_reset(user: User, *, by: User) -> None:
     """Email the account the same single-use reset link as "forgot password" (an invitee gets a new invitation)."""
     if not user.is_active_account:
-        raise DomainError(f"{user.full_name}'s account is deactivated. Reactivate it first.")
+        raise DomainError(_("%(name)s's account is deactivated. Reactivate it first.", name=user.full_name))
     if invitations.is_pending(user):
         resend_invitation(user, by=by)
         return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -45,7 +47,7 @@ def change_role(user_id: int, action: str):
     user = db.get_or_404(User, user_id)
     form = RoleChangeForm()
     if not form.validate_on_submit():
-        flash("Choose a role from the list.", "error")
+        flash(_("Choose a role from the list."), "error")
         return redirect(url_for("admin.users"))
     role = Role(form.role.data)
     try:
@@ -59,10 +61,14 @@ def change_role(user_id: int, action: str):
         db.session.commit()
         if changed and action == "revoke" and user.id == current_user.id:
             keep_this_browser_logged_in(user)  # revoking ends the account's sessions; not the admin's own here
-        verb = "now has" if action == "grant" else "no longer has"
-        flash(f"{user.full_name} {verb} the {role.value} role." if changed
-              else f"No change: {user.full_name} {'already had' if action == 'grant' else 'did not have'} "
-                   f"the {role.value} role.", "success" if changed else "info")
+        names = {"name": user.full_name, "role": role.label.lower()}
+        if changed:
+            message = (_("%(name)s now has the %(role)s role.", **names) if action == "grant"
+                       else _("%(name)s no longer has the %(role)s role.", **names))
+        else:
+            message = (_("No change: %(name)s already had the %(role)s role.", **names) if action == "grant"
+                       else _("No change: %(name)s did not have the %(role)s role.", **names))
+        flash(message, "success" if changed else "info")
     return _back_to_users()
 
 
@@ -78,8 +84,10 @@ def invite():
             field_for(form, exc, default=form.email).errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Invitation sent to {user.full_name} ({user.email}). The link works once, for "
-                  f"{max(1, current_app.config['INVITATION_MAX_AGE'] // 86400)} days.", "success")
+            days = max(1, current_app.config["INVITATION_MAX_AGE"] // 86400)
+            flash(ngettext("Invitation sent to %(name)s (%(email)s). The link works once, for %(num)d day.",
+                           "Invitation sent to %(name)s (%(email)s). The link works once, for %(num)d days.",
+                           days, name=user.full_name, email=user.email), "success")
             return redirect(url_for("admin.users", q=user.email))
     return render_template("admin/invite.html", form=form)
 
@@ -95,8 +103,9 @@ def deactivate(user_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"{user.full_name}'s account is deactivated: they are logged out everywhere and cannot log in."
-              if changed else f"No change: {user.full_name}'s account was already deactivated.",
+        flash(_("%(name)s's account is deactivated: they are logged out everywhere and cannot log in.",
+                name=user.full_name) if changed
+              else _("No change: %(name)s's account was already deactivated.", name=user.full_name),
               "success" if changed else "info")
     return _back_to_users()
 
@@ -107,8 +116,9 @@ def reactivate(user_id: int):
     user = db.get_or_404(User, user_id)
     changed = admin_services.reactivate_user(user, by=current_user)
     db.session.commit()
-    flash(f"{user.full_name}'s account is active again: they can log in with their password." if changed
-          else f"No change: {user.full_name}'s account was already active.", "success" if changed else "info")
+    flash(_("%(name)s's account is active again: they can log in with their password.", name=user.full_name)
+          if changed else _("No change: %(name)s's account was already active.", name=user.full_name),
+          "success" if changed else "info")
     return _back_to_users()
 
 
@@ -123,9 +133,12 @@ def send_password_reset(user_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"A new invitation was emailed to {user.email}; earlier links no longer work." if pending_invitation
-              else f"A password reset link was emailed to {user.email}. It works once, within "
-                   f"{current_app.config['PASSWORD_RESET_MAX_AGE'] // 60} minutes.", "success")
+        minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+        flash(_("A new invitation was emailed to %(email)s; earlier links no longer work.", email=user.email)
+              if pending_invitation
+              else ngettext("A password reset link was emailed to %(email)s. It works once, within %(num)d minute.",
+                            "A password reset link was emailed to %(email)s. It works once, within %(num)d minutes.",
+                            minutes, email=user.email), "success")
     return _back_to_users()
 
 

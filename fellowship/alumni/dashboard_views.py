@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectField, SubmitField
 
@@ -107,8 +110,8 @@ def outcomes_xlsx():
 
 
 class ExportForm(FellowshipForm):
-    file_format = SelectField("Format", choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], default="csv")
-    submit = SubmitField("Export all alumni with careers and follow-ups")
+    file_format = SelectField(_l("Format"), choices=[("csv", _l("CSV")), ("xlsx", _l("Excel (XLSX)"))], default="csv")
+    submit = SubmitField(_l("Export all alumni with careers and follow-ups"))
 
 
 @bp.route("/staff/alumni/export", methods=["GET", "POST"])
@@ -127,7 +130,9 @@ def alumni_export():
             else:
                 db.session.commit()
                 exports.enqueue_export(job.id)
-                flash(f"The export of {rows} alumni is being built; this page shows its progress.", "success")
+                flash(ngettext("The export of %(num)d alumnus is being built; this page shows its progress.",
+                               "The export of %(num)d alumni is being built; this page shows its progress.", rows),
+                      "success")
                 return redirect(url_for("alumni.export_job", job_id=job.id))
         else:
             name = exports.export_filename(file_format)
@@ -166,7 +171,7 @@ def export_job(job_id: int):
 def export_download(job_id: int):
     job = get_export_job_or_404(job_id)
     if job.status is not ExportStatus.DONE:
-        flash("This export is not ready yet.", "info")
+        flash(_("This export is not ready yet."), "info")
         return redirect(url_for("alumni.export_job", job_id=job.id))
     file_format = job.params.get("format", "csv")
     response = send_file(exports.open_export(job), mimetype=exports.MIMETYPES.get(file_format, "text/csv"),
@@ -179,8 +184,8 @@ class DirectoryForm(FellowshipForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
-    country = SelectField("Country", description="Where they work now, or their home country.")
-    field = SelectField("Environmental field")
+    country = SelectField(_l("Country"), description=_l("Where they work now, or their home country."))
+    field = SelectField(_l("Environmental field"))
 
 
 @bp.route("/alumni/directory")

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import IO, Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy import func, or_, select, update
 
@@ -213,7 +214,7 @@ def inline_export_entry(file_format: str, rows: int) -> PendingEntry:
 def create_export_job(user: User, file_format: str) -> ExportJob:
     """Queue a background build of the alumni export; the view enqueues the task after commit."""
     if file_format not in FORMATS:
-        raise DomainError("Choose CSV or XLSX.")
+        raise DomainError(_("Choose CSV or XLSX."))
     job = ExportJob(kind=EXPORT_KIND, params={"format": file_format}, status=ExportStatus.QUEUED,
                     total_rows=alumni_count(), done_rows=0, created_by_id=user.id,
                     filename=export_filename(file_format))
@@ -307,5 +308,5 @@ def build_export(job_id: int, batch_size: int = EXPORT_BATCH) -> ExportJob | Non
 def open_export(job: ExportJob) -> IO[bytes]:
     """The finished export's file from the storage."""
     if job.status is not ExportStatus.DONE or not job.storage_key:
-        raise DomainError("This export is not ready yet.")
+        raise DomainError(_("This export is not ready yet."))
     return get_storage().open(job.storage_key)

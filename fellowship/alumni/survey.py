@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, Select, select, update
 
 from fellowship.alumni.followups import LINK_MAX_AGE, LINK_SALT
@@ -21,15 +22,17 @@ from fellowship.extensions import db
 from fellowship.fellows.models import Fellow, FellowStatus
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
+from fellowship.words import N_
 
 log = logging.getLogger(__name__)
 
-LINK_EXPIRED = ("This follow-up link has expired. Ask the programme office for a new one, "
-                "or log in to update your career.")
-LINK_USED = "This follow-up was already answered. Thank you!"
-LINK_INVALID = "This link is not valid. Check that you copied the whole link from the email."
-LINK_FOR_SOMEONE_ELSE = ("This follow-up link was sent to another person, and you are logged in with your own "
-                         "account. Log out, then open the link from the email again.")
+# Messages (English) translated where raised: `_(LINK_USED)`.
+LINK_EXPIRED = N_("This follow-up link has expired. Ask the programme office for a new one, "
+                  "or log in to update your career.")
+LINK_USED = N_("This follow-up was already answered. Thank you!")
+LINK_INVALID = N_("This link is not valid. Check that you copied the whole link from the email.")
+LINK_FOR_SOMEONE_ELSE = N_("This follow-up link was sent to another person, and you are logged in with your own "
+                           "account. Log out, then open the link from the email again.")
 
 
 class FollowUpLinkProblem(DomainError):
@@ -85,25 +88,25 @@ def follow_up_for_token(token: str, visitor_id: int | None = None) -> FollowUp:
     sees an alumnus's current position or answers in their name from their own session.
     """
     try:
-        payload = tokens.read_token(LINK_SALT, token, LINK_MAX_AGE, LINK_EXPIRED)
+        payload = tokens.read_token(LINK_SALT, token, LINK_MAX_AGE, _(LINK_EXPIRED))
     except tokens.TokenExpired:
-        raise FollowUpLinkProblem(LINK_EXPIRED) from None
+        raise FollowUpLinkProblem(_(LINK_EXPIRED)) from None
     except DomainError:
-        raise FollowUpLinkProblem(LINK_INVALID) from None
+        raise FollowUpLinkProblem(_(LINK_INVALID)) from None
     follow_up_id, nonce = payload.get("fid"), payload.get("n")
     if not isinstance(follow_up_id, int) or not isinstance(nonce, str):
-        raise FollowUpLinkProblem(LINK_INVALID)
+        raise FollowUpLinkProblem(_(LINK_INVALID))
     follow_up = db.session.get(FollowUp, follow_up_id)
     if follow_up is None:
-        raise FollowUpLinkProblem(LINK_INVALID)
+        raise FollowUpLinkProblem(_(LINK_INVALID))
     if follow_up.status is FollowUpStatus.COMPLETED:
-        raise FollowUpLinkProblem(LINK_USED)
+        raise FollowUpLinkProblem(_(LINK_USED))
     if follow_up.link_nonce is None or not secrets.compare_digest(follow_up.link_nonce, nonce):
-        raise FollowUpLinkProblem(LINK_INVALID)
+        raise FollowUpLinkProblem(_(LINK_INVALID))
     if visitor_id is not None:
         owner_id = db.session.scalar(select(Fellow.user_id).where(Fellow.id == follow_up.fellow_id))
         if owner_id != visitor_id:
-            raise FollowUpLinkForSomeoneElse(LINK_FOR_SOMEONE_ELSE)
+            raise FollowUpLinkForSomeoneElse(_(LINK_FOR_SOMEONE_ELSE))
     return follow_up
 
 
@@ -173,7 +176,7 @@ def submit_follow_up(token: str, answer: SurveyAnswer, *, now: datetime | None =
         .values(status=FollowUpStatus.COMPLETED, completed_at=now, link_nonce=None)
         .execution_options(synchronize_session=False))).rowcount
     if not claimed:
-        raise FollowUpLinkProblem(LINK_USED)
+        raise FollowUpLinkProblem(_(LINK_USED))
     return _record_answer(follow_up, answer, now)
 
 
@@ -238,5 +241,5 @@ def submit_own_follow_up(follow_up: FollowUp, answer: SurveyAnswer, *, now: date
         .values(status=FollowUpStatus.COMPLETED, completed_at=now, link_nonce=None)
         .execution_options(synchronize_session=False))).rowcount
     if not claimed:
-        raise FollowUpLinkProblem(LINK_USED)
+        raise FollowUpLinkProblem(_(LINK_USED))
     return _record_answer(follow_up, answer, now)

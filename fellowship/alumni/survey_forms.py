@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -11,33 +14,34 @@ from fellowship.applications.models import Sector
 from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices
 
-SECTOR_CHOICES = Sector.choices()
+SECTOR_CHOICES = Sector.lazy_choices()
 LEADERSHIP_CHOICES = [
-    (LeadershipLevel.STAFF.value, "Staff / specialist"), (LeadershipLevel.TEAM_LEAD.value, "Team or project lead"),
-    (LeadershipLevel.MANAGER.value, "Manager (department, programme)"),
-    (LeadershipLevel.SENIOR.value, "Senior leader (director, head of organisation, elected or appointed office)")]
-YES_NO = [("yes", "Yes"), ("no", "No")]
-CHOOSE = "Choose one from the list."
+    (LeadershipLevel.STAFF.value, _l("Staff / specialist")),
+    (LeadershipLevel.TEAM_LEAD.value, _l("Team or project lead")),
+    (LeadershipLevel.MANAGER.value, _l("Manager (department, programme)")),
+    (LeadershipLevel.SENIOR.value, _l("Senior leader (director, head of organisation, elected or appointed office)"))]
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+CHOOSE = _l("Choose one from the list.")
 
 
-def _with_blank(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [("", "— choose —"), *pairs]
+def _with_blank(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [("", _l("— choose —")), *pairs]
 
 
-def _count(label: str) -> IntegerField:
-    return IntegerField(label, default=0, validators=[InputRequired("Enter a number (0 if none)."),
-                                                       NumberRange(min=0, max=100000, message="Enter 0 or more.")])
+def _count(label: Any) -> IntegerField:
+    return IntegerField(label, default=0, validators=[InputRequired(_l("Enter a number (0 if none).")),
+                                                       NumberRange(min=0, max=100000, message=_l("Enter 0 or more."))])
 
 
 class CareerFields(FellowshipForm):
-    position = StringField("Current position", validators=[DataRequired(), Length(max=200)],
-                           description="Your job title, e.g. Climate adaptation officer.")
-    organisation = StringField("Organisation", validators=[DataRequired(), Length(max=200)])
-    sector = SelectField("Sector", validators=[DataRequired(CHOOSE)], choices=_with_blank(SECTOR_CHOICES))
-    country = SelectField("Country of this position", validators=[DataRequired(CHOOSE)])
-    environmental = RadioField("Is this environmental work?", choices=YES_NO,
-                               validators=[InputRequired("Answer yes or no.")])
-    leadership_level = SelectField("Leadership level", validators=[DataRequired(CHOOSE)],
+    position = StringField(_l("Current position"), validators=[DataRequired(), Length(max=200)],
+                           description=_l("Your job title, e.g. Climate adaptation officer."))
+    organisation = StringField(_l("Organisation"), validators=[DataRequired(), Length(max=200)])
+    sector = SelectField(_l("Sector"), validators=[DataRequired(CHOOSE)], choices=_with_blank(SECTOR_CHOICES))
+    country = SelectField(_l("Country of this position"), validators=[DataRequired(CHOOSE)])
+    environmental = RadioField(_l("Is this environmental work?"), choices=YES_NO,
+                               validators=[InputRequired(_l("Answer yes or no."))])
+    leadership_level = SelectField(_l("Leadership level"), validators=[DataRequired(CHOOSE)],
                                    choices=_with_blank(LEADERSHIP_CHOICES))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -52,24 +56,24 @@ class CareerFields(FellowshipForm):
 
 
 class CareerForm(CareerFields):
-    submit = SubmitField("Save my current position")
+    submit = SubmitField(_l("Save my current position"))
 
 
 class SurveyForm(CareerFields):
-    country_of_residence = SelectField("Country where you live", validators=[DataRequired(CHOOSE)])
-    country_of_work = SelectField("Country where you work", validators=[DataRequired(CHOOSE)])
-    projects_led = _count("Projects you led since your last follow-up")
-    policies_contributed = _count("Policies or regulations you contributed to")
-    publications = _count("Publications")
-    people_trained = _count("People you trained")
-    awards = _count("Awards or distinctions")
-    collaboration_with_japan = RadioField("Do you collaborate with people or institutions in Japan?", choices=YES_NO,
-                                          validators=[InputRequired("Answer yes or no.")])
-    achievements_text = TextAreaField("Anything else you achieved or want us to know",
+    country_of_residence = SelectField(_l("Country where you live"), validators=[DataRequired(CHOOSE)])
+    country_of_work = SelectField(_l("Country where you work"), validators=[DataRequired(CHOOSE)])
+    projects_led = _count(_l("Projects you led since your last follow-up"))
+    policies_contributed = _count(_l("Policies or regulations you contributed to"))
+    publications = _count(_l("Publications"))
+    people_trained = _count(_l("People you trained"))
+    awards = _count(_l("Awards or distinctions"))
+    collaboration_with_japan = RadioField(_l("Do you collaborate with people or institutions in Japan?"),
+                                          choices=YES_NO, validators=[InputRequired(_l("Answer yes or no."))])
+    achievements_text = TextAreaField(_l("Anything else you achieved or want us to know"),
                                       validators=[Optional(), Length(max=5000)])
-    directory_consent = BooleanField("List me in the alumni directory (name, country, position and field), "
-                                     "visible to other alumni and staff")
-    submit = SubmitField("Send my answers")
+    directory_consent = BooleanField(_l("List me in the alumni directory (name, country, position and field), "
+                                     "visible to other alumni and staff"))
+    submit = SubmitField(_l("Send my answers"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -87,5 +91,5 @@ class SurveyForm(CareerFields):
 
 
 class DirectoryConsentForm(FellowshipForm):
-    directory_consent = BooleanField("List me in the alumni directory")
-    submit = SubmitField("Save")
+    directory_consent = BooleanField(_l("List me in the alumni directory"))
+    submit = SubmitField(_l("Save"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from fellowship.alumni import bp, survey
@@ -16,8 +17,8 @@ from fellowship.pagination import paginate
 
 
 def _link_problem(exc: survey.FollowUpLinkProblem) -> tuple[str, int]:
-    used = str(exc) == survey.LINK_USED
-    heading = "Already answered" if used else "This link cannot be used"
+    used = str(exc) == _(survey.LINK_USED)
+    heading = _("Already answered") if used else _("This link cannot be used")
     for_someone_else = isinstance(exc, survey.FollowUpLinkForSomeoneElse)
     return render_template("alumni/survey_problem.html", message=str(exc), used=used, heading=heading,
                            log_out_first=for_someone_else), 403 if for_someone_else else 400
@@ -80,7 +81,7 @@ def answer_survey(follow_up_id: int):
     if follow_up is None:  # someone else's, not sent yet, or no such follow-up
         abort(404)
     if follow_up.status is FollowUpStatus.COMPLETED:
-        flash(survey.LINK_USED, "info")
+        flash(_(survey.LINK_USED), "info")
         return redirect(url_for("alumni.my_surveys"))
     form = _survey_form(db.session.get_one(Fellow, follow_up.fellow_id))
     if form.validate_on_submit():
@@ -91,7 +92,7 @@ def answer_survey(follow_up_id: int):
             flash(str(exc), "info")
             return redirect(url_for("alumni.my_surveys"))
         db.session.commit()
-        flash("Thank you: your answers are saved.", "success")
+        flash(_("Thank you: your answers are saved."), "success")
         return redirect(url_for("alumni.my_surveys"))
     return render_template("alumni/survey.html", form=form, period=period_label(follow_up.months_after_return),
                            in_app=True)
@@ -118,8 +119,8 @@ def career():
     if form.validate_on_submit():
         entry = survey.add_career_entry(fellow, form.career())
         db.session.commit()
-        flash("Your current position is saved." if entry else "That is already your current position; nothing "
-              "changed.", "success" if entry else "info")
+        flash(_("Your current position is saved.") if entry
+              else _("That is already your current position; nothing changed."), "success" if entry else "info")
         return redirect(url_for("alumni.career"))
     consent_form = DirectoryConsentForm(directory_consent=fellow.directory_opt_in)
     return render_template("alumni/career.html", form=form, consent_form=consent_form, fellow=fellow,
@@ -136,6 +137,6 @@ def directory_consent():
     consent = bool(form.directory_consent.data)
     survey.set_directory_consent(fellow, consent)
     db.session.commit()
-    flash("You are listed in the alumni directory." if consent else "You are no longer listed in the alumni directory.",
-          "success")
+    flash(_("You are listed in the alumni directory.") if consent
+          else _("You are no longer listed in the alumni directory."), "success")
     return redirect(url_for("alumni.career"))

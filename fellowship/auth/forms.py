@@ -12,79 +12,81 @@ from fellowship.forms import FellowshipForm
 from fellowship.i18n.forms import language_field
 
 _password_length = Length(min=MIN_LENGTH, max=MAX_LENGTH,
-                          message=f"Use at least {MIN_LENGTH} characters (and at most {MAX_LENGTH}).")
-_password_hint = f"At least {MIN_LENGTH} characters; a few unrelated words are easy to remember and hard to guess."
+                          message=_l("Use at least %(min)d characters (and at most %(max)d).",
+                                     min=MIN_LENGTH, max=MAX_LENGTH))
+_password_hint = _l("At least %(min)d characters; a few unrelated words are easy to remember and hard to guess.",
+                    min=MIN_LENGTH)
 
 
 class RegisterForm(FellowshipForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)],
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)],
                        render_kw={"autocomplete": "email"})
-    password = PasswordField("Password", validators=[DataRequired(), _password_length],
+    password = PasswordField(_l("Password"), validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Repeat password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+    confirm = PasswordField(_l("Repeat password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
                             render_kw={"autocomplete": "new-password"})
-    submit = SubmitField("Create account")
+    submit = SubmitField(_l("Create account"))
 
 
 class LoginForm(FellowshipForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()], render_kw={"autocomplete": "username"})
-    password = PasswordField("Password", validators=[DataRequired()],
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()], render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
-    remember = BooleanField("Keep me logged in on this device")
-    submit = SubmitField("Log in")
+    remember = BooleanField(_l("Keep me logged in on this device"))
+    submit = SubmitField(_l("Log in"))
 
 
 class ForgotPasswordForm(FellowshipForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()], render_kw={"autocomplete": "email"})
-    submit = SubmitField("Email me a reset link")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email()], render_kw={"autocomplete": "email"})
+    submit = SubmitField(_l("Email me a reset link"))
 
 
 class ResetPasswordForm(FellowshipForm):
-    password = PasswordField("New password", validators=[DataRequired(), _password_length],
+    password = PasswordField(_l("New password"), validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Repeat new password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+    confirm = PasswordField(_l("Repeat new password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
                             render_kw={"autocomplete": "new-password"})
-    submit = SubmitField("Set new password")
+    submit = SubmitField(_l("Set new password"))
 
 
 class AcceptInvitationForm(FellowshipForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
-    password = PasswordField("Choose a password", validators=[DataRequired(), _password_length],
+    password = PasswordField(_l("Choose a password"), validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Repeat the password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
                             render_kw={"autocomplete": "new-password"})
-    submit = SubmitField("Accept and log in")
+    submit = SubmitField(_l("Accept and log in"))
 
 
 class ChangePasswordForm(FellowshipForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()],
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
-    password = PasswordField("New password", validators=[DataRequired(), _password_length],
+    password = PasswordField(_l("New password"), validators=[DataRequired(), _password_length],
                              description=_password_hint, render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Repeat new password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+    confirm = PasswordField(_l("Repeat new password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords do not match."))],
                             render_kw={"autocomplete": "new-password"})
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
 
 class LogoutEverywhereForm(FellowshipForm):
-    submit = SubmitField("Log out of all devices")
+    submit = SubmitField(_l("Log out of all devices"))
 
 
 class RoleChangeForm(FellowshipForm):
-    role = SelectField("Role", choices=Role.choices(),
+    role = SelectField(_l("Role"), choices=Role.lazy_choices(),
                        validators=[DataRequired()])
-    submit = SubmitField("Apply")
+    submit = SubmitField(_l("Apply"))
 
 
 class ProfileForm(FellowshipForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)],
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
                             render_kw={"autocomplete": "name"})
     time_zone = SelectField(_l("Your time zone"), validators=[DataRequired()],
                             description=_l("Deadlines are shown in the programme's time zone and in yours."))

@@ -12,6 +12,8 @@ import secrets
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, update
 
 from fellowship.audit.services import record
@@ -22,13 +24,17 @@ from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
+from fellowship.words import N_
 
 #: Start of the password hash of an account whose invitation is not yet accepted (not an argon2 hash).
 INVITED_PREFIX = "!invited:"
 #: How the invitation email and page name each role an admin can invite to.
-INVITABLE_ROLES: dict[Role, str] = {Role.REVIEWER: "a reviewer", Role.STAFF: "a member of the programme staff"}
+#: The messages (English), translated where shown: on the page in the reader's language, in the email in the invitee's.
+INVITABLE_ROLES: dict[Role, str] = {Role.REVIEWER: N_("a reviewer"),
+                                    Role.STAFF: N_("a member of the programme staff")}
 
-_USED = "This invitation has already been used. Log in with the password you chose, or ask for a new password."
+_USED = _l("This invitation has already been used. Log in with the password you chose, or ask for a new "
+           "password.")
 
 
 def is_pending(user: User) -> bool:
@@ -43,7 +49,7 @@ def new_invited_password_hash() -> str:
 
 def role_labels(user: User) -> list[str]:
     """What the invitee is invited as, in words ("a reviewer")."""
-    return [INVITABLE_ROLES.get(role, f"{role.value}") for role in sorted(user.role_set)]
+    return [_(INVITABLE_ROLES[role]) if role in INVITABLE_ROLES else role.label for role in sorted(user.role_set)]
 
 
 def send_invitation(user: User, role: Role, invited_by: User) -> None:
@@ -60,18 +66,18 @@ def user_for_invitation(token: str) -> User:
     """The invited account a link belongs to; refuses an expired, used, replaced or withdrawn invitation."""
     payload = tokens.read_token(
         tokens.INVITE_SALT, token, current_app.config["INVITATION_MAX_AGE"],
-        "This invitation has expired. Ask the person who invited you, or the programme office, to send a new one.",
+        _("This invitation has expired. Ask the person who invited you, or the programme office, to send a new one."),
     )
     user = db.session.get(User, payload.get("uid"))
     if user is None:
-        raise tokens.TokenInvalid("This invitation is not valid.")
+        raise tokens.TokenInvalid(_("This invitation is not valid."))
     if not user.is_active_account:
-        raise tokens.TokenInvalid("This invitation was withdrawn. Contact the programme office if you think "
-                                  "this is a mistake.")
+        raise tokens.TokenInvalid(_("This invitation was withdrawn. Contact the programme office if you think "
+                                  "this is a mistake."))
     if not is_pending(user):
         raise tokens.TokenInvalid(_USED)
     if tokens.password_fingerprint(user.password_hash) != payload.get("pw"):
-        raise tokens.TokenInvalid("A newer invitation was sent to you: use the link in the latest email.")
+        raise tokens.TokenInvalid(_("A newer invitation was sent to you: use the link in the latest email."))
     return user
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, lazyload
@@ -16,9 +17,9 @@ from fellowship.auth.models import Role, User, UserRole, new_session_token
 from fellowship.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.models import utcnow
 from fellowship.i18n.services import save_user_locale
 from fellowship.i18n.texts import current_locale
+from fellowship.models import utcnow
 from fellowship.notifications.services import public_link as link
 from fellowship.notifications.services import queue_email
 from fellowship.timezones import is_valid_zone
@@ -87,11 +88,11 @@ def confirm_email(token: str) -> User:
     """Mark the account's email confirmed; a second use of the link is harmless."""
     payload = tokens.read_token(
         tokens.CONFIRM_SALT, token, current_app.config["EMAIL_CONFIRM_MAX_AGE"],
-        "This confirmation link has expired. Log in to have a new one sent to you.",
+        _("This confirmation link has expired. Log in to have a new one sent to you."),
     )
     user = db.session.get(User, payload.get("uid"))
     if user is None or user.email != payload.get("email"):
-        raise tokens.TokenInvalid("This confirmation link is not valid.")
+        raise tokens.TokenInvalid(_("This confirmation link is not valid."))
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
         record("auth.email_confirmed", user, actor_id=user.id)
@@ -111,18 +112,21 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email)
     if user is None:
         verify_password(_DUMMY_HASH, password)
-        raise LoginRefused("Wrong email or password.")
+        raise LoginRefused(_("Wrong email or password."))
     if not verify_password(user.password_hash, password):
-        raise LoginRefused("Wrong email or password.")
+        raise LoginRefused(_("Wrong email or password."))
     if not user.is_active_account:
         office = current_app.config["PROGRAMME_CONTACT_NAME"]
         address = current_app.config["PROGRAMME_CONTACT_EMAIL"]
-        raise LoginRefused(f"This account has been deactivated, so it cannot log in. To use it again, contact "
-                           f"{office}{f' at {address}' if address else ''}.")
+        if address:
+            raise LoginRefused(_("This account has been deactivated, so it cannot log in. To use it again, contact "
+                                 "%(office)s at %(address)s.", office=office, address=address))
+        raise LoginRefused(_("This account has been deactivated, so it cannot log in. To use it again, contact "
+                             "%(office)s.", office=office))
     if user.email_confirmed_at is None:
         send_confirmation(user)
-        raise LoginRefused("Please confirm your email address first: use the link we emailed you. "
-                           "We have sent a new one.")
+        raise LoginRefused(_("Please confirm your email address first: use the link we emailed you. "
+                           "We have sent a new one."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -160,11 +164,11 @@ def user_for_reset_token(token: str) -> User:
     """The user a reset link belongs to; refuses an expired link and one already used."""
     payload = tokens.read_token(
         tokens.RESET_SALT, token, current_app.config["PASSWORD_RESET_MAX_AGE"],
-        "This password reset link has expired. Ask for a new one below.",
+        _("This password reset link has expired. Ask for a new one below."),
     )
     user = db.session.get(User, payload.get("uid"))
     if user is None or tokens.password_fingerprint(user.password_hash) != payload.get("pw"):
-        raise tokens.TokenInvalid("This password reset link has already been used. Ask for a new one below.")
+        raise tokens.TokenInvalid(_("This password reset link has already been used. Ask for a new one below."))
     return user
 
 
@@ -178,7 +182,7 @@ def reset_password(token: str, new_password: str) -> User:
         .values(password_hash=hash_password(new_password), session_token=new_session_token())
         .execution_options(synchronize_session=False))).rowcount
     if not changed:
-        raise tokens.TokenInvalid("This password reset link has already been used. Ask for a new one below.")
+        raise tokens.TokenInvalid(_("This password reset link has already been used. Ask for a new one below."))
     db.session.refresh(user)
     # Following the emailed link proves the address too.
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
@@ -190,7 +194,7 @@ def reset_password(token: str, new_password: str) -> User:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Set a new password; every session of the account ends (the view logs its own browser in again)."""
     if not verify_password(user.password_hash, current_password):
-        raise WrongCurrentPassword("The current password is not correct.")
+        raise WrongCurrentPassword(_("The current password is not correct."))
     _set_password(user, new_password)
     record("auth.password_changed", user, actor_id=user.id)
     queue_email(user.email, "auth/password_changed", name=user.full_name, reset_url=link("/auth/forgot"))
@@ -234,7 +238,7 @@ def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> b
     not outlive it); returns False if they did not have it. An admin cannot remove their own admin role, and
     the last admin role stays, even when two admins remove each other's at the same moment (no lock-out)."""
     if acting_user is not None and acting_user.id == user.id and role is Role.ADMIN:
-        raise DomainError("You cannot remove your own admin role. Ask another admin.")
+        raise DomainError(_("You cannot remove your own admin role. Ask another admin."))
     held = [UserRole.user_id == user.id, UserRole.role == role]
     condition = list(held)
     if role is Role.ADMIN:
@@ -248,7 +252,7 @@ def revoke_role(user: User, role: Role, *, acting_user: User | None = None) -> b
     db.session.expire(user, ["roles"])
     if not deleted:
         if role is Role.ADMIN and db.session.scalar(select(UserRole.id).where(*held)) is not None:
-            raise DomainError("This is the last admin account; grant admin to someone else first.")
+            raise DomainError(_("This is the last admin account; grant admin to someone else first."))
         return False
     user.end_all_sessions()
     record("auth.role_revoked", user, role=role.value)
@@ -295,8 +299,8 @@ def users_query(search: str | None) -> Select[tuple[User]]:
 def update_profile(user: User, full_name: str, time_zone: str, locale: str | None = None) -> None:
     """Change the user's name, the time zone they read deadlines in and (if given) their language."""
     if not is_valid_zone(time_zone):
-        raise DomainError("Choose a time zone from the list.")
+        raise DomainError(_("Choose a time zone from the list."))
     user.full_name, user.time_zone = full_name.strip(), time_zone
-    record("auth.profile_updated", user, time_zone=time_zone)
     if locale is not None:
         save_user_locale(user, locale)
+    record("auth.profile_updated", user, time_zone=time_zone)

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from fellowship.errors import DomainError
@@ -38,9 +39,9 @@ def read_token(salt: str, token: str, max_age: int, expired_message: str) -> dic
     except SignatureExpired:
         raise TokenExpired(expired_message) from None
     except BadSignature:
-        raise TokenInvalid("This link is not valid. Check that you copied the whole link.") from None
+        raise TokenInvalid(_("This link is not valid. Check that you copied the whole link.")) from None
     if not isinstance(payload, dict):
-        raise TokenInvalid("This link is not valid.")
+        raise TokenInvalid(_("This link is not valid."))
     return payload
 
 

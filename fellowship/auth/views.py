@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from fellowship.auth import bp, invitations, services
@@ -20,9 +21,9 @@ from fellowship.auth.sessions import forget_remember_cookie, keep_this_browser_l
 from fellowship.auth.tokens import TokenExpired, TokenInvalid
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter, remote_address_and_email
-from fellowship.navigation import safe_local_path
 from fellowship.i18n import DEFAULT_LOCALE
 from fellowship.i18n.texts import current_locale
+from fellowship.navigation import safe_local_path
 from fellowship.timezones import zone_names
 
 
@@ -60,7 +61,7 @@ def confirm(token: str):
     except (TokenExpired, TokenInvalid) as exc:
         return render_template("auth/link_problem.html", message=str(exc)), 400
     db.session.commit()
-    flash("Your email address is confirmed. You can log in now.", "success")
+    flash(_("Your email address is confirmed. You can log in now."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -81,7 +82,7 @@ def login():
             db.session.commit()
             session.clear()  # a fresh session at login: nothing carried over from before
             login_user(user, remember=bool(form.remember.data))
-            flash(f"Welcome, {user.full_name}.", "success")
+            flash(_("Welcome, %(name)s.", name=user.full_name), "success")
             return redirect(safe_local_path(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
@@ -90,7 +91,7 @@ def login():
 @login_required
 def logout():
     log_out_this_browser()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return forget_remember_cookie(redirect(url_for("main.index")))
 
 
@@ -100,7 +101,7 @@ def logout_everywhere():
     services.log_out_everywhere(current_user)  # the form is only a button: CSRFProtect has checked its token
     db.session.commit()
     log_out_this_browser()
-    flash("You are logged out on all your devices, this one too. Log in again to continue.", "success")
+    flash(_("You are logged out on all your devices, this one too. Log in again to continue."), "success")
     return forget_remember_cookie(redirect(url_for("auth.login")))
 
 
@@ -111,8 +112,8 @@ def forgot_password():
     if form.validate_on_submit():
         services.start_password_reset(form.email.data or "")
         db.session.commit()
-        flash("If an account uses that address, we have emailed it a link to set a new password. "
-              "The link works once, for a limited time.", "info")
+        flash(_("If an account uses that address, we have emailed it a link to set a new password. "
+              "The link works once, for a limited time."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
 
@@ -135,8 +136,8 @@ def reset_password(token: str):
         else:
             db.session.commit()
             log_out_this_browser()
-            flash("Your password is changed and every device that was logged in is logged out. "
-                  "Log in with the new password.", "success")
+            flash(_("Your password is changed and every device that was logged in is logged out. "
+                  "Log in with the new password."), "success")
             return forget_remember_cookie(redirect(url_for("auth.login")))
     return render_template("auth/reset.html", form=form)
 
@@ -150,8 +151,8 @@ def accept_invitation(token: str):
     except (TokenExpired, TokenInvalid) as exc:
         return render_template("auth/link_problem.html", message=str(exc)), 400
     if current_user.is_authenticated and current_user.id != invitee.id:
-        message = (f"This invitation is for {invitee.email}, and you are logged in as {current_user.email}. "
-                   "Log out, then open the link again.")
+        message = _("This invitation is for %(invitee)s, and you are logged in as %(email)s. "
+                    "Log out, then open the link again.", invitee=invitee.email, email=current_user.email)
         return render_template("auth/link_problem.html", message=message), 403
     form = AcceptInvitationForm()
     if request.method == "GET":
@@ -167,7 +168,7 @@ def accept_invitation(token: str):
             db.session.commit()
             session.clear()  # a fresh session at login: nothing carried over from before
             login_user(user)
-            flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.full_name), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/accept_invitation.html", form=form, invitee=invitee,
                            roles=invitations.role_labels(invitee))
@@ -187,7 +188,7 @@ def change_password():
         else:
             db.session.commit()
             keep_this_browser_logged_in(current_user._get_current_object())
-            flash("Your password is changed. Every other device that was logged in is logged out.", "success")
+            flash(_("Your password is changed. Every other device that was logged in is logged out."), "success")
             return redirect(url_for("main.index"))
     return render_template("auth/change_password.html", form=form)
 
@@ -209,6 +210,6 @@ def profile():
             form.time_zone.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Your profile is saved.", "success")
+            flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, logout_everywhere_form=LogoutEverywhereForm())

@@ -49,6 +49,10 @@ class DegreeLevel(enum.StrEnum):
     def label(self) -> str:
         return str(_DEGREE_LABELS[self.value])
 
+    @property
+    def lazy_label(self) -> Any:
+        return _DEGREE_LABELS[self.value]
+
 
 class DocumentKind(enum.StrEnum):
     CV = "cv"
@@ -62,6 +66,10 @@ class DocumentKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return str(_DOCUMENT_LABELS[self.value])
+
+    @property
+    def lazy_label(self) -> Any:
+        return _DOCUMENT_LABELS[self.value]
 
 
 _DEGREE_LABELS = {"secondary": _l("Secondary school"), "bachelor": _l("Bachelor's degree"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from werkzeug.datastructures import FileStorage
 
@@ -26,15 +28,15 @@ APPLICANT_KINDS = tuple(k for k in DocumentKind if k is not DocumentKind.REFEREN
 #: Kinds held once per application: a new upload replaces the previous file.
 SINGLE_KINDS = frozenset({DocumentKind.CV, DocumentKind.TRANSCRIPT, DocumentKind.PASSPORT})
 
-DEADLINE_PASSED = "The deadline has passed; documents can no longer be changed."
-SUBMITTED = "This application has been submitted; documents can no longer be changed."
+DEADLINE_PASSED = _l("The deadline has passed; documents can no longer be changed.")
+SUBMITTED = _l("This application has been submitted; documents can no longer be changed.")
 
 def documents_locked_reason(application: Application) -> str | None:
     """Why the applicant can no longer change documents, or None while they can."""
     if utcnow() >= application.call.closes_at:
-        return DEADLINE_PASSED
+        return str(DEADLINE_PASSED)
     if application.status is not ApplicationStatus.DRAFT:
-        return SUBMITTED
+        return str(SUBMITTED)
     return None
 
 
@@ -55,12 +57,12 @@ def store_document(application: Application, kind: DocumentKind, upload: FileSto
     db.session.refresh(application, ["status"])
     if kind is DocumentKind.REFERENCE_LETTER:
         if referee is None or referee.application_id != application.id:
-            raise DomainError("A reference letter comes only from one of the application's referees.")
+            raise DomainError(_("A reference letter comes only from one of the application's referees."))
         if utcnow() >= application.call.closes_at:
-            raise DomainError("The deadline for this application has passed.")
+            raise DomainError(_("The deadline for this application has passed."))
     else:
         if referee is not None:
-            raise DomainError("A referee uploads only a reference letter.")
+            raise DomainError(_("A referee uploads only a reference letter."))
         ensure_documents_editable(application)
     return save_validated(application, kind, validate_upload(upload, kind), referee=referee)
 
@@ -94,7 +96,7 @@ def save_validated(application: Application, kind: DocumentKind, checked: Valida
 def delete_document(document: Document) -> None:
     """Remove an applicant's document while the application is a draft; the file goes after commit."""
     if document.kind is DocumentKind.REFERENCE_LETTER:
-        raise DomainError("A reference letter cannot be removed by the applicant.")
+        raise DomainError(_("A reference letter cannot be removed by the applicant."))
     lock_row(Application, document.application_id)  # a submit at the same moment either came first or waits
     db.session.refresh(document.application, ["status"])
     ensure_documents_editable(document.application)

@@ -11,11 +11,14 @@ from pathlib import PurePath
 from typing import IO, TYPE_CHECKING
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from fellowship.documents.pdf_check import MAX_OBJECTS, PdfVerdict, check_pdf
 from fellowship.errors import DomainError
+from fellowship.words import or_list
 
 if TYPE_CHECKING:  # the checks know no domain: a kind only names a file
     from fellowship.calls.models import DocumentKind
@@ -48,16 +51,18 @@ class InvalidDocument(DomainError):
 #: Why a PDF is refused, in the user's words, and what to do. Whether a PDF is safe is decided by a PDF
 #: parser reading it as a viewer would (documents/pdf_check.py), not by searching its bytes: the names that
 #: make a PDF act can be escaped, compressed or encoded in ways no byte pattern keeps up with.
+_MAX_OBJECTS_TEXT = f"{MAX_OBJECTS:,}"
 PDF_REFUSALS = {
-    PdfVerdict.ACTIVE_CONTENT: "This PDF contains scripts, actions or attached files, which we do not accept. "
-                               "Print it to a new PDF (or scan it) and upload that.",
-    PdfVerdict.PASSWORD_PROTECTED: "This PDF is protected by a password, so reviewers could not open it. "
-                                   "Remove the password (save or print it as a new PDF without protection) "
-                                   "and upload that.",
-    PdfVerdict.UNREADABLE: "This PDF is damaged or incomplete, so it cannot be read. Check that it opens on "
-                           "your computer, save or print it as a new PDF, and upload that.",
-    PdfVerdict.TOO_COMPLEX: f"This PDF is too complex for us to check (more than {MAX_OBJECTS:,} parts, or "
-                            "very large hidden data). Print it to a new PDF (or scan it) and upload that.",
+    PdfVerdict.ACTIVE_CONTENT: _l("This PDF contains scripts, actions or attached files, which we do not accept. "
+                                  "Print it to a new PDF (or scan it) and upload that."),
+    PdfVerdict.PASSWORD_PROTECTED: _l("This PDF is protected by a password, so reviewers could not open it. "
+                                      "Remove the password (save or print it as a new PDF without protection) "
+                                      "and upload that."),
+    PdfVerdict.UNREADABLE: _l("This PDF is damaged or incomplete, so it cannot be read. Check that it opens on "
+                              "your computer, save or print it as a new PDF, and upload that."),
+    PdfVerdict.TOO_COMPLEX: _l("This PDF is too complex for us to check (more than %(num)s parts, or very large "
+                               "hidden data). Print it to a new PDF (or scan it) and upload that.",
+                               num=_MAX_OBJECTS_TEXT),
 }
 
 
@@ -117,23 +122,23 @@ def check_file(upload: FileStorage | None, *, fallback_name: str = "file", types
     """Read and check an upload by its content, optionally only some types (extensions: "pdf", "jpeg", "png") and a
     lower size limit than the app's; raises InvalidDocument with a message for the user. Knows no domain."""
     if upload is None or not upload.filename:
-        raise InvalidDocument("Choose a file to upload.")
+        raise InvalidDocument(_("Choose a file to upload."))
     limit = min(max_document_bytes(), max_bytes) if max_bytes else max_document_bytes()
     data, size = _read_bounded(upload.stream, limit)
     if size == 0:
-        raise InvalidDocument("The file is empty. Choose the file again, or scan the document once more.")
+        raise InvalidDocument(_("The file is empty. Choose the file again, or scan the document once more."))
     if size > limit:
-        raise InvalidDocument(f"The file is {_megabytes(size, round_up=True)} MB; "
-                              f"the limit is {_megabytes(limit, round_up=False)} MB.")
+        raise InvalidDocument(_("The file is %(size)s MB; the limit is %(limit)s MB.",
+                                size=_megabytes(size, round_up=True), limit=_megabytes(limit, round_up=False)))
     file_type = detect_type(data)
     accepted = FILE_TYPES if types is None else tuple(t for t in FILE_TYPES if t.extensions & set(types))
     if file_type is None or file_type not in accepted:
         names = [t.label for t in accepted]
-        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-        raise InvalidDocument(f"This file is not a {listed}. Save or scan the document as a {listed} file "
-                              "and upload that.")
+        listed = or_list(names)
+        raise InvalidDocument(_("This file is not a %(types)s. Save or scan the document as a %(types)s file and "
+                                "upload that.", types=listed))
     if file_type.content_type == "application/pdf" and (verdict := check_pdf(data)) is not PdfVerdict.CLEAN:
-        raise InvalidDocument(PDF_REFUSALS[verdict])
+        raise InvalidDocument(str(PDF_REFUSALS[verdict]))
     return ValidatedFile(data=data, content_type=file_type.content_type, extension=file_type.extension,
                          filename=clean_filename(upload.filename, file_type, fallback_name), size=size,
                          sha256=hashlib.sha256(data).hexdigest())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
@@ -59,7 +60,7 @@ def index(application_id: int):
             form.file.errors = [*form.file.errors, str(exc)]
             return _render_index(application, form)
         db.session.commit()
-        flash(f"{kind.label} uploaded: {document.filename}.", "success")
+        flash(_("%(kind)s uploaded: %(filename)s.", kind=kind.label, filename=document.filename), "success")
         return redirect(url_for("documents.index", application_id=application_id))
     return _render_index(application, form)
 
@@ -87,7 +88,7 @@ def delete(application_id: int, document_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"{name} was removed.", "success")
+        flash(_("%(name)s was removed.", name=name), "success")
     return redirect(url_for("documents.index", application_id=application_id))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -11,10 +12,10 @@ from fellowship.forms import FellowshipForm
 
 class EligibilityOverrideForm(FellowshipForm):
     # The reason is checked by the service (its message shows beside the field), so no validator repeats it here.
-    decision = SelectField("Decision", choices=[("", "Choose…"), ("eligible", "Eligible"),
-                                                ("ineligible", "Not eligible")],
-                           validators=[DataRequired(message="Choose eligible or not eligible.")])
-    reason = TextAreaField("Reason", validators=[Length(max=MAX_REASON_LENGTH)],
-                           description="Shown to staff beside the decision and kept in the audit log.",
+    decision = SelectField(_l("Decision"), choices=[("", _l("Choose…")), ("eligible", _l("Eligible")),
+                                                ("ineligible", _l("Not eligible"))],
+                           validators=[DataRequired(message=_l("Choose eligible or not eligible."))])
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=MAX_REASON_LENGTH)],
+                           description=_l("Shown to staff beside the decision and kept in the audit log."),
                            render_kw={"rows": 3})
-    submit = SubmitField("Record override")
+    submit = SubmitField(_l("Record override"))

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
@@ -116,7 +117,7 @@ def screen_application(application_id: int) -> bool:
     """Screen one submitted application: store each rule's result and set eligible and status; returns eligible."""
     application = db.session.get(Application, application_id)
     if application is None:
-        raise DomainError("There is no such application.")
+        raise DomainError(_("There is no such application."))
     lock_call(application.call_id)  # as withdrawals and decisions do: the status read next is the current one
     db.session.refresh(application, ["status"])
     if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN):
@@ -133,7 +134,7 @@ def close_and_screen_call(call_id: int) -> ScreeningSummary:
     lock_call(call_id)  # a row lock on PostgreSQL; on SQLite the write lock, taken before anything is read
     call = db.session.get(Call, call_id, populate_existing=True)
     if call is None:
-        raise DomainError("There is no such call.")
+        raise DomainError(_("There is no such call."))
     now = utcnow()
     if call.closes_at > now or call.screened_at is not None:
         return ScreeningSummary(call_id=call.id, ran=False)
@@ -186,15 +187,15 @@ def override_eligibility(application: Application, eligible: bool, reason: str, 
     """Record a staff decision on eligibility that wins over the rules, with who, when and why."""
     reason = reason.strip()
     if not reason:
-        raise DomainError("Give a reason for the override.")
+        raise DomainError(_("Give a reason for the override."))
     if len(reason) > MAX_REASON_LENGTH:
-        raise DomainError(f"Keep the reason under {MAX_REASON_LENGTH} characters.")
+        raise DomainError(_("Keep the reason under %(num)d characters.", num=MAX_REASON_LENGTH))
     # The call's row first, as decisions, offers and withdrawals take it: the status read next is the current one.
     lock_call(application.call_id)
     db.session.refresh(application, ["status", "eligibility_override"])
     if application.status not in OVERRIDABLE_STATUSES:
-        raise DomainError("Eligibility can be overridden only once the application has been screened, "
-                          "and before the selection decision.")
+        raise DomainError(_("Eligibility can be overridden only once the application has been screened, "
+                          "and before the selection decision."))
     old_override, old_status = application.eligibility_override, application.status
     application.eligibility_override = eligible
     application.eligibility_override_reason = reason

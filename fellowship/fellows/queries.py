@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, event, func, nulls_last, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -21,7 +22,7 @@ from fellowship.selection.models import Decision, Offer
 
 #: Follow-up status filter value for alumni with no follow-up due yet.
 NO_FOLLOW_UP_DUE = "none"
-LOST_CONTACT_CHOICES = {"yes": "Lost contact", "no": "In contact"}
+LOST_CONTACT_CHOICES = {"yes": _l("Lost contact"), "no": _l("In contact")}
 
 
 def _country(value: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -66,7 +67,7 @@ def _fellow_for_accepted_offer(application: Application, **_extra: Any) -> None:
 
 def _check_dates(arrival: date | None, planned_return: date | None) -> None:
     if arrival and planned_return and planned_return <= arrival:
-        raise FellowFieldError("planned_return_date", "The planned return date must be after the arrival date.")
+        raise FellowFieldError("planned_return_date", _("The planned return date must be after the arrival date."))
 
 
 def update_fellow(fellow: Fellow, *, by: User | None, **fields: Any) -> Fellow:
@@ -83,12 +84,12 @@ def update_fellow(fellow: Fellow, *, by: User | None, **fields: Any) -> Fellow:
     status = fields.get("status", fellow.status)
     if status is not fellow.status:
         if status is FellowStatus.COMPLETED:
-            raise FellowFieldError("status", "Record the return home to complete the fellowship.")
+            raise FellowFieldError("status", _("Record the return home to complete the fellowship."))
         if status not in TRANSITIONS[fellow.status]:
-            raise FellowFieldError("status", f"A fellow whose status is “{fellow.status.label}” cannot be marked "
-                                             f"“{status.label}”.")
+            raise FellowFieldError("status", _("A fellow whose status is “%(current)s” cannot be marked “%(new)s”.",
+                                               current=fellow.status.label, new=status.label))
         if status is FellowStatus.IN_JAPAN and arrival is None:
-            raise FellowFieldError("arrival_date", "Enter the arrival date before marking the fellow in Japan.")
+            raise FellowFieldError("arrival_date", _("Enter the arrival date before marking the fellow in Japan."))
     changes = {name: value for name, value in fields.items() if getattr(fellow, name) != value}
     for name, value in changes.items():
         setattr(fellow, name, value)
@@ -105,20 +106,21 @@ def record_return(fellow: Fellow, actual_return_date: date, by: User | None, *, 
 
     today = today or date.today()
     if fellow.status is FellowStatus.COMPLETED:
-        raise DomainError("The return home of this fellow is already recorded.")
+        raise DomainError(_("The return home of this fellow is already recorded."))
     if fellow.status is not FellowStatus.IN_JAPAN:
-        raise DomainError(f"Only a fellow in Japan can return home; this fellow is {fellow.status.label.lower()}.")
+        raise DomainError(_("Only a fellow in Japan can return home; this fellow is “%(status)s”.",
+                            status=fellow.status.label))
     if actual_return_date > today:
-        raise FellowFieldError("actual_return_date", "The return date cannot be in the future.")
+        raise FellowFieldError("actual_return_date", _("The return date cannot be in the future."))
     if fellow.arrival_date and actual_return_date <= fellow.arrival_date:
-        raise FellowFieldError("actual_return_date", "The return date must be after the arrival date.")
+        raise FellowFieldError("actual_return_date", _("The return date must be after the arrival date."))
     # Conditional UPDATE: two staff confirming the same return at once cannot both complete it.
     moved = db.session.execute(
         update(Fellow).where(Fellow.id == fellow.id, Fellow.status == FellowStatus.IN_JAPAN)
         .values(status=FellowStatus.COMPLETED, actual_return_date=actual_return_date).returning(Fellow.id)
         .execution_options(synchronize_session=False)).scalar_one_or_none()
     if not moved:
-        raise DomainError("The return home of this fellow is already recorded.")
+        raise DomainError(_("The return home of this fellow is already recorded."))
     db.session.refresh(fellow)
     schedule_follow_ups(fellow)
     db.session.flush()

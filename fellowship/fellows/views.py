@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -67,7 +69,7 @@ def fellow_detail(fellow_id: int):
             getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, str(exc)]
         else:
             db.session.commit()
-            flash("The fellow's details are saved.", "success")
+            flash(_("The fellow's details are saved."), "success")
             return redirect(url_for("fellows.fellow_detail", fellow_id=fellow.id))
     return _render_fellow(fellow, form, ReturnForm())
 
@@ -89,7 +91,7 @@ def record_return(fellow_id: int):
             return redirect(url_for("fellows.fellow_detail", fellow_id=fellow_id))
         else:
             db.session.commit()
-            flash("The return home is recorded; the follow-up surveys are scheduled.", "success")
+            flash(_("The return home is recorded; the follow-up surveys are scheduled."), "success")
             return redirect(url_for("fellows.fellow_detail", fellow_id=fellow_id))
     fellow = get_fellow_or_404(fellow_id)
     form = FellowForm(obj=fellow, formdata=None)
@@ -105,11 +107,11 @@ def returns_due():
     if form.validate_on_submit():
         ids = [int(v) for v in request.form.getlist("fellow_id") if v.isdigit()]
         if not ids:
-            flash("Choose at least one fellow to confirm.", "error")
+            flash(_("Choose at least one fellow to confirm."), "error")
         else:
             confirmed = services.confirm_returns_due(today, current_user, ids)
             db.session.commit()
-            flash(f"{confirmed} return{'' if confirmed == 1 else 's'} home confirmed.", "success")
+            flash(ngettext("%(num)d return home confirmed.", "%(num)d returns home confirmed.", confirmed), "success")
         args: dict[str, Any] = request.args.to_dict()
         return redirect(url_for("fellows.returns_due", **args))
     page = paginate(queries.returns_due_query(today))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -15,10 +17,10 @@ class FailedFilterForm(FellowshipForm):
     class Meta:
         csrf = False  # read from the query string to filter a list; the re-send's own form carries the CSRF token
 
-    template = SelectField("Kind of email", validators=[Optional()])
-    recipient = StringField("Recipient contains", validators=[Optional(), Length(max=254)])
-    failed_since = DateField("Failed since", validators=[Optional()],
-                             description="From the start of that day (UTC).")
+    template = SelectField(_l("Kind of email"), validators=[Optional()])
+    recipient = StringField(_l("Recipient contains"), validators=[Optional(), Length(max=254)])
+    failed_since = DateField(_l("Failed since"), validators=[Optional()],
+                             description=_l("From the start of that day (UTC)."))
 
     def filters(self) -> FailedFilter:
         """The filters as given (call after validate(): an invalid value must not widen a re-send)."""
@@ -37,5 +39,5 @@ class FailedFilterForm(FellowshipForm):
 def failed_filter_form(formdata: object) -> FailedFilterForm:
     """The filter form read from `formdata` (request.args or request.form), with the kinds of failed email."""
     form = FailedFilterForm(formdata=formdata)
-    form.template.choices = [("", "Any kind"), *((name, name) for name in failed_templates())]
+    form.template.choices = [("", _("Any kind")), *((name, name) for name in failed_templates())]
     return form

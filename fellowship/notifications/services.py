@@ -20,23 +20,24 @@ from email.message import EmailMessage
 from typing import Any, cast
 
 from flask import current_app, render_template
-from sqlalchemy import ColumnElement, CursorResult, and_, event, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import ColumnElement, CursorResult, and_, event, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from fellowship.audit.services import record
+from fellowship.auth.models import User
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.auth.models import User
-from fellowship.models import UTCDateTime, utcnow
-from fellowship.notifications.mailer import build_email, render_text, smtp_connection
 from fellowship.i18n import DEFAULT_LOCALE, LOCALES
 from fellowship.i18n.texts import current_locale
+from fellowship.models import UTCDateTime, utcnow
+from fellowship.notifications.mailer import build_email, render_text, smtp_connection
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,6 @@ def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
     return message
 
 
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session: Session) -> None:
 def recipient_locale(recipient: str, locale: str | None = None) -> str:
     """The language to write to `recipient` in: `locale` if it is one of ours, else the one saved on their account,
     else the page's when they are the person acting (they read it now), else English."""
@@ -106,6 +105,8 @@ def recipient_locale(recipient: str, locale: str | None = None) -> str:
     return DEFAULT_LOCALE
 
 
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
     ids = session.info.pop(_PENDING_KEY, None)
     if ids:
         for message_id in sorted(ids):
@@ -379,7 +380,7 @@ def resend_failed(filters: FailedFilter) -> list[int]:
 def resend(message: OutboxMessage) -> None:
     """Put one failed message back in the queue (staff action); sent again once, after commit."""
     if not resend_failed(FailedFilter(message_id=message.id)):
-        raise DomainError("Only a failed message can be re-sent; this one is no longer failed.")
+        raise DomainError(_("Only a failed message can be re-sent; this one is no longer failed."))
     log.info("outbox message %s re-sent by staff", message.id)
 
 
@@ -407,7 +408,7 @@ def status_counts() -> dict[str, int]:
 #: A personal single-use link's token (itsdangerous: base64url parts joined by dots): hidden on the staff page, where
 #: it would let whoever reads it answer a survey, upload a letter or set a password in someone else's name.
 _PERSONAL_TOKEN = re.compile(r"(https?://\S+/)([A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-.]{20,})")
-PERSONAL_LINK_HIDDEN = "[personal link, hidden]"
+PERSONAL_LINK_HIDDEN = _l("[personal link, hidden]")
 
 
 def readable_text(message: OutboxMessage) -> str:
@@ -419,8 +420,10 @@ def readable_text(message: OutboxMessage) -> str:
         text = render_text(message.template, dict(message.context or {}))
     except TemplateError as exc:
         log.warning("outbox message %s: template %s does not render: %s", message.id, message.template, exc)
-        return f"This message's text cannot be shown: its template ({message.template}) no longer renders it."
-    return _PERSONAL_TOKEN.sub(lambda m: m.group(1) + PERSONAL_LINK_HIDDEN, text)
+        return _("This message's text cannot be shown: its template (%(template)s) no longer renders it.",
+                 template=message.template)
+    hidden = str(PERSONAL_LINK_HIDDEN)
+    return _PERSONAL_TOKEN.sub(lambda m: m.group(1) + hidden, text)
 
 
 def recipient_condition(text: str | None) -> ColumnElement[bool] | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from fellowship.audit.services import record
@@ -60,7 +62,7 @@ def confirm_resend_failed():
     """The bulk re-send's confirmation: how many failed messages the filters match."""
     filter_form = failed_filter_form(request.args)
     if not filter_form.validate():
-        flash("The filters are not valid; check them and try again.", "error")
+        flash(_("The filters are not valid; check them and try again."), "error")
         return redirect(url_for("notifications.index", status="failed"))
     filters = filter_form.filters()
     return render_template("notifications/resend_failed.html", count=services.count_failed(filters),
@@ -73,18 +75,18 @@ def resend_failed():
     """Re-send every failed message the filters match, decided by one conditional UPDATE."""
     filter_form = failed_filter_form(request.form)
     if not filter_form.validate():
-        flash("The filters are not valid; check them and try again.", "error")
+        flash(_("The filters are not valid; check them and try again."), "error")
         return redirect(url_for("notifications.index", status="failed"))
     if not FellowshipForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
         return redirect(url_for("notifications.index", status="failed", **filter_form.args()))  # type: ignore[arg-type]
     count = services.resend_failed_by_staff(filter_form.filters())
     db.session.commit()
     if not count:
-        flash("No failed message matches these filters any more; nothing was re-sent.", "info")
+        flash(_("No failed message matches these filters any more; nothing was re-sent."), "info")
         return redirect(url_for("notifications.index", status="failed"))
-    flash(f"{count} failed {'message is' if count == 1 else 'messages are'} queued again; each is sent once.",
-          "success")
+    flash(ngettext("%(num)d failed message is queued again; each is sent once.",
+                   "%(num)d failed messages are queued again; each is sent once.", count), "success")
     return redirect(url_for("notifications.index", status="pending"))
 
 
@@ -93,7 +95,7 @@ def resend_failed():
 def resend(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     if not FellowshipForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
         return redirect(url_for("notifications.index"))
     try:
         services.resend(message)
@@ -102,5 +104,5 @@ def resend(message_id: int):
     else:
         record("notifications.resent", message, recipient=message.recipient)
         db.session.commit()
-        flash(f"The message to {message.recipient} is queued again.", "success")
+        flash(_("The message to %(recipient)s is queued again.", recipient=message.recipient), "success")
     return redirect(url_for("notifications.index"))

@@ -42,7 +42,7 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED_KEYS = frozenset({"data", "errors", "meta", "validate", "process", "populate_obj", "csrf_token", "submit",
                            "values", "hidden_tag", "questions", "stored", "entries_changed", "apply_result",
                            "file_answer", "form_errors", "is_submitted", "validate_on_submit", "extra_validators",
-                           "recaptcha", "save_and_next", "action", "can_add"})
+                           "recaptcha", "save_and_next", "action", "can_add", "post_process"})
 #: Kinds another question's condition may refer to: their answers are values from a known list.
 CONDITION_KINDS = frozenset({QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.YES_NO,
                              QuestionKind.COUNTRY})
@@ -656,6 +656,9 @@ def missing(response: Response, section: QuestionnaireSection, answers: dict[str
     for question in visible_questions(section, answers):
         kind = KINDS[question.kind]
         value = answers.get(question.key)
+        if isinstance(kind, Group) and (problem := kind.entry_problems(question, value)):
+            needed[question.key] = problem  # a group's minimum of entries asks for them even when not "required"
+            continue
         if kind.is_empty(value):
             if question.required:
                 needed[question.key] = _("This question needs an answer.")
@@ -663,8 +666,6 @@ def missing(response: Response, section: QuestionnaireSection, answers: dict[str
         problem = None
         if isinstance(kind, LongText):
             problem = kind.limit_problem(question, value)
-        elif isinstance(kind, Group):
-            problem = kind.entry_problems(question, value)
         if problem:
             needed[question.key] = problem
     return needed

@@ -13,10 +13,10 @@ from fellowship.i18n.forms import language_field
 
 
 class RefereeForm(FellowshipForm):
-    name = StringField("Referee's full name", validators=[DataRequired(), Length(max=200)],
+    name = StringField(_l("Referee's full name"), validators=[DataRequired(), Length(max=200)],
                        render_kw={"autocomplete": "off"})
-    email = EmailField("Referee's email", validators=[DataRequired(), Email(), Length(max=254)],
-                       description="We email the referee a link to upload the letter.",
+    email = EmailField(_l("Referee's email"), validators=[DataRequired(), Email(), Length(max=254)],
+                       description=_l("We email the referee a link to upload the letter."),
                        render_kw={"autocomplete": "off"})
     relation = StringField(_l("How they know you"), validators=[DataRequired(), Length(max=200)],
                            description=_l("For example: master's thesis supervisor, line manager at your employer."))
@@ -33,6 +33,6 @@ class RefereeLanguageForm(FellowshipForm):
 
 
 class LetterForm(FellowshipForm):
-    file = FileField("Reference letter", validators=[FileRequired("Choose the letter to upload.")],
+    file = FileField(_l("Reference letter"), validators=[FileRequired(_l("Choose the letter to upload."))],
                      description=file_hint(), render_kw={"accept": ACCEPT})
-    submit = SubmitField("Upload the letter")
+    submit = SubmitField(_l("Upload the letter"))

@@ -28,6 +28,7 @@ from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.timezones import format_in_zone
+from fellowship.words import N_
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,14 @@ FINAL_REMINDER_BEFORE = timedelta(days=2)
 MIN_REMINDER_GAP = timedelta(hours=20)
 REMINDER_BATCH = 200
 
-DEADLINE_PASSED = "The deadline for this application has passed."
-LINK_USED = "This link has already been used — the letter was received. Thank you."
-LINK_REVOKED = "This link is no longer valid. The applicant may have removed you as a referee."
-LINK_FOR_THE_REFEREE = ("This link is for your referee, {name}: a reference letter must come from the referee "
-                        "themselves, so it cannot be uploaded from your account. If they did not receive the "
-                        "email, check their address on your referees page or write to the programme office.")
-APPLICATION_CLOSED = "This application has been withdrawn or closed; no letter is needed."
+# Messages (English) translated where raised: `_(LINK_USED)`.
+DEADLINE_PASSED = N_("The deadline for this application has passed.")
+LINK_USED = N_("This link has already been used — the letter was received. Thank you.")
+LINK_REVOKED = N_("This link is no longer valid. The applicant may have removed you as a referee.")
+LINK_FOR_THE_REFEREE = N_("This link is for your referee, %(name)s: a reference letter must come from the referee "
+                          "themselves, so it cannot be uploaded from your account. If they did not receive the "
+                          "email, check their address on your referees page or write to the programme office.")
+APPLICATION_CLOSED = N_("This application has been withdrawn or closed; no letter is needed.")
 
 
 class LetterLinkProblem(DomainError):
@@ -62,7 +64,7 @@ class LetterLinkForTheReferee(LetterLinkProblem):
     """The link was opened by the applicant the letter is about."""
 
 
-LETTER_ARRIVED = "This referee's letter has arrived; the referee cannot be removed."
+LETTER_ARRIVED = N_("This referee's letter has arrived; the referee cannot be removed.")
 
 
 # --- The applicant's side ---------------------------------------------------------------------
@@ -74,11 +76,11 @@ def referee_limit(call: Call) -> int:
 def referees_locked_reason(application: Application, *, removing: bool = False) -> str | None:
     """Why the applicant cannot add (or, with `removing`, remove) referees now, or None."""
     if utcnow() >= application.call.closes_at:
-        return "The deadline has passed; referees can no longer be changed."
+        return _("The deadline has passed; referees can no longer be changed.")
     if application.status not in OPEN_STATUSES:
-        return "This application is closed; referees can no longer be changed."
+        return _("This application is closed; referees can no longer be changed.")
     if removing and application.status is not ApplicationStatus.DRAFT:
-        return "This application has been submitted; referees can no longer be removed (you may still add one)."
+        return _("This application has been submitted; referees can no longer be removed (you may still add one).")
     return None
 
 
@@ -109,12 +111,12 @@ def add_referee(application: Application, name: str, email: str, relation: str, 
     email = email.strip().lower()
     applicant = db.session.get_one(User, application.applicant_id)
     if email == applicant.email:
-        raise DomainError("Your referee must be someone else; use their email address, not yours.")
+        raise DomainError(_("Your referee must be someone else; use their email address, not yours."))
     existing = db.session.scalar(
         select(Referee.id).where(Referee.application_id == application.id, Referee.email == email))
     if existing is not None:
-        raise DomainError("You have already named a referee with this email address.")
-    named, _ = referee_summary(application)
+        raise DomainError(_("You have already named a referee with this email address."))
+    named, _received = referee_summary(application)
     limit = referee_limit(application.call)
     if named >= limit:
         raise DomainError(ngettext("You can name at most %(num)d referee. Remove one who has not sent a letter first.",
@@ -144,7 +146,7 @@ def remove_referee(referee: Referee) -> None:
     upload claims the link by a conditional UPDATE) either came first, and the referee stays, or comes too late.
     """
     if referee.status is RefereeStatus.RECEIVED:
-        raise DomainError(LETTER_ARRIVED)
+        raise DomainError(_(LETTER_ARRIVED))
     reason = referees_locked_reason(referee.application, removing=True)
     if reason:
         raise DomainError(reason)
@@ -152,7 +154,7 @@ def remove_referee(referee: Referee) -> None:
         delete(Referee).where(Referee.id == referee.id, Referee.status == RefereeStatus.INVITED)
         .execution_options(synchronize_session=False))).rowcount
     if not removed:
-        raise DomainError(LETTER_ARRIVED)
+        raise DomainError(_(LETTER_ARRIVED))
     record("referees.removed", referee, application_id=referee.application_id, email=referee.email)
     db.session.expunge(referee)
     db.session.flush()
@@ -232,28 +234,28 @@ def referee_for_token(token: str, visitor_id: int | None = None) -> Referee:
     uploaded themselves would count as the referee's).
     """
     try:
-        payload = tokens.read_token(LETTER_SALT, token, LINK_MAX_AGE, DEADLINE_PASSED)
+        payload = tokens.read_token(LETTER_SALT, token, LINK_MAX_AGE, _(DEADLINE_PASSED))
     except DomainError as exc:
         raise LetterLinkProblem(str(exc)) from None
     referee_id, nonce = payload.get("rid"), payload.get("n")
     if not isinstance(referee_id, int) or not isinstance(nonce, str):
-        raise LetterLinkProblem("This link is not valid. Check that you copied the whole link.")
+        raise LetterLinkProblem(_("This link is not valid. Check that you copied the whole link."))
     referee = db.session.scalar(
         select(Referee).options(joinedload(Referee.application)).where(Referee.id == referee_id))
     if referee is None:
-        raise LetterLinkProblem(LINK_REVOKED)
+        raise LetterLinkProblem(_(LINK_REVOKED))
     if visitor_id is not None and visitor_id == referee.application.applicant_id:
-        raise LetterLinkForTheReferee(LINK_FOR_THE_REFEREE.format(name=referee.name))
+        raise LetterLinkForTheReferee(_(LINK_FOR_THE_REFEREE, name=referee.name))
     if referee.link_nonce is None and referee.status is RefereeStatus.RECEIVED:
-        raise LetterLinkProblem(LINK_USED)
+        raise LetterLinkProblem(_(LINK_USED))
     if referee.link_nonce is None or not secrets.compare_digest(referee.link_nonce, nonce):
-        raise LetterLinkProblem(LINK_REVOKED)
+        raise LetterLinkProblem(_(LINK_REVOKED))
     if _letters_at_shortlist(referee):
         return referee
     if referee.application.status not in OPEN_STATUSES:
-        raise LetterLinkProblem(APPLICATION_CLOSED)
+        raise LetterLinkProblem(_(APPLICATION_CLOSED))
     if utcnow() >= referee.application.call.closes_at:
-        raise LetterLinkProblem(DEADLINE_PASSED)
+        raise LetterLinkProblem(_(DEADLINE_PASSED))
     return referee
 
 
@@ -272,7 +274,7 @@ def receive_letter(token: str, upload: FileStorage | None, visitor_id: int | Non
         .execution_options(synchronize_session=False)
     )).rowcount
     if not claimed:
-        raise LetterLinkProblem(LINK_USED)
+        raise LetterLinkProblem(_(LINK_USED))
     db.session.refresh(referee)
     document = save_validated(application, DocumentKind.REFERENCE_LETTER, checked, referee=referee)
     applicant = db.session.get_one(User, application.applicant_id)

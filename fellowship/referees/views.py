@@ -52,7 +52,8 @@ def index(application_id: int):
             form.email.errors = [*form.email.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"{referee.name} is added; we have emailed them a link to upload the letter.", "success")
+            flash(_("%(name)s is added; we have emailed them a link to upload the letter.", name=referee.name),
+                  "success")
             return redirect(url_for("referees.index", application_id=application_id))
     return _render_index(application, form)
 
@@ -102,7 +103,7 @@ def change_language(application_id: int, referee_id: int):
 
 
 def _link_problem(exc: services.LetterLinkProblem) -> tuple[str, int]:
-    used = str(exc) == services.LINK_USED
+    used = str(exc) == _(services.LINK_USED)
     return render_template("referees/link_problem.html", message=str(exc), used=used,
                            heading="Letter already received" if used else "This link cannot be used"), (
         403 if isinstance(exc, services.LetterLinkForTheReferee) else 400)

@@ -78,7 +78,8 @@ class Number(Kind):
     def display(self, question: Question, value: Any, locale: str | None) -> str:
         if self.is_empty(value):
             return ""
-        return format_decimal(value, locale=babel_locale(locale))
+        # No grouping: numbers asked here are often years or codes ("2018", not "2,018").
+        return format_decimal(value, locale=babel_locale(locale), group_separator=False)
 
     def export_columns(self, question: Question, locale: str | None) -> list[ExportColumn]:
         return [(question.key, lambda value: None if self.is_empty(value) else value)]
