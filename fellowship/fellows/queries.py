@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, Select, and_, event, func, nulls_last, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -309,31 +311,35 @@ def timeline(fellow: Fellow) -> Timeline:
         if day is not None:
             items.append(TimelineItem(day, kind, title, [(k, v) for k, v in details or [] if v], response))
 
-    add(application.submitted_at, "application", f"Applied to {call.title}",
-        [("Reference", application.reference or ""), ("Cohort", f"{call.year} · {call.title}")])
+    # Statuses as their labels in lower case: in English the words the page always showed ("accept", "declined").
+    add(application.submitted_at, "application", _("Applied to %(call)s", call=call.title),
+        [(_("Reference"), application.reference or ""), (_("Cohort"), f"{call.year} · {call.title}")])
     if decision is not None:
-        add(decision.sent_at or decision.decided_at, "decision", f"Decision: {decision.outcome.value}",
-            [("Reason", decision.reason or "")])
+        add(decision.sent_at or decision.decided_at, "decision",
+            _("Decision: %(outcome)s", outcome=decision.outcome.label.lower()), [(_("Reason"), decision.reason or "")])
     if offer is not None and offer.responded_at is not None:
-        add(offer.responded_at, "offer", f"Offer {offer.status.value}")
-    add(fellow.arrival_date, "fellowship", "Arrived in Japan",
-        [("Host institution", fellow.host_institution or ""), ("Supervisor", fellow.supervisor or ""),
-         ("Study programme", fellow.study_programme or ""), ("Planned return", _fmt(fellow.planned_return_date))])
-    add(fellow.actual_return_date, "return", "Returned home")
+        add(offer.responded_at, "offer", _("Offer %(status)s", status=offer.status.label.lower()))
+    add(fellow.arrival_date, "fellowship", _("Arrived in Japan"),
+        [(_("Host institution"), fellow.host_institution or ""), (_("Supervisor"), fellow.supervisor or ""),
+         (_("Study programme"), fellow.study_programme or ""),
+         (_("Planned return"), _fmt(fellow.planned_return_date))])
+    add(fellow.actual_return_date, "return", _("Returned home"))
     for entry in careers:
         add(entry.start_date or entry.created_at, "career", f"{entry.position}, {entry.organisation}",
-            [("Sector", _sector_label(entry.sector)), ("Country", country_name(entry.country)),
-             ("Environmental work", "Yes" if entry.environmental else "No"),
-             ("Leadership level", entry.leadership_level.label),
-             ("Until", _fmt(entry.end_date) if entry.end_date else "current")])
+            [(_("Sector"), _sector_label(entry.sector)), (_("Country"), country_name(entry.country)),
+             (_("Environmental work"), _("Yes") if entry.environmental else _("No")),
+             (_("Leadership level"), entry.leadership_level.label),
+             (_("Until"), _fmt(entry.end_date) if entry.end_date else _("current"))])
     for follow_up, response in follow_ups:
-        add(follow_up.due_on, "follow_up", f"Follow-up at {follow_up.months_after_return} months: "
-                                           f"{follow_up.status.value}",
-            [("Due", _fmt(follow_up.due_on)), ("Sent", _fmt(follow_up.sent_at)),
-             ("Reminders", str(follow_up.reminders_sent) if follow_up.reminders_sent else ""),
-             ("Last reminded", _fmt(follow_up.last_reminded_at)), ("Overdue since", _fmt(follow_up.overdue_at)),
-             ("Lapsed", _fmt(follow_up.lapsed_at)), ("Answered", _fmt(follow_up.completed_at))], response)
-    add(fellow.lost_contact_since, "lost_contact", "Lost contact")
+        add(follow_up.due_on, "follow_up",
+            ngettext("Follow-up at %(num)d month: %(status)s", "Follow-up at %(num)d months: %(status)s",
+                     follow_up.months_after_return, status=follow_up.status.label.lower()),
+            [(_("Due"), _fmt(follow_up.due_on)), (_("Sent"), _fmt(follow_up.sent_at)),
+             (_("Reminders"), str(follow_up.reminders_sent) if follow_up.reminders_sent else ""),
+             (_("Last reminded"), _fmt(follow_up.last_reminded_at)),
+             (_("Overdue since"), _fmt(follow_up.overdue_at)),
+             (_("Lapsed"), _fmt(follow_up.lapsed_at)), (_("Answered"), _fmt(follow_up.completed_at))], response)
+    add(fellow.lost_contact_since, "lost_contact", _("Lost contact"))
     order = {k: i for i, k in enumerate(("application", "decision", "offer", "fellowship", "return", "career",
                                           "follow_up", "lost_contact"))}
     items.sort(key=lambda item: (item.on, order[item.kind]), reverse=True)

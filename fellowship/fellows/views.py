@@ -36,7 +36,7 @@ def _link_args(filters: dict[str, str], per_page: int) -> dict[str, Any]:
 def fellow_list():
     filters = queries.FellowFilters.from_args(request.args)
     form = FellowFilterForm(MultiDict(filters.as_args()))
-    form.cohort.choices = [("", "Any cohort"), *queries.cohort_choices()]
+    form.cohort.choices = [("", _("Any cohort")), *queries.cohort_choices()]
     page = paginate(queries.fellows_query(filters))
     return render_template("fellows/fellow_list.html", page=page, form=form, filters=filters,
                            link_args=_link_args(filters.as_args(), page.per_page))
@@ -124,7 +124,7 @@ def returns_due():
 def alumni_list():
     filters = queries.AlumniFilters.from_args(request.args)
     fields = filter_fields(AlumniFilterForm, filters.as_args(),
-                           {"cohort": [("", "Any cohort"), *queries.cohort_choices()]})
+                           {"cohort": [("", _("Any cohort")), *queries.cohort_choices()]})
     today = date.today()
     page = paginate(queries.alumni_query(filters, today), total=queries.cached_alumni_total(filters),
                     count=queries.alumni_count(filters, today))
