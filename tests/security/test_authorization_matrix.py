@@ -119,6 +119,13 @@ def build_world() -> dict[str, Any]:
     message = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == applicant_a.email)).one()
     invitee = UserFactory(email="invited@example.org", password_hash=invitations.new_invited_password_hash(),
                           email_confirmed_at=None, roles=[Role.REVIEWER])
+    # The form builder's pages: the call's first section and its first question (the default form).
+    from fellowship.questions.models import Question, QuestionnaireSection
+
+    form_section = db.session.scalars(sa.select(QuestionnaireSection).where(
+        QuestionnaireSection.questionnaire_id == call.questionnaire_id).order_by(QuestionnaireSection.position)).first()
+    form_question = db.session.scalars(sa.select(Question).where(
+        Question.section_id == form_section.id).order_by(Question.position)).first()
 
     return {
         "emails": {"applicant_a": applicant_a.email, "applicant_b": applicant_b.email, "reviewer": reviewer.email,
@@ -130,6 +137,7 @@ def build_world() -> dict[str, Any]:
             "message_id": message.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
+            "section_id": form_section.id, "question_id": form_question.id,
             "group": "education",  # the default form has no repeatable group: staff are told 404
         },
         "tokens": {
