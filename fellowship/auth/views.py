@@ -205,7 +205,7 @@ def profile():
         form.locale.data = current_locale() or DEFAULT_LOCALE  # the language the page is shown in now
         try:
             services.update_profile(current_user, form.full_name.data or "", form.time_zone.data or "",
-                                    form.locale.data)
+                                    form.locale.data or None)
         except DomainError as exc:
             form.time_zone.errors.append(str(exc))
         else:

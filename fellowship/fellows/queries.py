@@ -45,7 +45,8 @@ def cohort_choices() -> list[tuple[str, str]]:
 #: total read every fellow, so they are cached until a fellow is added or removed or changes status or call, or a
 #: call is renamed (fellowship.cached).
 ALUMNI_LIST_FIGURES = cached.aggregate("alumni-list-figures")
-_ALUMNI_LIST_INPUTS: cached.Inputs = {Fellow: ("status", "call_id"), Call: ("year", "title")}
+_ALUMNI_LIST_INPUTS: cached.Inputs = {Fellow: ("status", "call_id"),
+                                      Call: ("year", "title_source", "title_translations")}
 
 
 def alumni_list_figures() -> dict[str, Any]:

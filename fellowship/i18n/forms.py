@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, SubmitField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Optional
 
 from fellowship.forms import FellowshipForm
 from fellowship.i18n import language_choices
@@ -18,5 +18,5 @@ class LanguageForm(FellowshipForm):
 
 
 def language_field(label: str | object, description: str | object | None = None) -> SelectField:
-    """A select of the interface languages, each named in itself."""
-    return SelectField(label, choices=language_choices(), validators=[DataRequired()], description=description)
+    """A select of the interface languages, each named in itself; left out of a post, nothing changes (Optional)."""
+    return SelectField(label, choices=language_choices(), validators=[Optional()], description=description)

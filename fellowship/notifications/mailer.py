@@ -24,10 +24,10 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email["To"] = message.recipient
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = message.message_id
-    email["Content-Language"] = message.locale or "en"
     with force_locale(message.locale or "en"):
         email.set_content(render_text(message.template, context))
         email.add_alternative(render_template(f"emails/{message.template}.html", **context), subtype="html")
+    email["Content-Language"] = message.locale or "en"  # after the content: setting it clears Content-* headers
     return email
 
 

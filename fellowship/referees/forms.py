@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, StringField, SubmitField
+from wtforms import EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
 from fellowship.documents.forms import ACCEPT, file_hint
 from fellowship.forms import FellowshipForm
+from fellowship.i18n import language_choices
 from fellowship.i18n.forms import language_field
 
 
@@ -28,7 +29,8 @@ class RefereeForm(FellowshipForm):
 class RefereeLanguageForm(FellowshipForm):
     """Change the language a referee is written to in (their reminders come in it)."""
 
-    locale = language_field(_l("Language of the referee's emails"))
+    locale = SelectField(_l("Language of the referee's emails"), choices=language_choices(),
+                         validators=[DataRequired()])
     submit = SubmitField(_l("Change language"))
 
 

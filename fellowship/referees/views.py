@@ -45,8 +45,9 @@ def index(application_id: int):
         form.locale.data = current_locale() or DEFAULT_LOCALE  # the applicant's own language, until they choose
     if form.validate_on_submit():
         try:
+            language = form.locale.data or current_locale() or DEFAULT_LOCALE  # unchosen: the applicant's own
             referee = services.add_referee(application, form.name.data or "", form.email.data or "",
-                                           form.relation.data or "", form.locale.data or DEFAULT_LOCALE)
+                                           form.relation.data or "", language)
         except DomainError as exc:
             db.session.rollback()
             form.email.errors = [*form.email.errors, str(exc)]
@@ -95,7 +96,7 @@ def change_language(application_id: int, referee_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a language from the list."), "error")
     else:
-        services.change_referee_locale(referee, form.locale.data or DEFAULT_LOCALE)
+        services.change_referee_locale(referee, form.locale.data or "")
         db.session.commit()
         flash(_("We will write to %(name)s in %(language)s from now on.", name=referee.name,
                 language=LANGUAGE_NAMES[referee.locale]), "success")
