@@ -41,6 +41,7 @@ from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.pagination import Page, paginate
+from fellowship.selection import stages
 from fellowship.selection.models import (
     AdjustmentAction,
     ApplicationScore,
@@ -50,6 +51,9 @@ from fellowship.selection.models import (
     RankingProposal,
     ReviewerStrictness,
     SelectionAdjustment,
+    SelectionStage,
+    StageResult,
+    StageScore,
 )
 
 log = logging.getLogger(__name__)
@@ -345,13 +349,27 @@ def quotas_of(call: Call) -> dict[str, int]:
     return {quota.region: quota.min_share_percent for quota in call.quotas}
 
 
-def load_candidates(call: Call, sort: Sort) -> tuple[list[Candidate], dict[int, str]]:
-    """Every competing application's (id, region, score, review count) and the chair's adjustments: one query."""
-    score = score_column(sort)
+def final_score(scoring: stages.Scoring, sort: Sort, application_id: Any) -> tuple[Any, list[tuple[Any, Any]]]:
+    """The final ranking's score as SQL and the joins it needs besides ApplicationScore: the review round's score
+    for a one-round call (as before stages), else the stages' combined score among those still in (stages.py)."""
+    if scoring.plain:
+        return score_column(sort), []
+    return stages.score_expression(scoring, sort, application_id)
+
+
+def load_candidates(call: Call, sort: Sort,
+                    scoring: stages.Scoring | None = None) -> tuple[list[Candidate], dict[int, str]]:
+    """Every competing application's (id, region, score, review count) and the chair's adjustments: one query
+    (and one for the call's stages when `scoring` is not given)."""
+    scoring = scoring or stages.scoring_for_call(call.id)
+    score, joins = final_score(scoring, sort, Application.id)
+    stmt = (select(Application.id, Application.region, score, ApplicationScore.review_count,
+                   SelectionAdjustment.action)
+            .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id))
+    for target, on in joins:
+        stmt = stmt.outerjoin(target, on)
     rows = db.session.execute(
-        select(Application.id, Application.region, score, ApplicationScore.review_count, SelectionAdjustment.action)
-        .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
-        .outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
+        stmt.outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
         .where(Application.call_id == call.id, Application.status.in_(PROPOSAL_STATUSES))
     ).all()
     enough = call.reviewers_per_application
@@ -375,6 +393,9 @@ _PROPOSAL_INPUTS: dict[type, tuple[str, ...] | None] = {
     SelectionAdjustment: None,
     RegionalQuota: None,
     Call: ("places", "reviewers_per_application"),
+    StageScore: None,
+    StageResult: ("advanced",),
+    SelectionStage: ("kind", "weight", "position", "advanced_at"),
 }
 
 
@@ -436,13 +457,13 @@ class ProposalSummary:
                    seats=[QuotaSeats(*q) for q in data["seats"]])
 
 
-def _positions_insert(call: Call, sort: Sort, proposal: Proposal) -> Any:
+def _positions_insert(call: Call, sort: Sort, proposal: Proposal, scoring: stages.Scoring) -> Any:
     """INSERT ... SELECT of every ranked application's position, label and waitlist place, in one statement.
 
     The order and the waitlist are window functions over the scores; only the proposal's small sets (selected,
     included, excluded, moved up by a quota) travel as parameters, so the statement does not grow with the call.
     """
-    score = score_column(sort)
+    score, joins = final_score(scoring, sort, Application.id)
     scored = score.is_not(None)
     app_id = Application.id
 
@@ -453,14 +474,21 @@ def _positions_insert(call: Call, sort: Sort, proposal: Proposal) -> Any:
     rank_order = (case((scored, 0), else_=1), score.desc(), app_id)
     # Both numbers over the same order (one sort): the position, and how many waitlisted rows come up to here.
     waitlist_number = func.sum(case((waitlisted, 1), else_=0)).over(order_by=rank_order, rows=(None, 0))
-    rows = (
+    cut_out: Any = sa_false()
+    if scoring.cut_stage_id is not None:  # did not advance at the last shortlist
+        cut_out = select(StageResult.application_id).where(
+            StageResult.stage_id == scoring.cut_stage_id, StageResult.application_id == app_id,
+            StageResult.advanced.is_(False)).exists()
+    ranked = (
         select(app_id.label("application_id"), func.row_number().over(order_by=rank_order).label("position"),
                Application.status.label("status"), selected.label("selected"), waitlisted.label("waitlisted"),
-               waitlist_number.label("n"))
+               waitlist_number.label("n"), cut_out.label("cut_out"))
         .outerjoin(ApplicationScore, ApplicationScore.application_id == app_id)
-        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
-        .subquery("ranked")
     )
+    for target, on in joins:
+        ranked = ranked.outerjoin(target, on)
+    rows = (ranked.where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
+            .subquery("ranked"))
     waitlist_position = case((rows.c.waitlisted, rows.c.n), else_=None)
     label = case(
         (rows.c.status == ApplicationStatus.OFFER_DECLINED, literal("Declined the offer")),
@@ -471,6 +499,7 @@ def _positions_insert(call: Call, sort: Sort, proposal: Proposal) -> Any:
         (and_(rows.c.waitlisted, among_column(rows.c.application_id, proposal.passed_over)),
          literal("Waitlist ") + cast(rows.c.n, String) + literal(f" {PASSED_OVER}")),
         (rows.c.waitlisted, literal("Waitlist ") + cast(rows.c.n, String)),
+        (rows.c.cut_out, literal("Not shortlisted")),
         else_=literal("Not ranked"),
     )
     return insert(RankingPosition).from_select(
@@ -491,7 +520,8 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
     A handful of statements whatever the size (the positions in one INSERT ... SELECT). When another request
     stored the same proposal first, its copy stands (the primary key refuses the second).
     """
-    candidates, adjustments = load_candidates(call, sort)
+    scoring = stages.scoring_for_call(call.id)
+    candidates, adjustments = load_candidates(call, sort, scoring)
     proposal = propose_selection(candidates, call.places, quotas_of(call), adjustments)
     ranked = db.session.scalar(select(func.count(Application.id))
                                .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))) or 0
@@ -504,7 +534,7 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
                                                              RankingProposal.sort == sort))
             db.session.execute(delete(RankingPosition).where(RankingPosition.call_id == call.id,
                                                              RankingPosition.sort == sort))
-            db.session.execute(_positions_insert(call, sort, proposal))
+            db.session.execute(_positions_insert(call, sort, proposal, scoring))
             db.session.execute(insert(RankingProposal).values(
                 call_id=call.id, sort=sort, version=version, summary=summary.to_json(), computed_at=utcnow()))
     except IntegrityError:
@@ -611,6 +641,9 @@ class RankingRow:
     adjustment: str | None
     adjustment_reason: str | None
     adjusted_by: str | None
+    #: Calls in stages: each weighted stage's score (Ranking.stages' order) and the combined one.
+    stage_scores: tuple[Decimal | None, ...] = ()
+    combined: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -622,6 +655,17 @@ class Ranking:
     rows: list[RankingRow]
     #: The stored proposal was stale and has just been recomputed (the caller commits it).
     refreshed: bool = False
+    #: The weighted stages of a call in stages (empty for a one-round call), in order.
+    stages: tuple[stages.Weighted, ...] = ()
+
+
+def combine(scoring: stages.Scoring, values: Sequence[Decimal | None], advanced: bool = True) -> Decimal | None:
+    """Σ weight × score / Σ weight over the stages, 4 places (as the SQL computes it); None if one is missing."""
+    if not advanced or any(v is None for v in values):
+        return None
+    total = sum(w.weight for w in scoring.stages)
+    return stages.quantize(sum((Decimal(v) * w.weight for v, w in zip(values, scoring.stages, strict=True)
+                                if v is not None), Decimal(0)) / total)
 
 
 def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: StoredVersion | None = None) -> Ranking:
@@ -634,12 +678,23 @@ def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: Store
     offset = (page - 1) * per_page
     items = db.session.execute(ranking_page_statement(),
                                {"call_id": call.id, "sort": sort, "first": offset + 1, "last": offset + per_page}).all()
+    scoring = stages.scoring_for_call(call.id)
+    in_stages = not scoring.plain
+    later = stages.stage_scores_of(call.id, [r.id for r in items]) if in_stages else {}
     result = Page(items=items, page=page, per_page=per_page, total=summary.ranked)
     enough = call.reviewers_per_application
     score_name = "raw_mean" if sort == "raw" else "normalised_mean"
+
+    def stage_values(r: Any) -> tuple[Decimal | None, ...]:
+        review = r.raw_mean if sort == "raw" else r.normalised_mean
+        return tuple(review if w.first_review else later.get(r.id, {}).get(w.stage_id) for w in scoring.stages)
+
+    values = {r.id: stage_values(r) for r in items} if in_stages else {}
+    combined = {r.id: combine(scoring, values[r.id], r.label != "Not shortlisted") for r in items} if in_stages else {}
     rows = [
         RankingRow(
-            id=r.id, rank=r.position if getattr(r, score_name) is not None else None, reference=r.reference,
+            id=r.id, reference=r.reference,
+            rank=r.position if (combined.get(r.id) if in_stages else getattr(r, score_name)) is not None else None,
             name=" ".join(p for p in (r.given_name, r.family_name) if p), nationality=r.nationality,
             region=r.region, status=r.status, review_count=r.review_count, missing_reviews=r.review_count < enough,
             raw_mean=r.raw_mean, normalised_mean=r.normalised_mean, spread=r.spread,
@@ -647,10 +702,12 @@ def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: Store
             selected=r.selected, waitlist_position=r.waitlist_position,
             adjustment=AdjustmentAction(r.adjustment).value if r.adjustment else None,
             adjustment_reason=r.adjustment_reason, adjusted_by=r.adjusted_by,
+            stage_scores=values.get(r.id, ()), combined=combined.get(r.id),
         )
         for r in items
     ]
-    return Ranking(call=call, sort=sort, proposal=summary, page=result, rows=rows, refreshed=refreshed)
+    return Ranking(call=call, sort=sort, proposal=summary, page=result, rows=rows, refreshed=refreshed,
+                   stages=scoring.stages if in_stages else ())
 
 
 def strictness_page(call_id: int, page: int, per_page: int) -> Page:

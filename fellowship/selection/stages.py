@@ -545,7 +545,8 @@ def send_outcome(call: Call, stage: SelectionStage, by: User) -> int:
             .join(User, User.id == Application.applicant_id).where(Application.id.in_(claimed))).all()
         for application_id, reference, email, name in recipients:
             queue_email(email, "selection/not_shortlisted",
-                        dedupe_key=f"stage-{stage.id}-not-advanced-{application_id}", name=name, call_title=call.title, reference=reference, stage_name=stage.name)
+                        dedupe_key=f"stage-{stage.id}-not-advanced-{application_id}",
+                        name=name, call_title=call.title, reference=reference, stage_name=stage.name)
     db.session.refresh(stage, ["outcome_sent_at"])
     if first_send:
         advanced = list(db.session.scalars(select(StageResult.application_id).where(
@@ -570,3 +571,20 @@ def results_of(stage: SelectionStage, advanced: bool) -> Select[*tuple[Any, ...]
 def quantize(value: Decimal | float | None) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
+
+
+def pending_outcome_count(stage: SelectionStage) -> int:
+    """How many "not shortlisted" emails sending the outcome would queue now."""
+    return db.session.scalar(select(func.count()).select_from(StageResult).where(
+        StageResult.stage_id == stage.id, StageResult.advanced.is_(False), StageResult.notified_at.is_(None))) or 0
+
+
+def set_references_at_shortlist(call: Call, value: bool, by: User) -> None:
+    """Ask for references at shortlist (or when referees are named); only before the call closes."""
+    reason = configurable_reason(call)
+    if reason:
+        raise DomainError(reason)
+    if call.references_at_shortlist != value:
+        call.references_at_shortlist = value
+        db.session.flush()
+        record("selection.references_at_shortlist", call, actor_id=by.id, value=value)

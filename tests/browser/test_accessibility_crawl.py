@@ -160,6 +160,14 @@ def seed_demo(app: Flask) -> dict[str, Any]:
                         created_by_id=user["staff"].id)
         db.session.add(job)
         db.session.flush()
+        from fellowship.selection.models import SelectionStage, StageKind
+        from fellowship.selection.stages import ensure_stages
+
+        review_stage = ensure_stages(reviewing)[0]
+        shortlist = SelectionStage(call_id=reviewing.id, position=review_stage.position + 1, kind=StageKind.SHORTLIST,
+                                   name="Shortlist", advance_count=4, advance_by_quota=True)
+        db.session.add(shortlist)
+        db.session.flush()
         newcomer = User(email="newcomer@example.org", full_name="Nia Newcomer", password_hash="x")  # noqa: S106
         db.session.add(newcomer)
         invitee = User(email="invitee@example.org", full_name="Ines Invitee",
@@ -168,6 +176,7 @@ def seed_demo(app: Flask) -> dict[str, Any]:
         db.session.flush()
         ids = {
             "open_call": open_call.id, "reviewing_call": reviewing.id, "decided_call": decided.id,
+            "review_stage": review_stage.id, "shortlist": shortlist.id,
             "own": own.id, "assignment": assignment.id if assignment else None, "member": member.id if member else None,
             "decided_app": decided_app.id if decided_app else None, "submitted": submitted.id if submitted else None,
             "batch_key": batch_key, "fellow": fellow.id, "programme": programme.id if programme else None,
@@ -230,6 +239,11 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("panel", f"/staff/calls/{rev}/panel"), ("panel-member", f"/staff/calls/{rev}/panel/members/{ids['member']}"),
         ("shortfalls", f"/staff/calls/{rev}/panel/shortfalls"), ("ranking", f"/staff/calls/{rev}/ranking"),
         ("strictness", f"/staff/calls/{rev}/ranking/reviewers"), ("decisions", f"/staff/calls/{dec}/decisions"),
+        ("stages", f"/staff/calls/{rev}/stages"),
+        ("stage-edit", f"/staff/calls/{rev}/stages/{ids['review_stage']}/edit"),
+        ("shortlist", f"/staff/calls/{rev}/stages/{ids['shortlist']}"),
+        ("shortlist-confirm", f"/staff/calls/{rev}/stages/{ids['shortlist']}/confirm"),
+        ("shortlist-outcome", f"/staff/calls/{rev}/stages/{ids['shortlist']}/outcome"),
         ("decisions-send", f"/staff/calls/{dec}/decisions/send"),
         ("decisions-from-proposal", f"/staff/calls/{rev}/decisions/from-proposal"),
         ("lock-reviews", f"/staff/calls/{rev}/panel/lock"),

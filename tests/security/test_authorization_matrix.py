@@ -117,6 +117,13 @@ def build_world() -> dict[str, Any]:
     db.session.add(job)
     db.session.commit()
     message = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == applicant_a.email)).one()
+    from fellowship.selection.models import SelectionStage, StageKind
+    from fellowship.selection.stages import ensure_stages
+
+    ensure_stages(call)
+    shortlist = SelectionStage(call_id=call.id, position=2, kind=StageKind.SHORTLIST, name="Shortlist", advance_count=1)
+    db.session.add(shortlist)
+    db.session.commit()
     invitee = UserFactory(email="invited@example.org", password_hash=invitations.new_invited_password_hash(),
                           email_confirmed_at=None, roles=[Role.REVIEWER])
     # The form builder's pages: the call's first section and its first question (the default form).
@@ -134,7 +141,7 @@ def build_world() -> dict[str, Any]:
             "application_id": application.id, "document_id": documents[DocumentKind.CV].id,
             "referee_id": received.id, "assignment_id": assignment.id, "call_id": call.id,
             "fellow_id": fellow.id, "follow_up_id": follow_up.id, "job_id": job.id, "member_id": member.id,
-            "message_id": message.id,
+            "message_id": message.id, "stage_id": shortlist.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
             "section_id": form_section.id, "question_id": form_question.id,
