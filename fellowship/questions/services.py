@@ -22,7 +22,7 @@ from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.questions.kinds import KINDS, AnswerError, EntryErrors, QuestionKind
 from fellowship.questions.kinds.choice import choice_label
-from fellowship.questions.kinds.common import text_in
+from fellowship.questions.kinds.common import text_in, text_now
 from fellowship.questions.kinds.file import STORED_KEYS
 from fellowship.questions.kinds.group import Group
 from fellowship.questions.kinds.text import LongText
@@ -169,7 +169,7 @@ def _check_order(questionnaire: Questionnaire, order: list[Question]) -> None:
         source = (question.condition or {}).get("question")
         if source and source not in seen:
             raise DomainError(_("“%(label)s” is shown depending on “%(source)s”, which must come before it.",
-                                label=text_in(question.label, None), source=source))
+                                label=text_now(question.label), source=source))
         seen.add(question.key)
 
 
@@ -411,7 +411,7 @@ def remove_question(question: Question) -> None:
     dependants = _dependants(questionnaire, {question.key})
     if dependants:
         raise DomainError(_("“%(label)s” is shown depending on this question; change or remove it first.",
-                            label=text_in(dependants[0].label, None)))
+                            label=text_now(dependants[0].label)))
     ids = [question.id, *(child.id for child in question.children)]
     # SQLite does not enforce ON DELETE CASCADE here, so the rows that refer to the question go explicitly.
     db.session.execute(delete(AnswerFacet).where(AnswerFacet.question_id.in_(ids)))
@@ -436,7 +436,7 @@ def remove_section(section: QuestionnaireSection) -> None:
     dependants = _dependants(questionnaire, keys)
     if dependants:
         raise DomainError(_("“%(label)s” is shown depending on a question of this section; change or remove it "
-                            "first.", label=text_in(dependants[0].label, None)))
+                            "first.", label=text_now(dependants[0].label)))
     ids = [q.id for q in questions]
     if ids:
         db.session.execute(delete(AnswerFacet).where(AnswerFacet.question_id.in_(ids)))

@@ -34,9 +34,12 @@ class QuestionKind(LabelledEnum):
     GROUP = "group"
 
     @classmethod
-    def _labels(cls) -> dict[str, str]:
-        return {"yes_no": "Yes / no", "language_level": "Language and level", "url": "Web address (URL)",
-                "group": "Repeatable group", "file": "File upload"}
+    def _labels(cls) -> dict[str, Any]:
+        return {"short_text": _l("Short text"), "long_text": _l("Long text"), "number": _l("Number"),
+                "date": _l("Date"), "single_choice": _l("Single choice"), "multiple_choice": _l("Multiple choice"),
+                "yes_no": _l("Yes / no"), "country": _l("Country"), "language_level": _l("Language and level"),
+                "email": _l("Email address"), "url": _l("Web address (URL)"), "file": _l("File upload"),
+                "group": _l("Repeatable group")}
 
 
 class AnswerError(ValueError):

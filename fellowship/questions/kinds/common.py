@@ -41,3 +41,11 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value.strip()
     return None
+
+
+def text_now(texts: Texts | dict[str, str] | None) -> str:
+    """A stored text in the language of the page or email being rendered (for messages built in services)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return text_in(texts, str(locale) if locale else None)

@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from wtforms import FieldList, Form, FormField
 
 from fellowship.questions.kinds.base import AnswerError, ExportColumn, Kind, QuestionKind
-from fellowship.questions.kinds.common import text_in
+from fellowship.questions.kinds.common import text_in, text_now
 
 if TYPE_CHECKING:
     from wtforms.fields.core import UnboundField
@@ -61,7 +61,7 @@ class Group(Kind):
                 entries.append(kept)  # an entry left wholly blank is dropped
         if details:
             (index, key), message = next(iter(details.items()))
-            label = next(text_in(c.label, None) for c in question.children if c.key == key)
+            label = next(text_now(c.label) for c in question.children if c.key == key)
             raise EntryErrors(_("Entry %(num)d, %(label)s: %(message)s", num=index + 1, label=label,
                                 message=message), details)
         _low, high = self.limits(question)
@@ -80,7 +80,7 @@ class Group(Kind):
         for index, entry in enumerate(entries):
             for child in question.children:
                 if child.required and KINDS[child.kind].is_empty(entry.get(child.key)):
-                    return _("Entry %(num)d: answer “%(label)s”.", num=index + 1, label=text_in(child.label, None))
+                    return _("Entry %(num)d: answer “%(label)s”.", num=index + 1, label=text_now(child.label))
         return None
 
     def entry_form_class(self, question: Question, locale: str | None) -> type[Form]:
