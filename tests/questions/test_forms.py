@@ -125,3 +125,12 @@ def test_labels_and_choices_are_in_the_respondents_language(questionnaire: Quest
         html = render_template_string(RENDER, form=form)
     assert "Biodiversité" in html and "Kenya" in html and "Japon" in html
     assert 'aria-required="true"' in html and " required" not in html.replace("aria-required", "")
+
+
+def test_enter_in_a_text_input_saves_rather_than_removing_the_first_entry(questionnaire: Questionnaire, app: Flask
+                                                                          ) -> None:
+    with app.test_request_context("/"):
+        html = render_template_string(RENDER, form=section_form(section(questionnaire, "history"), {}, "en"))
+    first_submit = html[html.index("<button"):]
+    assert first_submit.startswith('<button type="submit" hidden') and "name=" not in first_submit.split(">")[0]
+    assert html.index('name="_remove_education"') > html.index("<button")
