@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 #: Bar colours (the app's greens and a contrasting blue/amber), readable on white.
@@ -43,11 +44,11 @@ def _number(value: float) -> str:
 WIDTH, BAR_AREA, BAR_HEIGHT, LABEL_HEIGHT, GAP = 340, 270, 16, 16, 10
 
 
-def bar_chart(title: str, bars: Sequence[Bar], *, maximum: float | None = None, value_heading: str = "Value",
-              figures: str = "the table below") -> Markup:
+def bar_chart(title: str, bars: Sequence[Bar], *, maximum: float | None = None, value_heading: str | None = None,
+              figures: str | None = None) -> Markup:
     """A horizontal bar chart; `maximum` fixes the scale (1.0 for shares), else the largest value."""
-    return grouped_bar_chart(title, [bar.label for bar in bars], [Series(value_heading, bars)], maximum=maximum,
-                             figures=figures)
+    return grouped_bar_chart(title, [bar.label for bar in bars], [Series(value_heading or _("Value"), bars)],
+                             maximum=maximum, figures=figures)
 
 
 def _legend(series: Sequence[Series]) -> tuple[list[str], int]:
@@ -64,7 +65,7 @@ def _legend(series: Sequence[Series]) -> tuple[list[str], int]:
 
 
 def grouped_bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *,
-                      maximum: float | None = None, figures: str = "the table below") -> Markup:
+                      maximum: float | None = None, figures: str | None = None) -> Markup:
     """Horizontal bars, one group per category (its label above) and one bar per series in it, and a legend."""
     chart_id = _chart_id("chart")
     legend, legend_height = _legend(series) if len(series) > 1 else ([], 0)
@@ -75,7 +76,9 @@ def grouped_bar_chart(title: str, categories: Sequence[str], series: Sequence[Se
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{WIDTH}" height="{height}" '
              f'viewBox="0 0 {WIDTH} {height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
              f'<title id="{chart_id}-title">{escape(title)}</title>',
-             f'<desc id="{chart_id}-desc">Bar chart; {escape(figures)} holds the same figures.</desc>', *legend]
+             f'<desc id="{chart_id}-desc">'
+             f'{escape(_("Bar chart; %(table)s holds the same figures.", table=figures or _("the table below")))}'
+             '</desc>', *legend]
     for row, category in enumerate(categories):
         top = legend_height + row * per_group
         parts.append(f'<text x="0" y="{top + 12}" font-size="12" font-weight="600" fill="#222">'

@@ -51,25 +51,26 @@ def _share_bars(groups: list[outcomes.Figures], attribute: str) -> list[charts.B
 
 def _charts(data: outcomes.Outcomes, comparison: list[outcomes.Figures]) -> dict[str, Any]:
     top = data.by_country[:TOP_COUNTRIES]
-    rates = (("Return rate", "return_rate"), ("Environmental work", "environmental_share"),
-             ("Leadership", "leadership_share"), ("Follow-up response", "response_rate"))
+    rates = ((_("Return rate"), "return_rate"), (_("Environmental work"), "environmental_share"),
+             (_("Leadership"), "leadership_share"), (_("Follow-up response"), "response_rate"))
+    by_country_table = _("the table “All figures by home country”")
     return {
         "by_region": charts.grouped_bar_chart(
-            "Outcomes by home region", [f.label for f in data.by_region],
+            _("Outcomes by home region"), [f.label for f in data.by_region],
             [charts.Series(name, _share_bars(data.by_region, attr)) for name, attr in rates],
-            maximum=1.0, figures="the table “All figures by home region”"),
+            maximum=1.0, figures=_("the table “All figures by home region”")),
         "by_country": charts.grouped_bar_chart(
-            f"Outcomes by home country (top {TOP_COUNTRIES} by alumni)", [f.label for f in top],
+            _("Outcomes by home country (top %(num)d by alumni)", num=TOP_COUNTRIES), [f.label for f in top],
             [charts.Series(name, _share_bars(top, attr)) for name, attr in rates[:3]],
-            maximum=1.0, figures="the table “All figures by home country”"),
+            maximum=1.0, figures=by_country_table),
         "alumni_by_country": charts.bar_chart(
-            f"Alumni by home country (top {TOP_COUNTRIES})",
-            [charts.Bar(f.label, f.alumni, str(f.alumni)) for f in top], value_heading="Alumni",
-            figures="the table “All figures by home country”"),
+            _("Alumni by home country (top %(num)d)", num=TOP_COUNTRIES),
+            [charts.Bar(f.label, f.alumni, str(f.alumni)) for f in top], value_heading=_("Alumni"),
+            figures=by_country_table),
         "cohorts": charts.grouped_bar_chart(
-            "Cohorts compared", [f.label for f in comparison],
+            _("Cohorts compared"), [f.label for f in comparison],
             [charts.Series(name, _share_bars(comparison, attr)) for name, attr in rates],
-            maximum=1.0, figures="the table “All figures by cohort”"),
+            maximum=1.0, figures=_("the table “All figures by cohort”")),
     }
 
 
@@ -194,8 +195,8 @@ def alumni_directory():
     if not directory.may_see_directory(current_user):
         abort(403)
     form = DirectoryForm(request.args)
-    form.country.choices = [("", "Any country"), *country_choices()]
-    form.field.choices = [("", "Any field"), *((f.value, f.label) for f in EnvironmentalField)]
+    form.country.choices = [("", _("Any country")), *country_choices()]
+    form.field.choices = [("", _("Any field")), *EnvironmentalField.choices()]
     country = request.args.get("country", "").strip().upper() or None
     if country and not is_country(country):
         country = None

@@ -18,7 +18,9 @@ from datetime import date, timedelta
 from typing import IO, Any
 
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import func, or_, select, update
 
@@ -53,15 +55,23 @@ DEFAULT_INLINE_LIMIT = 3000
 #: A RUNNING job not updated for this long is taken to have lost its worker and may be claimed again.
 STALE_AFTER = timedelta(minutes=15)
 
-FIGURES_HEADER = ["Scope", "Group", "Alumni", "Answered a follow-up", "Living in home region", "Return rate",
-                  "With a current career entry", "In environmental work", "Environmental share",
-                  "In leadership positions", "Leadership share", "Follow-ups sent", "Follow-ups completed",
-                  "Response rate", "Overdue follow-ups", "Lapsed follow-ups", "Lost contact"]
-ALUMNI_HEADER = ["Fellow id", "Name", "Email", "Cohort", "Cohort year", "Home country", "Home region",
-                 "Actual return date", "Lost contact since", "Directory opt-in", "Current position",
-                 "Organisation", "Sector", "Career country", "Environmental work", "Leadership level",
-                 "Latest country of residence", "Follow-ups sent", "Follow-ups completed", "Overdue", "Lapsed",
-                 "Next follow-up due"]
+#: Column headings, lazy: written in the language of whoever asked for the export (`_header`).
+FIGURES_HEADER = [_l("Scope"), _l("Group"), _l("Alumni"), _l("Answered a follow-up"), _l("Living in home region"),
+                  _l("Return rate"), _l("With a current career entry"), _l("In environmental work"),
+                  _l("Environmental share"), _l("In leadership positions"), _l("Leadership share"),
+                  _l("Follow-ups sent"), _l("Follow-ups completed"), _l("Response rate"), _l("Overdue follow-ups"),
+                  _l("Lapsed follow-ups"), _l("Lost contact")]
+ALUMNI_HEADER = [_l("Fellow id"), _l("Name"), _l("Email"), _l("Cohort"), _l("Cohort year"), _l("Home country"),
+                 _l("Home region"), _l("Actual return date"), _l("Lost contact since"), _l("Directory opt-in"),
+                 _l("Current position"), _l("Organisation"), _l("Sector"), _l("Career country"),
+                 _l("Environmental work"), _l("Leadership level"), _l("Latest country of residence"),
+                 _l("Follow-ups sent"), _l("Follow-ups completed"), _l("Overdue"), _l("Lapsed"),
+                 _l("Next follow-up due")]
+
+
+def _header(headings: Sequence[Any]) -> list[str]:
+    """Headings as text in the current language (openpyxl takes no lazy string)."""
+    return [str(heading) for heading in headings]
 
 
 def inline_limit() -> int:
@@ -79,13 +89,13 @@ def _figure_cells(scope: str, f: Figures) -> list[Any]:
 
 def figure_rows(data: Outcomes, comparison: Sequence[Figures]) -> Iterator[list[Any]]:
     """The figures as rows: overall, by region, by country, then every cohort (rates as fractions 0..1)."""
-    yield _figure_cells(f"Overall ({data.cohort_label})", data.overall)
+    yield _figure_cells(_("Overall (%(cohort)s)", cohort=data.cohort_label), data.overall)
     for f in data.by_region:
-        yield _figure_cells("Home region", f)
+        yield _figure_cells(_("Home region"), f)
     for f in data.by_country:
-        yield _figure_cells("Home country", f)
+        yield _figure_cells(_("Home country"), f)
     for f in comparison:
-        yield _figure_cells("Cohort", f)
+        yield _figure_cells(_("Cohort"), f)
 
 
 def _rate_text(value: Any) -> Any:
@@ -97,7 +107,7 @@ def figures_csv(data: Outcomes, comparison: Sequence[Figures]) -> bytes:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(FIGURES_HEADER)
+    writer.writerow(_header(FIGURES_HEADER))
     for row in figure_rows(data, comparison):
         writer.writerow([csv_cell(_rate_text(v)) for v in row])
     return buffer.getvalue().encode("utf-8")
@@ -106,8 +116,8 @@ def figures_csv(data: Outcomes, comparison: Sequence[Figures]) -> bytes:
 def figures_xlsx(data: Outcomes, comparison: Sequence[Figures]) -> IO[bytes]:
     """The figures as an XLSX workbook in a temporary file, rewound (rates as numbers formatted as percent)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Outcomes")
-    sheet.append(FIGURES_HEADER)
+    sheet = workbook.create_sheet(_("Outcomes")[:31])  # Excel: at most 31 characters
+    sheet.append(_header(FIGURES_HEADER))
     for row in figure_rows(data, comparison):
         sheet.append([xlsx_cell(v) for v in row])
     output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
@@ -179,7 +189,7 @@ def alumni_csv_stream(batch_size: int = EXPORT_BATCH) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(ALUMNI_HEADER)
+    writer.writerow(_header(ALUMNI_HEADER))
     yield buffer.getvalue().encode("utf-8")
     for batch in alumni_batches(batch_size):
         buffer.seek(0)
@@ -191,8 +201,8 @@ def alumni_csv_stream(batch_size: int = EXPORT_BATCH) -> Iterator[bytes]:
 def alumni_xlsx(batch_size: int = EXPORT_BATCH) -> IO[bytes]:
     """The full export as an XLSX workbook in a temporary file, rewound (write-only: flat memory)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Alumni")
-    sheet.append(ALUMNI_HEADER)
+    sheet = workbook.create_sheet(_("Alumni")[:31])
+    sheet.append(_header(ALUMNI_HEADER))
     for batch in alumni_batches(batch_size):
         for row in batch:
             sheet.append([xlsx_cell(v) for v in row])
@@ -215,7 +225,10 @@ def create_export_job(user: User, file_format: str) -> ExportJob:
     """Queue a background build of the alumni export; the view enqueues the task after commit."""
     if file_format not in FORMATS:
         raise DomainError(_("Choose CSV or XLSX."))
-    job = ExportJob(kind=EXPORT_KIND, params={"format": file_format}, status=ExportStatus.QUEUED,
+    # The language the export is asked for in: the worker writes its headings in it.
+    locale = get_locale()
+    job = ExportJob(kind=EXPORT_KIND, params={"format": file_format, "locale": str(locale) if locale else "en"},
+                    status=ExportStatus.QUEUED,
                     total_rows=alumni_count(), done_rows=0, created_by_id=user.id,
                     filename=export_filename(file_format))
     db.session.add(job)
@@ -259,19 +272,21 @@ def build_export(job_id: int, batch_size: int = EXPORT_BATCH) -> ExportJob | Non
     db.session.commit()
     job = db.session.get_one(ExportJob, job_id)
     file_format = job.params.get("format", "csv")
+    with force_locale(job.params.get("locale") or "en"):
+        header, sheet_name = _header(ALUMNI_HEADER), _("Alumni")[:31]
     job.total_rows = alumni_count()
     db.session.commit()
     try:
         with tempfile.TemporaryFile() as output:
             if file_format == "xlsx":
                 workbook = Workbook(write_only=True)
-                sheet = workbook.create_sheet("Alumni")
-                sheet.append(ALUMNI_HEADER)
+                sheet = workbook.create_sheet(sheet_name)
+                sheet.append(header)
             else:
                 text = io.TextIOWrapper(output, encoding="utf-8", newline="", write_through=True)
                 text.write("\ufeff")
                 writer = csv.writer(text)
-                writer.writerow(ALUMNI_HEADER)
+                writer.writerow(header)
             done = 0
             for batch in alumni_batches(batch_size):
                 for row in batch:

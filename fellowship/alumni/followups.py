@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import force_locale, ngettext
 from sqlalchemy import ColumnElement, CursorResult, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +28,7 @@ from fellowship.calls.models import Call
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow
 from fellowship.models import utcnow
-from fellowship.notifications.services import public_link, queue_email
+from fellowship.notifications.services import public_link, queue_email, recipient_locale
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +115,8 @@ def follow_up_link(follow_up_id: int, nonce: str) -> str:
 def period_label(months: int) -> str:
     """'6 months', '1 year', '5 years'."""
     if months % 12:
-        return f"{months} months"
-    years = months // 12
-    return "1 year" if years == 1 else f"{years} years"
+        return ngettext("%(num)d month", "%(num)d months", months)
+    return ngettext("%(num)d year", "%(num)d years", months // 12)
 
 
 # --- The daily job ----------------------------------------------------------------------------
@@ -153,17 +153,20 @@ def _claim(ids: Sequence[int], condition: ColumnElement[bool], values: dict[str,
 
 
 def _recipients(ids: Sequence[int]) -> list[Any]:
-    """One row per follow-up: its id, months, nonce, and the alumnus's email and name (one query)."""
+    """One row per follow-up: its id, months, nonce, and the alumnus's email, name and language (one query)."""
     return list(db.session.execute(
-        select(FollowUp.id, FollowUp.months_after_return, FollowUp.link_nonce, User.email, User.full_name)
+        select(FollowUp.id, FollowUp.months_after_return, FollowUp.link_nonce, User.email, User.full_name,
+               User.locale)
         .join(Fellow, FollowUp.fellow_id == Fellow.id).join(User, Fellow.user_id == User.id)
         .where(FollowUp.id.in_(ids)).order_by(FollowUp.id)))
 
 
 def _email(row: Any, template: str, step: str) -> bool:
-    message = queue_email(row.email, template, dedupe_key=f"followup:{row.id}:{step}", name=row.full_name,
-                          period=period_label(row.months_after_return),
-                          survey_url=follow_up_link(row.id, row.link_nonce))
+    locale = recipient_locale(row.email, row.locale)
+    with force_locale(locale):  # "6 months" in the alumnus's language, as the rest of the email
+        period = period_label(row.months_after_return)
+    message = queue_email(row.email, template, dedupe_key=f"followup:{row.id}:{step}", locale=locale,
+                          name=row.full_name, period=period, survey_url=follow_up_link(row.id, row.link_nonce))
     return message is not None
 
 

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, event, func, literal, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -35,13 +36,14 @@ from fellowship.alumni.models import CareerEntry, FollowUp, FollowUpResponse, Fo
 from fellowship.calls.models import Call
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow, FellowStatus
-from fellowship.geo import REGIONS, country_choices, country_name, region_of
+from fellowship.geo import REGIONS, country_choices, country_name, region_name, region_of
+from fellowship.words import N_
 
 #: Follow-ups that have been sent (whatever happened next): the response rate's denominator.
 SENT_STATUSES = (FollowUpStatus.SENT, FollowUpStatus.REMINDED, FollowUpStatus.OVERDUE, FollowUpStatus.LAPSED,
                  FollowUpStatus.COMPLETED)
-#: Label of rows whose home region is unknown.
-UNKNOWN = "Unknown"
+#: The home region of rows whose region is unknown (a value in the query; shown translated).
+UNKNOWN = N_("Unknown")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +223,8 @@ def _row_figures(row: Any, label: str) -> Figures:
 def cohort_label(cohort_id: int | None) -> str:
     """'All cohorts', or the call's title."""
     if cohort_id is None:
-        return "All cohorts"
-    return db.session.scalar(select(Call.title).where(Call.id == cohort_id)) or f"Cohort {cohort_id}"
+        return _("All cohorts")
+    return db.session.scalar(select(Call.title).where(Call.id == cohort_id)) or _("Cohort %(id)d", id=cohort_id)
 
 
 # --- The dashboard: one grouped query, cached until an input changes --------------------------------------------
@@ -290,11 +292,12 @@ def outcomes(cohort_id: int | None = None, grouped: list[dict[str, Any]] | None 
     for row in rows:
         _add(overall, row)
     regions = _rolled_up(rows, "home_region")
-    by_region = [_figures(key, key, regions[key]) for key in sorted(regions)]
+    by_region = [_figures(key, _(UNKNOWN) if key == UNKNOWN else region_name(key), regions[key])
+                 for key in sorted(regions)]
     countries = _rolled_up(rows, "home_country")
     order = sorted(countries, key=lambda k: (-countries[k]["alumni"], k is None, k or ""))
     by_country = [_figures(key, country_name(key), countries[key]) for key in order]
-    return Outcomes(cohort_id, cohort_label(cohort_id), _figures("all", "All alumni", overall), by_region,
+    return Outcomes(cohort_id, cohort_label(cohort_id), _figures("all", _("All alumni"), overall), by_region,
                     by_country)
 
 

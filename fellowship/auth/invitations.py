@@ -12,6 +12,7 @@ import secrets
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, update
@@ -23,7 +24,7 @@ from fellowship.auth.passwords import hash_password, password_problem
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
-from fellowship.notifications.services import public_link, queue_email
+from fellowship.notifications.services import public_link, queue_email, recipient_locale
 from fellowship.words import N_
 
 #: Start of the password hash of an account whose invitation is not yet accepted (not an argon2 hash).
@@ -57,8 +58,11 @@ def send_invitation(user: User, role: Role, invited_by: User) -> None:
     user.password_hash = new_invited_password_hash()
     token = tokens.make_token(tokens.INVITE_SALT,
                               {"uid": user.id, "pw": tokens.password_fingerprint(user.password_hash)})
-    queue_email(user.email, "auth/invitation", name=user.full_name, invited_by=invited_by.full_name,
-                role=INVITABLE_ROLES.get(role, role.value), accept_url=public_link(f"/auth/invitation/{token}"),
+    locale = recipient_locale(user.email)
+    with force_locale(locale):  # the role in the invitee's language, as the rest of the email
+        role_text = _(INVITABLE_ROLES[role]) if role in INVITABLE_ROLES else role.label
+    queue_email(user.email, "auth/invitation", locale=locale, name=user.full_name, invited_by=invited_by.full_name,
+                role=role_text, accept_url=public_link(f"/auth/invitation/{token}"),
                 valid_days=max(1, current_app.config["INVITATION_MAX_AGE"] // 86400))
 
 
