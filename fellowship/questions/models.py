@@ -105,8 +105,10 @@ class Response(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     questionnaire: Mapped[Questionnaire] = relationship()
+    # No passive deletes: SQLite does not enforce ON DELETE CASCADE, so the ORM deletes them with the response.
     answer_sets: Mapped[list[AnswerSet]] = relationship(
-        back_populates="response", lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="response", lazy="selectin", cascade="all, delete-orphan")
+    facets: Mapped[list[AnswerFacet]] = relationship(lazy="select", cascade="all, delete-orphan")
 
 
 class AnswerSet(IdMixin, Base):

@@ -124,9 +124,14 @@ def _check_tag(questionnaire_id: int, tag: str | None, *, current_id: int | None
     return tag
 
 
+def _significant(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A configuration without its unset entries (None, "", [], False: what a builder form sends for "no limit")."""
+    return {k: v for k, v in (config or {}).items() if v is not None and v is not False and v != "" and v != []}
+
+
 def _check_config(kind: QuestionKind, config: dict[str, Any] | None) -> dict[str, Any]:
     try:
-        return KINDS[kind].check_config(dict(config or {}))
+        return KINDS[kind].check_config(_significant(config))
     except AnswerError as exc:
         raise FieldError("config", exc.message) from exc
 
@@ -316,7 +321,7 @@ def _structural_reason(question: Question, new: dict[str, Any]) -> str | None:
         return _("when a question is shown cannot change")
     if "config" in new:
         kind = KINDS[question.kind]
-        old_config, new_config = question.config or {}, new["config"]
+        old_config, new_config = _significant(question.config), _significant(new["config"])
         reason = getattr(kind, "config_change_reason", lambda old, new: None)(old_config, new_config)
         if reason:
             return str(reason)

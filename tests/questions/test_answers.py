@@ -182,3 +182,11 @@ def test_the_export_has_a_column_per_exported_question_and_a_sheet_per_group(que
     assert group_sheets(questionnaire) == [("education", ["entry", "institution", "year"])]
     assert group_rows(question(questionnaire, "education"), services.answers_of(response)) == \
         [[1, "Makerere University", 2018]]
+
+
+def test_deleting_a_response_deletes_its_answers_and_facets_on_every_database(questionnaire: Questionnaire) -> None:
+    response = services.response_for(questionnaire)
+    services.save_section_answers(response, section(questionnaire, "about"), COMPLETE)
+    db.session.delete(response)
+    db.session.flush()
+    assert db.session.scalar(select(AnswerSet.id)) is None and db.session.scalar(select(AnswerFacet.value)) is None

@@ -139,3 +139,12 @@ def test_completeness_rules_say_what_a_complete_answer_needs(questionnaire: Ques
     assert "“Education”: 1 to 2 entries." in rules
     assert "“Motivation”: 3 to 10 words." in rules
     assert "“CV”: a PDF file of at most 1 MB." in rules
+
+
+def test_a_builder_resending_unchanged_limits_with_empty_entries_is_a_wording_change(questionnaire: Questionnaire
+                                                                                     ) -> None:
+    services.lock_structure(questionnaire)
+    age = question(questionnaire, "age")
+    services.update_question(age, label="Your age", required=False, key="age", kind="number", condition=None,
+                             config={"integer": True, "min": "18", "max": 40.0, "unused": None})
+    assert age.label == {"en": "Your age"} and age.config == {"integer": True, "min": 18, "max": 40}

@@ -85,10 +85,14 @@ class Number(Kind):
         return [(question.key, lambda value: None if self.is_empty(value) else value)]
 
     def check_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        config = dict(config)
+        for name in ("min", "max"):
+            if config.get(name) is not None:
+                number = _number(config[name])
+                if number is None:
+                    raise AnswerError(_("The limits are numbers."))
+                config[name] = number  # kept as numbers: answers are compared with them
         low, high = config.get("min"), config.get("max")
-        for limit in (low, high):
-            if limit is not None and _number(limit) is None:
-                raise AnswerError(_("The limits are numbers."))
         if low is not None and high is not None and low > high:
             raise AnswerError(_("The minimum is more than the maximum."))
         return dict(config)
