@@ -60,8 +60,14 @@ def render_error(code: int, *, database_available: bool = True) -> tuple[str, in
     # user from the database (on every render, whether the page shows the user or not).
     template = current_app.jinja_env.get_template("errors/error.html")
     # In the language of the cookie or the browser: choosing it from the account would query the database.
-    with force_locale(_locale_without_account()):
-        return template.render(code=code, title=str(title), message=str(message), bare_navigation=True), code
+    from fellowship.i18n import LANGUAGE_NAMES, text_direction
+    from fellowship.i18n.forms import LanguageForm
+
+    locale = _locale_without_account()
+    with force_locale(locale):
+        return template.render(code=code, title=str(title), message=str(message), bare_navigation=True,
+                               page_locale=locale, page_direction=text_direction(locale),
+                               language_names=LANGUAGE_NAMES, language_form=LanguageForm), code
 
 
 def _locale_without_account() -> str:

@@ -25,6 +25,8 @@ from typing import Any
 
 import redis
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -67,14 +69,19 @@ def describe_age(seconds: float) -> str:
     """A duration as people say it: "40 seconds", "14 minutes", "2 hours 5 minutes", "3 days"."""
     seconds = max(int(seconds), 0)
     if seconds < 120:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     minutes = seconds // 60
     if minutes < 120:
-        return f"{minutes} minutes"
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} hours" + (f" {minutes} minutes" if minutes else "")
-    return f"{hours // 24} days"
+        hours_text = ngettext("%(num)d hour", "%(num)d hours", hours)
+        if not minutes:
+            return hours_text
+        # Translators: a duration of hours and minutes, "2 hours 5 minutes".
+        return _("%(hours)s %(minutes)s", hours=hours_text,
+                 minutes=ngettext("%(num)d minute", "%(num)d minutes", minutes))
+    return ngettext("%(num)d day", "%(num)d days", hours // 24)
 
 
 @dataclass(frozen=True)
@@ -90,12 +97,12 @@ class ProcessState:
     @property
     def label(self) -> str:
         if not self.expected:
-            return "not used (tasks run in the web process)"
+            return _("not used (tasks run in the web process)")
         if self.last_seen_at is None:
-            return "never seen"
+            return _("never seen")
         assert self.age_seconds is not None
-        return f"{'not seen for' if self.stale else 'seen'} {describe_age(self.age_seconds)}" + \
-            ("" if self.stale else " ago")
+        age = describe_age(self.age_seconds)
+        return _("not seen for %(age)s", age=age) if self.stale else _("seen %(age)s ago", age=age)
 
     def as_json(self) -> dict[str, Any]:
         return {"last_seen_at": self.last_seen_at.isoformat() if self.last_seen_at else None,
@@ -126,9 +133,10 @@ class Health:
     @property
     def backlog_label(self) -> str:
         if self.oldest_due_age_seconds is None:
-            return "none waiting"
-        count = f"{self.due_messages} email{'s' if self.due_messages != 1 else ''} due"
-        return f"{count}, the oldest waiting {describe_age(self.oldest_due_age_seconds)}"
+            return _("none waiting")
+        return ngettext("%(num)d email due, the oldest waiting %(age)s",
+                        "%(num)d emails due, the oldest waiting %(age)s", self.due_messages,
+                        age=describe_age(self.oldest_due_age_seconds))
 
     @property
     def stale(self) -> list[str]:
@@ -149,22 +157,24 @@ class Health:
     def problems(self) -> list[str]:
         """One sentence per stale part, for the banner."""
         sentences = []
-        if self.worker.stale:
-            sentences.append(f"The background worker has {self._gone(self.worker)}: emails and exports wait.")
-        if self.beat.stale:
-            sentences.append(f"The scheduler (beat) has {self._gone(self.beat)}: scheduled jobs and email retries "
-                             "do not run.")
+        worker, beat = self.worker, self.beat
+        if worker.stale:
+            sentences.append(
+                _("The background worker has never been seen: emails and exports wait.") if worker.age_seconds is None
+                else _("The background worker has not been seen for %(age)s: emails and exports wait.",
+                       age=describe_age(worker.age_seconds)))
+        if beat.stale:
+            sentences.append(
+                _("The scheduler (beat) has never been seen: scheduled jobs and email retries do not run.")
+                if beat.age_seconds is None
+                else _("The scheduler (beat) has not been seen for %(age)s: scheduled jobs and email retries do not "
+                       "run.", age=describe_age(beat.age_seconds)))
         if self.backlog_stale:
             assert self.oldest_due_age_seconds is not None
-            sentences.append(f"{self.due_messages} email{'s are' if self.due_messages != 1 else ' is'} due but "
-                             f"unsent; the oldest has waited {describe_age(self.oldest_due_age_seconds)}.")
+            sentences.append(ngettext("%(num)d email is due but unsent; the oldest has waited %(age)s.",
+                                      "%(num)d emails are due but unsent; the oldest has waited %(age)s.",
+                                      self.due_messages, age=describe_age(self.oldest_due_age_seconds)))
         return sentences
-
-    @staticmethod
-    def _gone(state: ProcessState) -> str:
-        if state.age_seconds is None:
-            return "never been seen"
-        return f"not been seen for {describe_age(state.age_seconds)}"
 
     def as_json(self) -> dict[str, Any]:
         return {
