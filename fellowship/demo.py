@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from fellowship.applications import answers as application_answers
 from fellowship.applications.models import (
     Application,
     ApplicationStatus,
@@ -42,7 +43,6 @@ from fellowship.calls.models import (
 from fellowship.calls.services import developing_preset
 from fellowship.eligibility.services import close_and_screen_call
 from fellowship.extensions import db
-from fellowship.geo import region_of
 from fellowship.models import utcnow
 
 DEMO_ALUMNUS = "alumnus@example.org"  #: one of the 2021 cohort, with one follow-up survey waiting for an answer
@@ -123,6 +123,9 @@ def _call(programme: Programme, title: str, year: int, opens_days: int, closes_d
     call.criteria = _criteria()
     db.session.add(call)
     db.session.flush()
+    form = application_answers.application_form(call)  # the default form, as every new call gets
+    if status is not CallStatus.DRAFT:  # opened: only wording may change from now on
+        application_answers.engine().lock_structure(form)
     return call
 
 
@@ -176,24 +179,32 @@ def _load_programme() -> None:
 
 def _application(call: Call, user: User, country: str, given: str, family: str, rng: random.Random, *,
                  complete: bool) -> Application:
-    application = Application(call=call, applicant_id=user.id, given_name=given, family_name=family,
-                              search_name=f"{given} {family}".lower(), nationality=country,
-                              country_of_residence=country, region=region_of(country), gender=rng.choice(list(Gender)),
-                              date_of_birth=date(rng.randint(1993, 2002), rng.randint(1, 12), rng.randint(1, 28)))
-    if complete:
-        degrees = [DegreeLevel.BACHELOR, DegreeLevel.MASTER] * 4 + [DegreeLevel.SECONDARY]
-        application.highest_degree = rng.choice(degrees)
-        application.degree_subject, application.institution = "Environmental science", "National University"
-        application.graduation_year = rng.randint(2012, 2023)
-        application.current_position, application.employer = "Programme officer", "Ministry of Environment"
-        application.sector, application.years_experience = rng.choice(list(Sector)), rng.randint(1, 10)
-        application.environmental_field = rng.choice(FIELDS)
-        application.field_description = ESSAY * 3
-        application.study_plan = application.leadership_plan = ESSAY * 10
-        application.motivation = ESSAY * 12
-        application.english_level, application.japanese_level = LanguageLevel.B2, LanguageLevel.A1
+    """An application whose answers are given through the call's form (the questionnaire engine), section by
+    section as an applicant saves them; the profile columns follow from the tagged answers."""
+    application = Application(call=call, applicant_id=user.id)
     db.session.add(application)
     db.session.flush()
+    values: dict[str, object] = {
+        "given_name": given, "family_name": family, "nationality": country, "country_of_residence": country,
+        "gender": rng.choice(list(Gender)).value,
+        "date_of_birth": date(rng.randint(1993, 2002), rng.randint(1, 12), rng.randint(1, 28)),
+    }
+    if complete:
+        degrees = [DegreeLevel.BACHELOR, DegreeLevel.MASTER] * 4 + [DegreeLevel.SECONDARY]
+        values.update({
+            "highest_degree": rng.choice(degrees).value, "degree_subject": "Environmental science",
+            "institution": "National University", "graduation_year": rng.randint(2012, 2023),
+            "current_position": "Programme officer", "employer": "Ministry of Environment",
+            "sector": rng.choice(list(Sector)).value, "years_experience": rng.randint(1, 10),
+            "environmental_field": rng.choice(FIELDS).value, "field_description": ESSAY * 3,
+            "study_plan": ESSAY * 10, "leadership_plan": ESSAY * 10, "motivation": ESSAY * 12,
+            "english_level": LanguageLevel.B2.value, "japanese_level": LanguageLevel.A1.value,
+        })
+    form = application_answers.form_of(application)
+    for section in form.sections:
+        given_here = {q.key: values[q.key] for q in section.questions if q.key in values}
+        if given_here:
+            application_answers.save_answers(application, section, given_here)
     return application
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, timedelta
+from typing import Any
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from fellowship.applications import answers as application_answers
+from fellowship.applications.form_template import DEFAULT_FORM
 from fellowship.applications.models import (
     Application,
     ApplicationStatus,
@@ -79,13 +83,24 @@ class CallFactory(SQLAlchemyModelFactory):
     references_required = 1
     reference_prefix = "ELF"
 
+    @factory.post_generation
+    def application_form(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """Every call has its application form: the default one, as a call created by staff gets."""
+        if create:
+            application_answers.application_form(self)
+            db.session.commit()
+
+
+#: Every question key of the default application form: ApplicationFactory takes these as answers.
+ANSWER_KEYS = frozenset(q["key"] for section in DEFAULT_FORM for q in section["questions"])
+
 
 def complete_sections() -> dict[str, object]:
-    """Every section of the form filled in, valid."""
+    """Every section of the form filled in, valid (question key -> answer as a form gives it)."""
     return {
-        "given_name": "Amani", "family_name": "Njeri", "search_name": "amani njeri",
+        "given_name": "Amani", "family_name": "Njeri",
         "date_of_birth": date(1996, 4, 12), "gender": Gender.FEMALE, "nationality": "KE",
-        "country_of_residence": "KE", "region": "Africa", "phone": "+254 700 000000",
+        "country_of_residence": "KE", "phone": "+254 700 000000",
         "highest_degree": DegreeLevel.MASTER, "degree_subject": "Environmental science",
         "institution": "University of Nairobi", "graduation_year": 2021,
         "current_position": "Water officer", "employer": "County government", "sector": Sector.GOVERNMENT,
@@ -98,8 +113,31 @@ def complete_sections() -> dict[str, object]:
     }
 
 
+def fill_answers(application: Application, values: dict[str, Any]) -> None:
+    """Answer the application's form through the engine, section by section (key -> answer; None clears it)."""
+    form = application_answers.form_of(application)
+    for section in form.sections:
+        given = {q.key: _plain(values[q.key]) for q in section.questions if q.key in values}
+        if given:
+            application_answers.save_answers(application, section, given)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def answer_of(application_id: int, key: str) -> Any:
+    """The stored answer to one question of an application, read fresh from the database."""
+    db.session.expire_all()
+    return application_answers.answers_of(db.session.get_one(Application, application_id)).get(key)
+
+
 class ApplicationFactory(SQLAlchemyModelFactory):
-    """A draft with every section complete (documents and referees are added separately)."""
+    """A draft with every section complete (documents and referees are added separately).
+
+    Keyword arguments named like a question of the default form are answers, saved through the engine (the profile
+    columns follow from them); `motivation=None` leaves that question unanswered.
+    """
 
     class Meta:
         model = Application
@@ -111,8 +149,17 @@ class ApplicationFactory(SQLAlchemyModelFactory):
     status = ApplicationStatus.DRAFT
 
     @classmethod
-    def _adjust_kwargs(cls, **kwargs: object) -> dict[str, object]:
-        return {**complete_sections(), **kwargs}
+    def _create(cls, model_class: type[Application], *args: Any, **kwargs: Any) -> Application:
+        given = {key: kwargs.pop(key) for key in list(kwargs) if key in ANSWER_KEYS}
+        derived = {key: kwargs.pop(key) for key in ("search_name", "region") if key in kwargs}
+        application = model_class(*args, **kwargs)
+        db.session.add(application)
+        db.session.flush()
+        fill_answers(application, {**complete_sections(), **given})
+        for key, value in derived.items():  # a test may set these apart from the nationality or names
+            setattr(application, key, value)
+        db.session.commit()
+        return application
 
 
 def submitted_application(call: Call | None = None, **kwargs: object) -> Application:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fellowship.questions import services as questions
-from fellowship.questions.kinds import QuestionKind
 from fellowship.questions.models import Questionnaire
 
 #: Title of the questionnaire a call gets (the call's own title is added in front by default_application_form).
@@ -109,6 +107,9 @@ DEFAULT_FORM: list[dict[str, Any]] = [
 
 def default_application_form(title: str | None = None) -> Questionnaire:
     """A new questionnaire holding the default application form (unlocked, version 1)."""
+    from fellowship.questions import services as questions
+    from fellowship.questions.kinds import QuestionKind
+
     questionnaire = questions.create_questionnaire({"en": title or TITLE})
     for section_data in DEFAULT_FORM:
         section = questions.add_section(questionnaire, section_data["key"], {"en": section_data["title"]})

@@ -7,21 +7,16 @@ never disagree about what is missing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from enum import Enum
 
 from sqlalchemy import select
 
-from fellowship.applications import services
-from fellowship.applications.forms import SECTION_FORMS
+from fellowship.applications import answers, services
+from fellowship.applications.answers import SectionStatus
 from fellowship.applications.models import Application, Document, Referee
-from fellowship.applications.sections import Section
 from fellowship.calls.models import DocumentKind
 from fellowship.extensions import db
-from fellowship.geo import country_name
-
-#: Answers that are country codes, shown as the country's name.
-COUNTRY_FIELDS = ("nationality", "country_of_residence")
+from fellowship.i18n.texts import current_locale
+from fellowship.questions.kinds import KINDS, QuestionKind
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class SectionReview:
-    section: Section
+    section: SectionStatus
     answers: list[Answer]
 
     @property
@@ -58,30 +53,24 @@ class Review:
         return self.progress.complete
 
 
-def _text(application: Application, name: str) -> str:
-    value = getattr(application, name)
-    if value is None or value == "":
-        return ""
-    if name in COUNTRY_FIELDS:
-        return country_name(value)
-    label = getattr(value, "label", None)
-    if isinstance(value, Enum) and label:
-        return str(label)
-    if isinstance(value, date):
-        return value.strftime("%d %B %Y")
-    return str(value)
-
-
 def review_of(application: Application) -> Review:
-    """Everything the applicant is about to submit, with what is missing; a fixed number of queries."""
+    """Everything the applicant is about to submit, with what is missing; a fixed number of queries.
+
+    Each section lists the questions shown for the answers given (a question hidden by its condition is not asked,
+    so it is neither listed nor missing), each answer as the question's kind displays it."""
     progress = services.progress(application)
+    given = answers.answers_of(application)
+    locale = current_locale()
     sections = []
-    for section, missing in progress.sections:
-        form = SECTION_FORMS[section.name](formdata=None, meta={"csrf": False})
-        sections.append(SectionReview(section, [
-            Answer(name, str(form[name].label.text), _text(application, name), missing.get(name),
-                   prose=form[name].type == "TextAreaField")
-            for name in section.fields]))
+    for status, missing in progress.sections:
+        rows = []
+        for question in answers.engine().visible_questions(status.section, given):
+            kind = KINDS[question.kind]
+            value = given.get(question.key)
+            text = "" if kind.is_empty(value) else kind.display(question, value, locale)
+            rows.append(Answer(question.key, question.label.get_for(locale), text, missing.get(question.key),
+                               prose=question.kind in (QuestionKind.LONG_TEXT, QuestionKind.GROUP)))
+        sections.append(SectionReview(status, rows))
     documents = list(db.session.scalars(select(Document).where(Document.application_id == application.id,
                                                                Document.kind != DocumentKind.REFERENCE_LETTER)
                                         .order_by(Document.kind, Document.id)))

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
@@ -14,19 +13,20 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from fellowship.applications import answers
+from fellowship.applications.answers import SectionStatus
 from fellowship.applications.declarations import declarations_record
 from fellowship.applications.models import Application, ApplicationStatus, ReferenceSeries
-from fellowship.applications.sections import SECTIONS, Section
 from fellowship.audit.services import record
 from fellowship.auth.models import User
 from fellowship.calls.models import Call, CallStatus, DocumentKind
 from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.geo import region_of
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
+from fellowship.questions.models import QuestionnaireSection, Response
 from fellowship.timezones import format_for_viewer
 from fellowship.words import plural
 
@@ -60,10 +60,8 @@ def start_application(call: Call, user: User) -> Application:
     now = utcnow()
     if not (call.status is CallStatus.OPEN and call.opens_at <= now < call.closes_at):
         raise DomainError("This call is not accepting applications.")
-    given, _, family = user.full_name.strip().partition(" ")
-    application = Application(call_id=call.id, applicant_id=user.id, given_name=given or None,
-                              family_name=family or None)
-    _refresh_derived(application)
+    form = answers.application_form(call)
+    application = Application(call_id=call.id, applicant_id=user.id)
     try:
         with db.session.begin_nested():
             db.session.add(application)
@@ -72,8 +70,23 @@ def start_application(call: Call, user: User) -> Application:
         if existing is None:
             raise
         return existing
+    _prefill_names(application, form, user)
     record("applications.started", application, call_id=call.id)
     return application
+
+
+def _prefill_names(application: Application, form: Any, user: User) -> None:
+    """Answer the name questions from the account's name, as the form did before it was a questionnaire."""
+    given, _, family = user.full_name.strip().partition(" ")
+    by_section: dict[int, tuple[QuestionnaireSection, dict[str, Any]]] = {}
+    for tag, value in (("given_name", given), ("family_name", family)):
+        question = answers.question_tagged(form, tag)
+        if question is not None and value:
+            section = question.section
+            by_section.setdefault(section.id, (section, {}))[1][question.key] = value
+    answers.response_of(application)
+    for section, values in by_section.values():
+        answers.save_answers(application, section, values)
 
 
 def ensure_editable(application: Application, now: datetime | None = None) -> None:
@@ -87,35 +100,28 @@ def ensure_editable(application: Application, now: datetime | None = None) -> No
         raise DeadlinePassed(f"The deadline passed on {deadline}. The application can no longer be changed.")
 
 
-def _refresh_derived(application: Application) -> None:
-    names = [n for n in (application.given_name, application.family_name) if n]
-    application.search_name = " ".join(names).lower() or None
-    application.region = region_of(application.nationality) if application.nationality else None
+@dataclass(frozen=True)
+class SectionSaved:
+    """What a save kept and refused: answers refused (key -> why, shown beside the field) and what is still needed."""
+
+    errors: dict[str, str]
+    missing: dict[str, str]
 
 
-def save_section(application: Application, section: Section, values: dict[str, Any]) -> dict[str, str]:
-    """Store a section's well-formed values (a draft may be partial); returns what is still missing."""
+def save_section(application: Application, section: QuestionnaireSection, values: dict[str, Any]) -> SectionSaved:
+    """Store a section's well-formed answers (a draft may be partial) through the engine, then project the tagged
+    ones onto the profile columns; returns what was refused and what is still missing."""
     lock_row(Application, application.id)  # a submit at the same moment either came first or waits for this save
     db.session.refresh(application, ["status"])
     ensure_editable(application)
-    for name in section.fields:
-        value = values.get(name)
-        if isinstance(value, str):
-            value = value.strip() or None
-        column_type = Application.__table__.c[name].type
-        enum_class = getattr(column_type, "enum_class", None)
-        if value is not None and enum_class is not None and not isinstance(value, Enum):
-            value = enum_class(value)
-        setattr(application, name, value)
-    _refresh_derived(application)
-    db.session.flush()
-    log.info("application %s: section %s saved", application.id, section.name)
-    return section.missing(application)
+    result = answers.save_answers(application, section, values)
+    log.info("application %s: section %s saved", application.id, section.key)
+    return SectionSaved(errors=dict(result.errors), missing=dict(result.missing))
 
 
 @dataclass(frozen=True)
 class Progress:
-    sections: list[tuple[Section, dict[str, str]]]
+    sections: list[tuple[SectionStatus, dict[str, str]]]
     documents: dict[DocumentKind, bool]
     referees_named: int
     referees_received: int
@@ -148,7 +154,7 @@ def progress(application: Application) -> Progress:
 
     named, received = referee_summary(application)
     return Progress(
-        sections=[(section, section.missing(application)) for section in SECTIONS],
+        sections=[(status, status.missing) for status in answers.section_statuses(application)],
         documents=document_status(application),
         referees_named=named, referees_received=received,
         referees_required=application.call.references_required,
@@ -299,8 +305,9 @@ class ApplicantHomeItem:
 def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantHomeItem]:
     """The applicant's applications (newest first), each open draft with what is still missing.
 
-    Three queries whatever the number of applications: the applications with their calls and programmes, then the
-    documents and the referees of all open drafts at once; `Progress` is built as `progress()` builds it.
+    A fixed number of queries whatever the number of applications: the applications with their calls and
+    programmes, then the documents, referees, responses and answers of all open drafts at once (and each call's form,
+    loaded once); `Progress` is built as `progress()` builds it.
     """
     from sqlalchemy import case
     from sqlalchemy.orm import joinedload
@@ -315,6 +322,8 @@ def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantH
     drafts = [a for a in applications if a.status is ApplicationStatus.DRAFT and a.call.closes_at > now]
     present: set[tuple[int, DocumentKind]] = set()
     referees: dict[int, tuple[int, int]] = {}
+    draft_answers: dict[int, dict[str, Any]] = {}
+    draft_responses: dict[int, Response] = {}
     if drafts:
         ids = [a.id for a in drafts]
         present = {(row.application_id, row.kind) for row in db.session.execute(
@@ -323,6 +332,9 @@ def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantH
             select(Referee.application_id, func.count(Referee.id).label("named"),
                    func.count(case((Referee.status == RefereeStatus.RECEIVED, 1))).label("received"))
             .where(Referee.application_id.in_(ids)).group_by(Referee.application_id))}
+        response_ids = [a.response_id for a in drafts if a.response_id is not None]
+        draft_answers = answers.answers_of_many(response_ids)
+        draft_responses = {r.id: r for r in db.session.scalars(select(Response).where(Response.id.in_(response_ids)))}
     items = []
     for application in applications:
         report = None
@@ -330,7 +342,12 @@ def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantH
             required = [DocumentKind(v) for v in application.call.required_documents or []
                         if v in DocumentKind._value2member_map_]
             named, received = referees.get(application.id, (0, 0))
-            report = Progress(sections=[(section, section.missing(application)) for section in SECTIONS],
+            response = draft_responses.get(application.response_id or 0)
+            given = draft_answers.get(application.response_id or 0, {})
+            form = answers.form_of(application)
+            statuses = [SectionStatus(section, answers.engine().missing(response, section, given) if response else {})
+                        for section in form.sections]
+            report = Progress(sections=[(status, status.missing) for status in statuses],
                               documents={kind: (application.id, kind) in present for kind in required},
                               referees_named=named, referees_received=received,
                               referees_required=application.call.references_required)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, lazyload
 
 from fellowship import cached
 from fellowship.applications import answer_filters
+from fellowship.applications.answers import answers_of, form_of
 from fellowship.applications.models import (
     Application,
     ApplicationStatus,
@@ -27,6 +28,8 @@ from fellowship.calls.models import Call, DocumentKind
 from fellowship.eligibility.rules import RULES
 from fellowship.extensions import db
 from fellowship.geo import REGIONS, country_name
+from fellowship.i18n.texts import current_locale
+from fellowship.questions.display import DisplayedSection, displayed_answers
 from fellowship.questions.models import Questionnaire
 from fellowship.spreadsheets import neutralise_formula
 
@@ -221,6 +224,8 @@ class StaffDetail:
     results: list[EligibilityResult]
     applicant: User | None
     override_by: User | None
+    #: The answers to the call's form, section by section (every question: staff read personal data too).
+    answers: list[DisplayedSection]
 
 
 def load_detail(application: Application) -> StaffDetail:
@@ -238,7 +243,8 @@ def load_detail(application: Application) -> StaffDetail:
                    if application.eligibility_override_by_id else None)
     return StaffDetail(application=application, documents=list(documents), referees=list(referees),
                        results=results, applicant=db.session.get(User, application.applicant_id),
-                       override_by=override_by)
+                       override_by=override_by,
+                       answers=displayed_answers(form_of(application), answers_of(application), current_locale()))
 
 
 # --- Export cells (fellowship/applications/answer_exports.py builds the files) -------------------------

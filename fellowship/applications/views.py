@@ -3,19 +3,24 @@ withdraw."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from fellowship.applications import bp, services
+from fellowship.applications import answers, bp, services
 from fellowship.applications.declarations import DECLARATIONS
-from fellowship.applications.forms import SECTION_FORMS, DeclarationForm
+from fellowship.applications.forms import DeclarationForm
 from fellowship.applications.models import Application
 from fellowship.applications.permissions import get_application_or_404
 from fellowship.applications.review import review_of
-from fellowship.applications.sections import SECTIONS, SECTIONS_BY_NAME, word_count
+from fellowship.auth.models import Role
+from fellowship.documents.storage import get_storage
 from fellowship.errors import DomainError
 from fellowship.extensions import db, limiter
 from fellowship.forms import FellowshipForm
+from fellowship.i18n.texts import current_locale
+from fellowship.questions.forms import SectionForm, section_form
+from fellowship.questions.models import QuestionnaireSection
 
 
 @bp.route("/")
@@ -46,39 +51,77 @@ def _editable(application: Application) -> bool:
 @bp.route("/<int:application_id>/sections/<name>", methods=["GET", "POST"])
 @login_required
 def section(application_id: int, name: str):
+    """One section of the call's form: saving keeps every well-formed answer (a draft may be partial), shows the
+    refused ones beside their fields with what was typed, and re-renders so questions shown by a condition appear."""
     application = get_application_or_404(application_id, owner_only=True)
-    current = SECTIONS_BY_NAME.get(name) or abort(404)
-    form_class = SECTION_FORMS[name]
-    form = form_class(obj=application) if request.method == "GET" else form_class()
+    questionnaire = answers.form_of(application)
+    current = answers.section_of(questionnaire, name) or abort(404)
+    given = answers.answers_of(application)
+    form = section_form(current, given, current_locale())
     if request.method == "GET":
-        for field_name in current.fields:  # enum values into the selects
-            value = getattr(application, field_name)
-            if hasattr(value, "value"):
-                getattr(form, field_name).data = value.value
-    missing: dict[str, str] = {}
-    if form.validate_on_submit():
-        try:
-            missing = services.save_section(application, current, {f: getattr(form, f).data for f in current.fields})
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return render_template("applications/section.html", application=application, section=current,
-                                   form=form, missing={}, editable=False, word_count=word_count), 409
-        db.session.commit()
-        if missing:
-            flash("Saved. Some answers are still needed before you can submit; they are marked below.", "info")
-        else:
-            flash(f"{current.title}: saved and complete.", "success")
-        if form.save_and_next.data:
-            following = SECTIONS[[s.name for s in SECTIONS].index(name) + 1:]
-            target = (url_for("applications.section", application_id=application.id, name=following[0].name)
-                      if following else url_for("documents.index", application_id=application.id))
-            return redirect(target)
-        return redirect(url_for("applications.section", application_id=application.id, name=name))
-    if request.method == "GET":
-        missing = current.missing(application)
-    return render_template("applications/section.html", application=application, section=current, form=form,
-                           missing=missing, editable=_editable(application), word_count=word_count)
+        missing = answers.section_missing(application, current, given)
+        return _render_section(application, current, form, missing, _editable(application))
+    if not form.validate_on_submit() and "csrf_token" in form.errors:
+        abort(400)
+    if form.entries_changed:  # "Add another entry" or "Remove" of a repeatable group: nothing saved yet
+        return _render_section(application, current, form, {}, True)
+    # A value the field could not even read (a date that is no date) keeps the stored answer and is reported.
+    unreadable = {key: errors[0] for key, errors in form.errors.items()
+                  if key in form.stored and errors and isinstance(errors[0], str)}
+    try:
+        saved = services.save_section(application, current,
+                                      {k: v for k, v in form.values().items() if k not in unreadable})
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_section(application, current, form, {}, False, 409)
+    db.session.commit()
+    if saved.errors or unreadable:
+        flash(_("Saved what was well-formed. Correct the answers marked below; they were not saved."), "error")
+        # The page again with what was typed: the refused answers beside their fields, the others as saved.
+        form = section_form(current, answers.answers_of(application), current_locale(), formdata=request.form)
+        form.apply_result(answers.engine().SaveResult(errors={**saved.errors, **unreadable}))
+        return _render_section(application, current, form, saved.missing, True)
+    if saved.missing:
+        flash(_("Saved. Some answers are still needed before you can submit; they are marked below."), "info")
+    else:
+        flash(_("%(section)s: saved and complete.", section=current.title.get_for(current_locale())), "success")
+    if "save_and_next" in request.form:
+        keys = [s.key for s in questionnaire.sections]
+        following = keys[keys.index(current.key) + 1:]
+        target = (url_for("applications.section", application_id=application.id, name=following[0])
+                  if following else url_for("documents.index", application_id=application.id))
+        return redirect(target)
+    return redirect(url_for("applications.section", application_id=application.id, name=name))
+
+
+@bp.route("/<int:application_id>/answers/<key>")
+@bp.route("/<int:application_id>/answers/<key>/<int:entry>/<sub>")
+@login_required
+def answer_file(application_id: int, key: str, entry: int | None = None, sub: str | None = None):
+    """A file given as an answer, for whoever may read the application: the applicant, staff, an assigned reviewer
+    (in a blind review, not the file of a personal-data question)."""
+    application = get_application_or_404(application_id)
+    blind_reader = (application.call.blind_review and application.applicant_id != current_user.id
+                    and not current_user.has_role(Role.STAFF, Role.ADMIN))
+    stored = answers.file_answer(application, key, entry, sub, hide_personal=blind_reader) or abort(404)
+    try:
+        stream = get_storage().open(stored["key"])
+    except FileNotFoundError:
+        abort(404)
+    response = send_file(stream, mimetype=stored.get("content_type") or "application/octet-stream",
+                         as_attachment=True, download_name=stored.get("filename") or key, etag=False,
+                         conditional=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
+    return response
+
+
+def _render_section(application: Application, section: QuestionnaireSection, form: SectionForm,
+                    missing: dict[str, str], editable: bool, status: int = 200) -> tuple[str, int]:
+    return render_template("applications/section.html", application=application, section=section, form=form,
+                           missing=missing, editable=editable), status
 
 
 def _render_review(application: Application, form: DeclarationForm, status: int = 200) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
+from fellowship.applications.answers import answers_of_many, application_form
 from fellowship.applications.models import (
     Application,
     ApplicationStatus,
@@ -62,7 +63,7 @@ def _status_for(eligible: bool | None) -> ApplicationStatus:
 
 
 def _snapshots(applications: Sequence[Application]) -> dict[int, ApplicationSnapshot]:
-    """Snapshots of a batch, with two grouped queries for documents and letters (never one per application)."""
+    """Snapshots of a batch: grouped queries for documents, letters and answers (never one per application)."""
     ids = [a.id for a in applications]
     kinds: dict[int, set[DocumentKind]] = defaultdict(set)
     for application_id, kind in db.session.execute(
@@ -75,13 +76,19 @@ def _snapshots(applications: Sequence[Application]) -> dict[int, ApplicationSnap
         .where(Referee.application_id.in_(ids), Referee.status == RefereeStatus.RECEIVED)
         .group_by(Referee.application_id)
     ).all())
+    answers = answers_of_many([a.response_id for a in applications if a.response_id is not None])
     return {
         a.id: ApplicationSnapshot(
-            date_of_birth=a.date_of_birth, nationality=a.nationality, highest_degree=a.highest_degree,
+            answers=answers.get(a.response_id, {}) if a.response_id is not None else {},
             document_kinds=frozenset(kinds.get(a.id, ())), letters_received=letters.get(a.id, 0),
         )
         for a in applications
     }
+
+
+def call_rules(call: Call) -> CallRules:
+    """The call's rules over its application form (each rule reads the question the call names, else the tagged)."""
+    return CallRules.from_call(call, application_form(call))
 
 
 def _screen_batch(rules: CallRules, applications: Sequence[Application]) -> dict[int, bool]:
@@ -121,8 +128,8 @@ def screen_application(application_id: int) -> bool:
     lock_call(application.call_id)  # as withdrawals and decisions do: the status read next is the current one
     db.session.refresh(application, ["status"])
     if application.status in (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN):
-        raise DomainError("Only submitted applications are screened for eligibility.")
-    eligible = _screen_batch(CallRules.from_call(application.call), [application])[application.id]
+        raise DomainError(_("Only submitted applications are screened for eligibility."))
+    eligible = _screen_batch(call_rules(application.call), [application])[application.id]
     log.info("application %s screened: eligible=%s status=%s", application.id, eligible, application.status)
     return eligible
 
@@ -141,7 +148,7 @@ def close_and_screen_call(call_id: int) -> ScreeningSummary:
     if call.status is CallStatus.OPEN:
         call.status = CallStatus.CLOSED
         log.info("call %s closed at its deadline", call.id)
-    rules = CallRules.from_call(call)
+    rules = call_rules(call)
     screened = eligible = 0
     last_id = 0
     while True:

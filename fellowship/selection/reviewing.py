@@ -266,46 +266,30 @@ def _text(value: Any) -> str:
 
 
 def _sections(application: Application, *, blind: bool) -> list[FactSection]:
-    from fellowship.geo import country_name
+    """The answers of the call's form, section by section; in a blind review without the personal-data questions."""
+    from flask_babel import gettext
 
-    def country(code: str | None) -> str:
-        return country_name(code) if code else "—"
+    from fellowship.applications import answers
+    from fellowship.i18n.texts import current_locale
+    from fellowship.questions.display import displayed_answers
+    from fellowship.questions.kinds import QuestionKind
 
-    personal = [Fact("Nationality", country(application.nationality)),
-                Fact("Country of residence", country(application.country_of_residence)),
-                Fact("Region", _text(application.region))]
-    if not blind:
-        personal = [Fact("Given name", _text(application.given_name)),
-                    Fact("Family name", _text(application.family_name)),
-                    Fact("Date of birth", _text(application.date_of_birth)),
-                    Fact("Gender", _text(application.gender)),
-                    *personal,
-                    Fact("Phone", _text(application.phone))]
-    return [
-        FactSection("personal", "Personal", personal),
-        FactSection("education", "Education", [
-            Fact("Highest degree", _text(application.highest_degree)),
-            Fact("Subject", _text(application.degree_subject)),
-            Fact("Institution", _text(application.institution)),
-            Fact("Graduation year", _text(application.graduation_year))]),
-        FactSection("experience", "Experience", [
-            Fact("Current position", _text(application.current_position)),
-            Fact("Employer", _text(application.employer)),
-            Fact("Sector", _text(application.sector)),
-            Fact("Years of experience", _text(application.years_experience))]),
-        FactSection("field", "Environmental field", [
-            Fact("Field", _text(application.environmental_field)),
-            Fact("Description", _text(application.field_description), prose=True)]),
-        FactSection("plans", "Plans and motivation", [
-            Fact("Preferred host in Japan", _text(application.preferred_host)),
-            Fact("Study plan in Japan", _text(application.study_plan), prose=True),
-            Fact("Leadership plan for the home country", _text(application.leadership_plan), prose=True),
-            Fact("Motivation", _text(application.motivation), prose=True)]),
-        FactSection("language", "Languages", [
-            Fact("English", _text(application.english_level)),
-            Fact("Japanese", _text(application.japanese_level)),
-            Fact("Language test", _text(application.language_test))]),
-    ]
+    shown = displayed_answers(answers.form_of(application), answers.answers_of(application), current_locale(),
+                              hide_personal=blind)
+    sections = []
+    for section in shown:
+        facts = []
+        for answer in section.answers:
+            if answer.entries:  # a repeatable group: one line per entry
+                value = "\n".join("; ".join(f"{label}: {text or '—'}" for label, text in entry)
+                                   for entry in answer.entries)
+                facts.append(Fact(answer.label, value, prose=True))
+            else:
+                facts.append(Fact(answer.label, answer.text or "—", prose=answer.kind is QuestionKind.LONG_TEXT))
+        if section.key == "personal" or (section is shown[0] and not any(s.key == "personal" for s in shown)):
+            facts.append(Fact(gettext("Region"), _text(application.region)))  # where the nationality sits (M49)
+        sections.append(FactSection(section.key, section.title, facts))
+    return sections
 
 
 def _reviewer_view(application: Application, *, blind: bool) -> ReviewerView:

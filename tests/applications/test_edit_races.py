@@ -18,8 +18,8 @@ from werkzeug.datastructures import FileStorage
 from fellowship.alumni import survey
 from fellowship.alumni.models import CareerEntry, LeadershipLevel
 from fellowship.applications import services
+from fellowship.applications.answers import form_of, section_of
 from fellowship.applications.models import Application, ApplicationStatus, Document, Referee, Sector
-from fellowship.applications.sections import SECTIONS_BY_NAME
 from fellowship.auth.models import Role, User
 from fellowship.calls.models import DocumentKind
 from fellowship.documents.services import store_document
@@ -31,7 +31,7 @@ from fellowship.referees import services as referees
 from tests.alumni.factories import FellowFactory
 from tests.applications.helpers import DECLARED, make_complete
 from tests.documents.files import PDF
-from tests.factories import ApplicationFactory, UserFactory, submitted_application
+from tests.factories import ApplicationFactory, UserFactory, answer_of, submitted_application
 from tests.races import count, in_own_context, while_held
 
 
@@ -45,11 +45,11 @@ def application_of(application_id: int) -> Application:
 
 def test_a_section_saved_while_the_application_is_being_submitted_is_refused(app, app_ctx):
     application_id = make_complete(ApplicationFactory(motivation="The essay as submitted. " * 60)).id
-    motivation = SECTIONS_BY_NAME["motivation"]
 
     def save() -> Any:
-        return services.save_section(application_of(application_id), motivation,
-                                     {"motivation": "An edit sent after the submit. " * 60})
+        application = application_of(application_id)
+        motivation = section_of(form_of(application), "motivation")
+        return services.save_section(application, motivation, {"motivation": "An edit sent after the submit. " * 60})
 
     submitted, saved = while_held(app, lambda: services.submit_application(application_of(application_id), DECLARED),
                                   in_own_context(app, save))
@@ -57,7 +57,8 @@ def test_a_section_saved_while_the_application_is_being_submitted_is_refused(app
     assert saved == "refused: This application has been submitted and can no longer be changed."
     db.session.expire_all()
     after = application_of(application_id)
-    assert after.status is ApplicationStatus.SUBMITTED and after.motivation.startswith("The essay as submitted.")
+    assert after.status is ApplicationStatus.SUBMITTED
+    assert answer_of(application_id, "motivation").startswith("The essay as submitted.")
 
 
 def test_two_uploads_of_the_cv_at_once_leave_one_cv(app, app_ctx):

@@ -61,7 +61,7 @@ def test_the_review_page_shows_every_answer_and_each_missing_item_with_a_link_to
     html = client.get(f"/applications/{application.id}/review").get_data(as_text=True)
     assert "Before you can submit" in html
     assert f'href="/applications/{application.id}/sections/motivation#motivation"' in html
-    assert "Motivation: Motivation essay — Required." in html
+    assert "Motivation: Motivation essay — This question needs an answer." in html
     assert f'href="/applications/{application.id}/documents">Documents: upload your CV' in html
     assert "name 1 more referee (1 of 2 named)" in html
     assert application.given_name in html  # the answers themselves

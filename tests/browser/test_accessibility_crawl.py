@@ -50,6 +50,9 @@ SKIPPED: dict[str, str] = {
     "/static/<path:filename>": "static files, not pages (their weight counts in each page's budget)",
     "/healthz": "JSON for load balancers and monitors, not a page",
     "/documents/<int:document_id>": "a file download (PDF, JPEG or PNG), not a page",
+    "/applications/<int:application_id>/answers/<key>": "a file answer's download, not a page",
+    "/applications/<int:application_id>/answers/<key>/<int:entry>/<sub>": "a file answer's download (an entry of a "
+                                                                           "repeatable group), not a page",
     "/staff/outcomes.csv": "a CSV download",
     "/admin/audit.csv": "a CSV download",
     "/staff/outcomes.xlsx": "an XLSX download",
@@ -217,9 +220,9 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("documents", f"/applications/{own}/documents"), ("referees", f"/applications/{own}/referees"),
         ("review-and-declare", f"/applications/{own}/review"),
         ("withdraw", f"/applications/{own}/withdraw"), ("profile", "/auth/profile"), ("password", "/auth/password"))
-    from fellowship.applications.sections import SECTIONS
+    from fellowship.applications.form_template import DEFAULT_FORM
 
-    add("applicant", *((f"section-{s.name}", f"/applications/{own}/sections/{s.name}") for s in SECTIONS))
+    add("applicant", *((f"section-{s['key']}", f"/applications/{own}/sections/{s['key']}") for s in DEFAULT_FORM))
     add("applicant",
         ("document-remove", f"/applications/{own}/documents/{ids['document']}/delete"),
         ("referee-remove", f"/applications/{own}/referees/{ids['own_referee']}/remove"))

@@ -30,6 +30,7 @@ def test_the_review_page_shows_each_missing_item_and_blocks_a_submit_until_the_d
         live_server, browser, app_ctx, artifacts_dir):
     from fellowship.applications.models import Application, ApplicationStatus, Referee
     from tests.applications.helpers import attach_required_documents, name_referees, owner_email
+    from tests.factories import fill_answers
 
     application = ApplicationFactory(call=CallFactory(references_required=2, title="Environmental Leaders 2027"),
                                      motivation=None)
@@ -41,17 +42,17 @@ def test_the_review_page_shows_each_missing_item_and_blocks_a_submit_until_the_d
     page.goto(f"{live_server}/applications/{application_id}")
     page.get_by_role("link", name="Review and submit").click()
     missing = page.locator("#missing-summary").inner_text()
-    assert "Motivation: Motivation essay — Required." in missing
+    assert "Motivation: Motivation essay — This question needs an answer." in missing
     for kind in ("CV", "Academic transcript", "Passport page"):
         assert f"Documents: upload your {kind}" in missing
     assert "Referees: name 1 more referee (1 of 2 named)" in missing
     assert page.get_by_role("button", name="Submit application").count() == 0  # nothing to declare yet
-    page.get_by_role("link", name="Motivation: Motivation essay — Required.").click()
+    page.get_by_role("link", name="Motivation: Motivation essay — This question needs an answer.").click()
     assert page.url.endswith(f"/applications/{application_id}/sections/motivation#motivation")
 
     # The applicant completes the file; the review page then asks for the declarations.
     complete = db.session.get_one(Application, application_id)
-    complete.motivation = "I want to protect rivers in my country. " * 30
+    fill_answers(complete, {"motivation": "I want to protect rivers in my country. " * 30})
     db.session.commit()
     attach_required_documents(complete)
     db.session.add(Referee(application_id=application_id, name="Second Referee", email="second@example.org",

@@ -145,6 +145,9 @@ def build_world() -> dict[str, Any]:
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
             "section_id": form_section.id, "question_id": form_question.id,
+            # A file answer's download: the default form asks for no file, so even those who may read the
+            # application are told 404 (tests/applications/test_file_answers.py covers a form with a file question).
+            "key": "motivation", "entry": 0, "sub": "given_name",
             "group": "education",  # the default form has no repeatable group: staff are told 404
         },
         "tokens": {

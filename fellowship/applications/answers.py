@@ -1,0 +1,173 @@
+"""An application's answers through the questionnaire engine: the call's form, the applicant's response, saving a
+section (with the profile projection) and what is still missing, section by section."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from fellowship.applications.form_template import default_application_form
+from fellowship.applications.models import Application
+from fellowship.applications.profile import PROJECTED, project
+from fellowship.calls.models import Call
+from fellowship.extensions import db
+from fellowship.questions.models import AnswerSet, Question, Questionnaire, QuestionnaireSection, Response
+from fellowship.signals import call_created
+
+log = logging.getLogger(__name__)
+
+
+def engine() -> Any:
+    """The engine's services, imported on use (the engine is being built alongside this module)."""
+    from fellowship.questions import services
+
+    return services
+
+
+def application_form(call: Call) -> Questionnaire:
+    """The call's application form; a call that has none yet gets the default form (flushed, not committed)."""
+    if call.questionnaire_id is not None:
+        return db.session.get_one(Questionnaire, call.questionnaire_id)
+    form = default_application_form()
+    db.session.flush()
+    call.questionnaire_id = form.id
+    db.session.flush()
+    log.info("call %s: the default application form attached (questionnaire %s)", call.id, form.id)
+    return form
+
+
+def attach_default_form(call: Call) -> None:
+    """Give a new call the default application form (staff may then edit it or copy another call's)."""
+    application_form(call)
+
+
+def form_of(application: Application) -> Questionnaire:
+    return application_form(application.call)
+
+
+def section_of(questionnaire: Questionnaire, key: str) -> QuestionnaireSection | None:
+    return next((s for s in questionnaire.sections if s.key == key), None)
+
+
+def response_of(application: Application) -> Response:
+    """The applicant's response to the call's form, created with the first answer."""
+    if application.response_id is not None:
+        return db.session.get_one(Response, application.response_id)
+    response = engine().response_for(form_of(application))
+    db.session.flush()
+    application.response_id = response.id
+    db.session.flush()
+    return response
+
+
+def answers_of(application: Application) -> dict[str, Any]:
+    """Question key -> stored answer, over every section (empty before the first save)."""
+    if application.response_id is None:
+        return {}
+    return engine().answers_of(db.session.get_one(Response, application.response_id))
+
+
+def answers_of_many(response_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Response id -> (question key -> stored answer) for many responses, in one query."""
+    found: dict[int, dict[str, Any]] = {rid: {} for rid in response_ids}
+    if not response_ids:
+        return found
+    for response_id, data in db.session.execute(
+            select(AnswerSet.response_id, AnswerSet.data).where(AnswerSet.response_id.in_(response_ids))):
+        found[response_id].update(data or {})
+    return found
+
+
+def tagged_answers(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[str, Any]:
+    """Tag -> answer for the questions tagged with a profile column (an unanswered one maps to None)."""
+    return {question.tag: answers.get(question.key) for question in all_questions(questionnaire)
+            if question.tag in PROJECTED}
+
+
+def all_questions(questionnaire: Questionnaire) -> list[Question]:
+    return [question for section in questionnaire.sections for question in section.questions]
+
+
+def question_tagged(questionnaire: Questionnaire, tag: str) -> Question | None:
+    return next((q for q in all_questions(questionnaire) if q.tag == tag), None)
+
+
+def save_answers(application: Application, section: QuestionnaireSection, values: dict[str, Any]
+                 ) -> Any:
+    """Keep the section's well-formed answers and copy the tagged ones onto the application's profile columns."""
+    result = engine().save_section_answers(response_of(application), section, values)
+    questionnaire = form_of(application)
+    project(application, tagged_answers(questionnaire, answers_of(application)))
+    db.session.flush()
+    return result
+
+
+@dataclass(frozen=True)
+class SectionStatus:
+    """One section of the form and what is still needed in it (question key -> sentence)."""
+
+    section: QuestionnaireSection
+    missing: dict[str, str]
+
+    @property
+    def key(self) -> str:
+        return self.section.key
+
+    @property
+    def name(self) -> str:
+        """The section's key, as the templates' links name it."""
+        return self.section.key
+
+    @property
+    def title(self) -> str:
+        return str(self.section.title)
+
+
+def section_missing(application: Application, section: QuestionnaireSection, answers: dict[str, Any]
+                    ) -> dict[str, str]:
+    """What the section still needs for these answers (question key -> sentence)."""
+    if application.response_id is None:  # nothing saved yet: every required question shown
+        return {q.key: _("This question needs an answer.") for q in engine().visible_questions(section, answers)
+                if q.required}
+    return engine().missing(db.session.get_one(Response, application.response_id), section, answers)
+
+
+def section_statuses(application: Application, answers: dict[str, Any] | None = None) -> list[SectionStatus]:
+    """Every section of the call's form with what is still missing (conditions evaluated on the answers)."""
+    questionnaire = form_of(application)
+    answers = answers_of(application) if answers is None else answers
+    return [SectionStatus(section, section_missing(application, section, answers))
+            for section in questionnaire.sections]
+
+
+@call_created.connect
+def _give_new_call_the_default_form(call: Call, **_kwargs: Any) -> None:
+    """Every new call starts with the default application form (signals.call_created)."""
+    attach_default_form(call)
+
+
+def file_answer(application: Application, key: str, entry: int | None = None, sub: str | None = None, *,
+                hide_personal: bool = False) -> dict[str, Any] | None:
+    """The stored file answer of question `key` (or of sub-question `sub` of entry `entry` of group `key`), if that
+    question asks for a file and may be read (`hide_personal`: not a personal-data question); else None."""
+    from fellowship.questions.kinds import QuestionKind
+
+    questionnaire = form_of(application)
+    question = next((q for q in all_questions(questionnaire) if q.key == key), None)
+    if question is None or (hide_personal and question.personal_data):
+        return None
+    value = answers_of(application).get(key)
+    if sub is not None:
+        child = next((c for c in question.children if c.key == sub), None)
+        if question.kind is not QuestionKind.GROUP or child is None or (hide_personal and child.personal_data):
+            return None
+        question = child
+        entries = value if isinstance(value, list) else []
+        value = entries[entry].get(sub) if entry is not None and 0 <= entry < len(entries) else None
+    if question.kind is not QuestionKind.FILE or not isinstance(value, dict) or not value.get("key"):
+        return None
+    return value
