@@ -51,6 +51,9 @@ SETTINGS: dict[QuestionKind, tuple[str, ...]] = {
     QuestionKind.GROUP: ("min_entries", "max_entries"),
 }
 
+#: Every kind-specific setting of the editor.
+ALL_SETTINGS = frozenset(name for names in SETTINGS.values() for name in names)
+
 
 def kind_choices(*, in_group: bool = False) -> list[tuple[str, Any]]:
     """Every kind as (value, label); a group's sub-question cannot itself be a group."""
@@ -149,10 +152,11 @@ class QuestionForm(FellowshipForm):
     language = StringField(_l("Language (optional)"), validators=[Optional(), Length(max=40)],
                            description=_l("A language code such as ja or en. Empty: the applicant names the "
                                           "language."))
-    scale = SelectField(_l("Scale of levels"), choices=[("cefr", _l("CEFR (A1–C2, native)")),
+    scale = SelectField(_l("Scale of levels"), default="cefr", choices=[("cefr", _l("CEFR (A1–C2, native)")),
                                                         ("jlpt", _l("JLPT (N5–N1), for Japanese"))])
-    document_kind = SelectField(_l("Kind of document"), choices=[(k.value, k.label) for k in DocumentKind
-                                                                 if k is not DocumentKind.REFERENCE_LETTER])
+    document_kind = SelectField(_l("Kind of document"), default="cv",
+                                choices=[(k.value, k.lazy_label) for k in DocumentKind
+                                         if k is not DocumentKind.REFERENCE_LETTER])
     file_types = CheckboxesField(_l("File types accepted"), choices=list(FILE_TYPES), default=["pdf"])
     max_mb = IntegerField(_l("Largest file (MB)"), default=5, validators=[Optional(), NumberRange(min=1, max=20)])
     min_entries = IntegerField(_l("At least this many entries"), validators=[Optional(), NumberRange(min=0, max=50)])
@@ -181,12 +185,16 @@ class QuestionForm(FellowshipForm):
         return [self[name] for name in SETTINGS[self.chosen_kind]]
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        if valid:
+        super().validate(extra_validators)
+        # The other kinds' settings are not on the page (nor posted): what they say does not count.
+        used = set(SETTINGS[self.chosen_kind])
+        for name in ALL_SETTINGS - used:
+            self[name].errors = []
+        if not any(f.errors for f in self):
             self._config = self._build_config()
             self._condition = self._build_condition()
-            valid = not any(f.errors for f in self)
-        return valid
+        self._errors = None
+        return not any(f.errors for f in self)
 
     # --- From the fields to the engine's config and condition (spec: questions_spec.md) ---
 
