@@ -34,6 +34,25 @@ PROOF_FIGURES = pytest.StashKey[list[tuple[str, dict[str, int]]]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[PROOF_FIGURES] = []
+    compile_catalogs()
+
+
+def compile_catalogs() -> None:
+    """The compiled catalogs (.mo) the app reads are built, not committed: a bare `pytest` builds them as `make test`
+    does (pybabel compile), so pages and emails in other languages are what a deployment shows."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "fellowship" / "translations").glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        temporary = mo.with_suffix(f".{os.getpid()}.tmp")  # workers of one run may compile at once
+        with temporary.open("wb") as target:
+            write_mo(target, catalog)
+        temporary.replace(mo)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

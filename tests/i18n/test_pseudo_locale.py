@@ -1,0 +1,201 @@
+"""No string left unmarked: every page of every role (the accessibility crawl's list, on the demo data) rendered in a
+pseudo-locale whose catalog wraps each message in ⟦…⟧; any visible text outside the markers that is not data fails.
+
+The pseudo catalog is built at test time from a fresh extraction (pybabel extract, as `make translations` does), so
+a string marked in the code but missing from the committed .pot still counts, and nothing stale hides one. The
+pseudo-locale is `en_001` (English as CLDR writes it for the world): dates and numbers format as in English, so what
+is left outside markers is either data or a string nobody marked.
+
+Data, allowed outside markers: every string value stored in the database (names, emails, references, titles,
+answers, the questionnaire's texts), the configured programme contact, country and time-zone names, dates, times,
+numbers and punctuation; and any element marked `data-data` (the language switcher's names, each in itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+
+from fellowship import i18n
+from fellowship.extensions import db, limiter
+from tests.browser.test_accessibility_crawl import LOGINS, seed_demo, targets
+from tests.servers import ROOT
+
+PSEUDO = "en_001"
+OPEN, CLOSE = "⟦", "⟧"
+#: Visible text that is neither a message nor data: the brand.
+BRAND = ("Fellowship",)
+MONTHS = ("January February March April May June July August September October November December "
+          "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
+DATA_PATTERNS = [
+    re.compile(r"\b[A-Z][A-Za-z_]+/[A-Za-z_/+\-]+\b"),  # an IANA time zone (Asia/Tokyo)
+    re.compile(r"\b(?:" + "|".join(MONTHS.split()) + r")\b"),
+    re.compile(r"\b(?:[A-Z]{2,5}|UTC[+-]?\d*|GMT[+-]?\d*|[AP]M)\b"),  # zone abbreviations (JST), AM/PM
+    re.compile(r"[+-]\d{2}(?::?\d{2})?"),
+    re.compile(r"[\d.,:%/×\-–—+]+"),
+]
+SKIPPED_TAGS = {"script", "style", "template"}
+VISIBLE_ATTRIBUTES = ("aria-label", "placeholder", "alt", "title")
+
+
+def build_pseudo_catalog(directory: Path) -> int:
+    """Extract every message and write a `PSEUDO` catalog with each one wrapped in markers; the number of messages."""
+    pot = directory / "messages.pot"
+    subprocess.run([str(ROOT / ".venv" / "bin" / "pybabel"), "--quiet", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "-k", "lazy_gettext", "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
+    with pot.open("rb") as fh:
+        template = read_po(fh)
+    catalog = Catalog(locale=PSEUDO)
+    for message in template:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple | list):
+            string: Any = tuple(f"{OPEN}{form}{CLOSE}" for form in (message.id[0], message.id[1]))
+        else:
+            string = f"{OPEN}{message.id}{CLOSE}"
+        catalog.add(message.id, string, flags=message.flags)
+    target = directory / PSEUDO / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "messages.mo").open("wb") as fh:
+        write_mo(fh, catalog)
+    return len(catalog)
+
+
+@pytest.fixture
+def pseudo_locale(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The app also reads the pseudo catalog, and accepts `PSEUDO` as a language (from the cookie)."""
+    count = build_pseudo_catalog(tmp_path)
+    directories = app.extensions["babel"].translation_directories
+    directories.append(str(tmp_path))
+    monkeypatch.setattr(i18n, "LOCALES", (*i18n.LOCALES, PSEUDO))
+    try:
+        yield count
+    finally:
+        directories.remove(str(tmp_path))
+
+
+def database_strings() -> set[str]:
+    """Every string value stored in the database (JSON values flattened): the data pages show."""
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            if value.strip():
+                found.add(value.strip())
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)):
+                for value in row:
+                    if isinstance(value, str) and value[:1] in "[{":
+                        with contextlib.suppress(ValueError):
+                            value = json.loads(value)
+                    collect(value)
+    return found
+
+
+class VisibleText(HTMLParser):
+    """The texts a reader sees or hears (text nodes, and labels in attributes), outside elements marked data-data."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.texts: list[str] = []
+
+    def hidden(self) -> bool:
+        return any(skip for _tag, skip in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = dict(attrs)
+        skip = tag in SKIPPED_TAGS or "data-data" in names or names.get("translate") == "no"
+        if not skip and not self.hidden():
+            self.texts.extend(v for k, v in attrs if k in VISIBLE_ATTRIBUTES and v)
+            if tag == "input" and names.get("type") in ("submit", "button") and names.get("value"):
+                self.texts.append(str(names["value"]))
+        if tag not in ("input", "br", "img", "meta", "link", "hr", "source", "col", "wbr"):
+            self.stack.append((tag, skip))
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index][0] == tag:
+                del self.stack[index:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        if data.strip() and not self.hidden():
+            self.texts.append(data)
+
+
+def unmarked(text: str, data: list[str]) -> str:
+    """What is left of `text` outside markers once data, dates and numbers are taken out ('' when nothing)."""
+    rest = re.sub(f"{OPEN}[^{CLOSE}]*{CLOSE}", " ", text)
+    for value in data:  # longest first, so a whole name goes before a part of it
+        if value in rest:
+            rest = rest.replace(value, " ")
+    for pattern in DATA_PATTERNS:
+        rest = pattern.sub(" ", rest)
+    rest = re.sub(r"[^\w]+", " ", rest).strip()
+    return rest if re.search(r"[^\W\d_]{2,}", rest) else ""
+
+
+def test_every_page_of_every_role_has_no_visible_text_outside_markers_but_data(app: Flask, pseudo_locale: int) -> None:
+    from fellowship.demo import DEMO_PASSWORD
+    from fellowship.geo import country_choices
+    from fellowship.timezones import zone_names
+    from tests.conftest import login
+
+    assert pseudo_locale > 300, "the extraction found the app's messages"
+    ids = seed_demo(app)
+    pages = targets(ids)
+    with app.app_context():
+        data = database_strings()
+        data.update(name for _code, name in country_choices())
+    data.update(zone_names())
+    data.update(str(app.config[key]) for key in ("PROGRAMME_CONTACT_NAME", "PROGRAMME_CONTACT_EMAIL"))
+    data.update(BRAND)
+    ordered = sorted(data, key=len, reverse=True)
+    logins = {**LOGINS, "offered": ids["offered_email"]}
+    problems: list[str] = []
+    rendered = 0
+    for role in dict.fromkeys(t.role for t in pages):
+        client = app.test_client()
+        client.set_cookie("locale", PSEUDO)
+        if role != "anonymous":
+            with app.app_context():
+                limiter.reset()
+            assert login(client, logins[role], DEMO_PASSWORD).status_code == 302, f"{role} could not log in"
+        for target in (t for t in pages if t.role == role):
+            response = client.get(target.path)
+            html = response.get_data(as_text=True)
+            if 'lang="en-001"' not in html and 'lang="en_001"' not in html:
+                problems.append(f"{role} {target.name}: not in the pseudo-locale (HTTP {response.status_code})")
+                continue
+            rendered += 1
+            parser = VisibleText()
+            parser.feed(html)
+            for text in parser.texts:
+                left = unmarked(" ".join(text.split()), ordered)
+                if left:
+                    problems.append(f"{role} {target.name} ({target.path}): {' '.join(text.split())[:120]!r}")
+    assert rendered > 50, "the pages were rendered"
+    unique = list(dict.fromkeys(problems))
+    assert not unique, f"{len(unique)} visible texts outside gettext markers (not data):\n" + "\n".join(unique[:300])
