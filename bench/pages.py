@@ -227,11 +227,13 @@ def http_session(base: str, email: str | None) -> requests.Session:
         token = CSRF.search(form.text)
         if not token:
             raise SystemExit("no csrf_token on the login page")
+        # Not following the redirect: its request would go out before the new Secure session cookie is made
+        # sendable over http, and the anonymous page it gets could set a cookie over the logged-in one.
         done = session.post(f"{base}/auth/login", data={"csrf_token": token.group(1), "email": email,
-                                                         "password": PASSWORD}, timeout=30)
+                                                         "password": PASSWORD}, timeout=30, allow_redirects=False)
         plain_http(session)
-        if "/auth/login" in done.url or done.status_code != 200:
-            raise SystemExit(f"login as {email} failed (status {done.status_code}, at {done.url})")
+        if done.status_code != 302 or "/auth/login" in done.headers.get("Location", ""):
+            raise SystemExit(f"login as {email} failed (status {done.status_code}, to {done.headers.get('Location')})")
     return session
 
 
@@ -305,10 +307,14 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for_port(port, timeout=60)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):  # both workers booted
-        if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
-            break
-        time.sleep(0.1)
+    booting = time.perf_counter() + 180  # workers import the app; on a loaded machine that takes a while
+    while time.perf_counter() < booting:
+        try:
+            if requests.get(f"{base}/healthz", timeout=60).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
     return process, base
 
 

@@ -141,10 +141,14 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for_port(port, timeout=60)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
-            break
-        time.sleep(0.1)
+    booting = time.perf_counter() + 180  # workers import the app; on a loaded machine that takes a while
+    while time.perf_counter() < booting:
+        try:
+            if requests.get(f"{base}/healthz", timeout=60).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
     return process, base
 
 
