@@ -14,6 +14,9 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
+from tests.i18n.test_pseudo_locale import CLOSE, OPEN, PSEUDO
+from tests.i18n.test_pseudo_locale import pseudo_locale as pseudo_locale  # the fixture, used by name
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "fellowship"
 #: Not shown to a user of the web pages: operator commands, the demo's own data (content, like any user's data)
@@ -135,3 +138,83 @@ def test_every_counted_word_of_the_templates_is_a_plural_message():
     assert not used - set(COUNTED_WORDS), f"|plural words without a plural message: {used - set(COUNTED_WORDS)}"
     messages = extracted_messages()
     assert {"%(num)d referee", "%(num)d referees"} <= messages
+
+
+# --- Shown translated: the pseudo-locale wraps each message in ⟦ ⟧ ------------------------------------------------
+
+def wrapped(text: str) -> str:
+    return f"{OPEN}{text}{CLOSE}"
+
+
+def test_form_labels_hints_flashes_and_domain_errors_are_shown_in_the_readers_language(client, app_ctx,
+                                                                                        pseudo_locale):
+    from tests.conftest import submit_form
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    client.set_cookie("locale", PSEUDO)
+    register = client.get("/auth/register").get_data(as_text=True)
+    assert wrapped("Full name") in register and wrapped("Create account") in register
+    # A hint with a placeholder, built at import time (lazy): the number is put into the translated sentence.
+    assert wrapped("At least 8 characters; a few unrelated words are easy to remember and hard to guess.") in register
+    refused = submit_form(client, "/auth/login", {"email": user.email, "password": "not-the-password"})
+    assert wrapped("Wrong email or password.") in refused.get_data(as_text=True)  # a domain error beside the form
+    page = client.get("/applications/", follow_redirects=True).get_data(as_text=True)
+    assert wrapped("Please log in to see that page.") in page  # Flask-Login's flash
+
+
+def test_error_pages_speak_the_readers_language(client, app_ctx, pseudo_locale):
+    client.set_cookie("locale", PSEUDO)
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    html = page.get_data(as_text=True)
+    assert wrapped("Not found") in html and wrapped("There is nothing here, or you do not have access to it.") in html
+
+
+def test_enum_labels_counts_and_choices_are_translated_when_read(app_ctx, pseudo_locale):
+    from flask_babel import force_locale
+
+    from fellowship.applications.models import ApplicationStatus, Sector
+    from fellowship.auth.forms import RoleChangeForm
+    from fellowship.words import plural
+
+    choices = Sector.lazy_choices()  # built before any language is chosen, as form classes are
+    with force_locale(PSEUDO):
+        assert ApplicationStatus.ACCEPTED.label == wrapped("Offer made")
+        assert [str(label) for _value, label in choices][1] == wrapped("NGO / civil society")
+        assert plural(1, "referee") == wrapped("1 referee") and plural(3, "referee") == wrapped("3 referees")
+        assert wrapped("Reviewer") in str(RoleChangeForm(meta={"csrf": False}).role)
+    assert ApplicationStatus.ACCEPTED.label == "Offer made"  # the value's English label outside that language
+    assert ApplicationStatus.ACCEPTED.value == "accepted"
+
+
+def test_audit_log_sentences_and_export_header_are_translated(app_ctx, pseudo_locale):
+    from flask_babel import force_locale
+
+    from fellowship.admin.audit_log import AuditFilters, describe_all, export_csv, page_query
+    from fellowship.audit.services import record
+    from fellowship.extensions import db
+    from tests.factories import UserFactory
+
+    user = UserFactory(full_name="Aiko Admin")
+    record("auth.password_changed", user, actor_id=user.id)
+    db.session.flush()
+    entries = db.session.scalars(page_query(AuditFilters())).unique().all()
+    with force_locale(PSEUDO):
+        sentences = [described.sentence for described in describe_all(entries)]
+        header = next(export_csv(AuditFilters())).decode("utf-8-sig").splitlines()[0]
+    assert f"{OPEN}Aiko Admin changed their password{CLOSE}" in sentences  # the name inside the translated sentence
+    assert header.startswith(f"{wrapped('When (UTC)')},{wrapped('Who')},")
+
+
+def test_country_and_region_names_come_from_babel_in_the_readers_language(app_ctx):
+    from flask_babel import force_locale
+
+    from fellowship.geo import country_choices, country_name, region_name
+
+    with force_locale("fr"):
+        assert country_name("CI") == "Côte d’Ivoire" and region_name("Africa") == "Afrique"
+        assert ("DE", "Allemagne") in country_choices()
+    with force_locale("ja"):
+        assert region_name("Asia") == "アジア"
+    assert country_name("DE") == "Germany" and region_name("Africa") == "Africa"
