@@ -106,7 +106,7 @@ def change_language(application_id: int, referee_id: int):
 def _link_problem(exc: services.LetterLinkProblem) -> tuple[str, int]:
     used = str(exc) == _(services.LINK_USED)
     return render_template("referees/link_problem.html", message=str(exc), used=used,
-                           heading="Letter already received" if used else "This link cannot be used"), (
+                           heading=_("Letter already received") if used else _("This link cannot be used")), (
         403 if isinstance(exc, services.LetterLinkForTheReferee) else 400)
 
 
