@@ -193,6 +193,17 @@ def seed_demo(app: Flask) -> dict[str, Any]:
             "reset_token": tokens.make_token(tokens.RESET_SALT, {
                 "uid": user["applicant"].id, "pw": tokens.password_fingerprint(user["applicant"].password_hash)}),
         }
+        # The form builder's pages: the open call's form, its first section and that section's first question.
+        from fellowship.questions.models import Question, QuestionnaireSection
+
+        form_section = db.session.scalars(select(QuestionnaireSection).where(
+            QuestionnaireSection.questionnaire_id == open_call.questionnaire_id)
+            .order_by(QuestionnaireSection.position)).first()
+        assert form_section is not None, "the demo's open call has its application form"
+        form_question = db.session.scalars(select(Question).where(Question.section_id == form_section.id)
+                                           .order_by(Question.position)).first()
+        assert form_question is not None
+        ids.update(form_section=form_section.id, form_question=form_question.id)
         assert utcnow() < open_call.closes_at - timedelta(days=1)
         db.session.commit()
     return ids
@@ -260,6 +271,12 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("outcomes", "/staff/outcomes"), ("alumni-export", "/staff/alumni/export"),
         ("export-job", f"/staff/exports/{ids['job']}"), ("profile", "/auth/profile"),
         ("call-translations", f"/staff/calls/{call}/translations"))
+    form, section = f"/staff/calls/{call}/form", f"/staff/calls/{call}/form/sections/{ids['form_section']}"
+    add("staff", ("form-builder", form), ("form-section", section), ("form-section-remove", f"{section}/remove"),
+        ("form-question-new", f"{section}/questions/new"),
+        ("form-question", f"{form}/questions/{ids['form_question']}"),
+        ("form-question-remove", f"{form}/questions/{ids['form_question']}/remove"),
+        ("form-preview", f"{form}/preview/{ids['form_section']}"))
     add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"),
         ("my-surveys", "/alumni/surveys"), ("my-survey", f"/alumni/surveys/{ids['own_follow_up']}"))
     add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"), ("invite", "/admin/users/invite"))
