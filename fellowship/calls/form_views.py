@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
-from fellowship.calls import bp, services
+from fellowship.calls import bp, form_services
 from fellowship.calls.form_forms import (
     ConfirmForm,
     CopyForm,
@@ -52,7 +52,7 @@ def _call_or_404(call_id: int) -> Call:
 
 
 def _form_of(call: Call) -> Questionnaire | None:
-    return db.session.get(Questionnaire, call.questionnaire_id) if call.questionnaire_id else None
+    return form_services.form_of(call)
 
 
 def _form_or_404(call: Call) -> Questionnaire:
@@ -137,12 +137,10 @@ def start_form(call_id: int):
     call = _call_or_404(call_id)
     if not StartForm().validate_on_submit():
         abort(400)
-    if call.questionnaire_id is None:
-        questionnaire = questions.create_questionnaire({SOURCE_LOCALE: _("Application form")})
-        db.session.flush()
-        call.questionnaire_id = questionnaire.id
-        services.lock_form_if_opened(call)
-        db.session.commit()
+    had_form = call.questionnaire_id is not None
+    form_services.start_empty_form(call)
+    db.session.commit()
+    if not had_form:
         flash(_("An empty form was started: add its first section."), "success")
     return _builder(call)
 
@@ -151,33 +149,20 @@ def start_form(call_id: int):
 @roles_required(*STAFF)
 def copy_form(call_id: int):
     call = _call_or_404(call_id)
-    current = _form_of(call)
     form = _copy_form(call)
     if form.validate_on_submit():
         source_call = db.get_or_404(Call, form.source_call_id.data)
-        source = _form_or_404(source_call)
-        if current is not None and current.structure_locked:
-            form.source_call_id.errors = [_("This call is open: its form can no longer be replaced. Its questions' "
-                                            "wording can still change.")]
+        try:
+            form_services.copy_form(call, source_call)
+        except DomainError as exc:
+            db.session.rollback()
+            form.source_call_id.errors = [*form.source_call_id.errors, str(exc)]
         else:
-            copy = questions.copy_questionnaire(source, title=Texts(current.title) if current else None)
-            db.session.flush()
-            call.questionnaire_id = copy.id
-            services.lock_form_if_opened(call)
-            if current is not None and not _has_answers(current):
-                db.session.delete(current)  # an unopened call's form has no answers: the replaced copy goes
             db.session.commit()
             flash(_("The form of “%(title)s” was copied into this call; edit it freely until the call opens.",
                     title=source_call.title_source), "success")
             return _builder(call)
-    return _render_builder(call, current, copy_form=form, status=422)
-
-
-def _has_answers(questionnaire: Questionnaire) -> bool:
-    from fellowship.questions.models import Response
-
-    return db.session.scalar(select(Response.id).where(Response.questionnaire_id == questionnaire.id).limit(1)) \
-        is not None
+    return _render_builder(call, _form_of(call), copy_form=form, status=422)
 
 
 # --- Sections --------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from fellowship.questions import services as questions
 from fellowship.questions.kinds import QuestionKind
 from fellowship.questions.models import AnswerSet, Question, Questionnaire, QuestionnaireSection, Response
 from tests.calls.test_calls import call_form
-from tests.conftest import login, submit_form
+from tests.conftest import csrf_token_from, login, submit_form
 from tests.factories import CallFactory, UserFactory
 
 
@@ -314,3 +314,40 @@ def test_a_section_or_question_of_another_calls_form_is_not_found(client, app_ct
     for path in (f"form/sections/{section.id}", f"form/questions/{question.id}",
                  f"form/preview/{section.id}", f"form/questions/{question.id}/remove"):
         assert client.get(f"/staff/calls/{call.id}/{path}").status_code == 404, path
+
+
+def test_the_form_of_an_opened_call_cannot_be_replaced_by_a_copy(client, app_ctx):
+    earlier, _earlier_form = draft_call_with_form(title="Environmental Leaders 2025", year=2025)
+    call, current = draft_call_with_form(title="Environmental Leaders 2027")
+    current_id = current.id
+    questions.lock_structure(db.session.get(Questionnaire, current_id))
+    db.session.commit()
+    staff_client(client)
+    page = client.get(f"/staff/calls/{call.id}/form").get_data(as_text=True)
+    assert "Copy from an earlier call" not in page  # not offered once the call has opened
+    response = client.post(f"/staff/calls/{call.id}/form/copy", data={
+        "source_call_id": earlier.id, "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 422
+    assert 'id="source_call_id-error"' in response.get_data(as_text=True)
+    assert "can no longer be replaced" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Call, call.id).questionnaire_id == current_id
+
+
+def test_a_call_without_a_form_starts_an_empty_one_once(client, app_ctx):
+    call = CallFactory(status=CallStatus.DRAFT)
+    call.questionnaire_id = None
+    db.session.commit()
+    staff_client(client)
+    page = client.get(f"/staff/calls/{call.id}/form").get_data(as_text=True)
+    assert "This call has no application form yet" in page
+    assert client.get(f"/staff/calls/{call.id}/form/preview/1").status_code == 404
+    for _ in range(2):
+        assert submit_form(client, f"/staff/calls/{call.id}/form/start", {},
+                           page=f"/staff/calls/{call.id}/form").status_code == 302
+        db.session.expire_all()
+        started = db.session.get(Call, call.id).questionnaire_id
+        assert started is not None
+    form = db.session.get(Questionnaire, started)
+    assert form.sections == [] and form.structure_locked_at is None
+    assert "No section yet" in client.get(f"/staff/calls/{call.id}/form").get_data(as_text=True)
