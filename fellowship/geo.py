@@ -8,10 +8,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import pycountry
 from babel import Locale
 from flask_babel import get_locale
+from flask_babel.speaklater import LazyString
 
 REGIONS: tuple[str, ...] = ("Africa", "Americas", "Asia", "Europe", "Oceania")
 INCOME_GROUPS: tuple[str, ...] = ("LDC", "Other LIC", "LMIC", "UMIC")
@@ -166,6 +168,11 @@ def display_region_of(code: str) -> str | None:
     if area is None:
         return None
     return area.subregion if area.region == "Americas" else area.region
+
+
+def lazy_region_choices() -> list[tuple[str, Any]]:
+    """`region_choices()` with the names translated when rendered: for form fields built at import time."""
+    return [(region, LazyString(region_name, region)) for region in REGIONS]
 
 
 def region_choices() -> list[tuple[str, str]]:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from fellowship.errors import DomainError
+from flask_babel import gettext as _
 
-#: key -> the sentence the applicant ticks, in page order; every one is needed to submit.
+from fellowship.errors import DomainError
+from fellowship.words import N_
+
+#: key -> the sentence the applicant ticks, in page order; every one is needed to submit. Messages (English),
+#: translated where shown; the application stores them in the language the applicant read them in.
 DECLARATIONS: dict[str, str] = {
-    "true": "The information in this application, its documents and the names of my referees are true and "
-            "complete to the best of my knowledge.",
-    "privacy": "I consent to the programme processing my personal data, and my referees' letters, as described "
-               "in the privacy notice.",
+    "true": N_("The information in this application, its documents and the names of my referees are true and "
+               "complete to the best of my knowledge."),
+    "privacy": N_("I consent to the programme processing my personal data, and my referees' letters, as described "
+                  "in the privacy notice."),
 }
 
 
@@ -27,6 +31,6 @@ def declarations_record(ticked: Collection[str]) -> str:
     """The declarations' wording as stored on the application (one per line); refuses if one is missing."""
     missing = [key for key in DECLARATIONS if key not in ticked]
     if missing:
-        raise DeclarationsMissing("Tick every declaration before you submit: " +
-                                  " ".join(DECLARATIONS[key] for key in missing))
-    return "\n".join(DECLARATIONS.values())
+        raise DeclarationsMissing(_("Tick every declaration before you submit: %(declarations)s",
+                                    declarations=" ".join(_(DECLARATIONS[key]) for key in missing)))
+    return "\n".join(_(text) for text in DECLARATIONS.values())

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,7 +30,6 @@ from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
 from fellowship.questions.models import QuestionnaireSection, Response
 from fellowship.timezones import format_for_viewer
-from fellowship.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def start_application(call: Call, user: User) -> Application:
         return existing
     now = utcnow()
     if not (call.status is CallStatus.OPEN and call.opens_at <= now < call.closes_at):
-        raise DomainError("This call is not accepting applications.")
+        raise DomainError(_("This call is not accepting applications."))
     form = answers.application_form(call)
     application = Application(call_id=call.id, applicant_id=user.id)
     try:
@@ -77,7 +78,7 @@ def start_application(call: Call, user: User) -> Application:
 
 def _prefill_names(application: Application, form: Any, user: User) -> None:
     """Answer the name questions from the account's name, as the form did before it was a questionnaire."""
-    given, _, family = user.full_name.strip().partition(" ")
+    given, _space, family = user.full_name.strip().partition(" ")
     by_section: dict[int, tuple[QuestionnaireSection, dict[str, Any]]] = {}
     for tag, value in (("given_name", given), ("family_name", family)):
         question = answers.question_tagged(form, tag)
@@ -93,11 +94,12 @@ def ensure_editable(application: Application, now: datetime | None = None) -> No
     """Refuse any change after submission or after the deadline (by the server's clock)."""
     now = now or utcnow()
     if application.status is not ApplicationStatus.DRAFT:
-        raise DomainError("This application has been submitted and can no longer be changed.")
+        raise DomainError(_("This application has been submitted and can no longer be changed."))
     if now >= application.call.closes_at:
         applicant = db.session.get_one(User, application.applicant_id)  # the deadline in their zone, named
         deadline = format_for_viewer(application.call.closes_at, applicant, application.call.time_zone)
-        raise DeadlinePassed(f"The deadline passed on {deadline}. The application can no longer be changed.")
+        raise DeadlinePassed(_("The deadline passed on %(deadline)s. The application can no longer be changed.",
+                               deadline=deadline))
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,14 @@ class Progress:
     @property
     def problems(self) -> list[str]:
         """Everything that still blocks submission, as sentences."""
-        problems = [f"{section.title}: {plural(len(missing), 'item')} missing." for section, missing in self.sections
-                    if missing]
+        problems = [ngettext("%(section)s: %(num)d item missing.", "%(section)s: %(num)d items missing.",
+                             len(missing), section=section.title) for section, missing in self.sections if missing]
         if self.missing_documents:
-            problems.append(f"Documents missing: {', '.join(self.missing_documents)}.")
+            problems.append(_("Documents missing: %(documents)s.", documents=", ".join(self.missing_documents)))
         if self.referees_named < self.referees_required:
-            problems.append(f"Name {plural(self.referees_required, 'referee')}; you have named {self.referees_named}.")
+            problems.append(ngettext("Name %(num)d referee; you have named %(named)d.",
+                                     "Name %(num)d referees; you have named %(named)d.", self.referees_required,
+                                     named=self.referees_named))
         return problems
 
     @property
@@ -191,7 +195,7 @@ def submit_application(application: Application, declarations: Collection[str]) 
     ensure_editable(application)
     report = progress(application)
     if not report.complete:
-        raise DomainError("The application is not complete yet: " + " ".join(report.problems))
+        raise DomainError(_("The application is not complete yet: %(problems)s", problems=" ".join(report.problems)))
     now = utcnow()
     reference = take_reference_number(application.call.reference_prefix, application.call.year)
     moved = cast(CursorResult[Any], db.session.execute(
@@ -202,7 +206,7 @@ def submit_application(application: Application, declarations: Collection[str]) 
         .execution_options(synchronize_session=False)
     )).rowcount
     if moved != 1:
-        raise DomainError("This application has already been submitted.")
+        raise DomainError(_("This application has already been submitted."))
     db.session.refresh(application)
     if now >= application.call.closes_at:  # the clock may have passed the deadline while we waited
         raise DeadlinePassed("The deadline has passed; the application was not submitted.")
@@ -228,9 +232,9 @@ def withdraw_application(application: Application) -> None:
     db.session.refresh(application, ["status"])
     previous = application.status
     if previous is ApplicationStatus.WITHDRAWN:
-        raise DomainError("This application is already withdrawn.")
+        raise DomainError(_("This application is already withdrawn."))
     if previous not in WITHDRAWABLE:
-        raise DomainError("This application cannot be withdrawn.")
+        raise DomainError(_("This application cannot be withdrawn."))
     moved = db.session.execute(
         update(Application).where(Application.id == application.id, Application.status == previous)
         .values(status=ApplicationStatus.WITHDRAWN, withdrawn_at=utcnow()).returning(Application.id)
@@ -238,8 +242,8 @@ def withdraw_application(application: Application) -> None:
     db.session.refresh(application, ["status", "withdrawn_at"])
     if moved is None:  # another request changed it first (SQLite takes no row lock: the UPDATE decides)
         if application.status is ApplicationStatus.WITHDRAWN:
-            raise DomainError("This application is already withdrawn.")
-        raise DomainError("This application changed meanwhile and was not withdrawn. Please check it and try again.")
+            raise DomainError(_("This application is already withdrawn."))
+        raise DomainError(_("This application changed meanwhile and was not withdrawn. Please check it and try again."))
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "applications/withdrawn", name=applicant.full_name,
                 reference=application.reference, call_title=application.call.title)

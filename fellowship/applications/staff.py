@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Form, SearchField, SelectField
@@ -23,7 +25,7 @@ from fellowship.eligibility.forms import EligibilityOverrideForm
 from fellowship.eligibility.rules import RULE_LABELS
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.geo import REGIONS, country_name
+from fellowship.geo import country_name, lazy_region_choices
 from fellowship.navigation import row_url
 from fellowship.pagination import paginate
 from fellowship.spreadsheets import XLSX_MIMETYPE
@@ -35,15 +37,15 @@ STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 class ApplicationFilterForm(Form):
     """The list's filters, sent as GET parameters (no CSRF: it changes nothing)."""
 
-    q = SearchField("Name or reference", description="Part of the name, or the start of the reference number.")
-    status = SelectField("Status", choices=[("", "Any status")] + [(s.value, s.label) for s in ApplicationStatus],
+    q = SearchField(_l("Name or reference"), description=_l("Part of the name, or the start of the reference number."))
+    status = SelectField(_l("Status"), choices=[("", _l("Any status")), *ApplicationStatus.lazy_choices()],
                          widget=QuickSelect())
-    nationality = SelectField("Nationality", choices=[("", "Any nationality")], widget=QuickSelect())
-    region = SelectField("Region", choices=[("", "Any region")] + [(r, r) for r in REGIONS], widget=QuickSelect())
-    field = SelectField("Environmental field",
-                        choices=[("", "Any field")] + [(f.value, f.label) for f in EnvironmentalField],
+    nationality = SelectField(_l("Nationality"), choices=[("", _l("Any nationality"))], widget=QuickSelect())
+    region = SelectField(_l("Region"), choices=[("", _l("Any region")), *lazy_region_choices()], widget=QuickSelect())
+    field = SelectField(_l("Environmental field"),
+                        choices=[("", _l("Any field")), *EnvironmentalField.lazy_choices()],
                         widget=QuickSelect())
-    eligibility = SelectField("Eligibility", choices=[("", "Any")] + list(ELIGIBILITY_CHOICES.items()),
+    eligibility = SelectField(_l("Eligibility"), choices=[("", _l("Any")), *ELIGIBILITY_CHOICES.items()],
                               widget=QuickSelect())
 
 
@@ -51,7 +53,7 @@ def _filter_fields(filters: ListFilters, nationalities: list[tuple[str, str]],
                    questions: tuple[answer_filters.FilterQuestion, ...]) -> Markup:
     form_class = answer_filters.filter_form(ApplicationFilterForm, questions, answer_filters.current_locale())
     return filter_fields(form_class, filters.as_args(),
-                         {"nationality": [("", "Any nationality"), *nationalities]}, keep=not filters.q)
+                         {"nationality": [("", _("Any nationality")), *nationalities]}, keep=not filters.q)
 
 
 def _call_and_filters(call_id: int) -> tuple[Call, ListFilters, answer_filters.FormStamp | None]:
@@ -159,7 +161,9 @@ def override_eligibility(application_id: int):
             form.reason.errors = [*form.reason.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"Eligibility of {application.reference or 'the application'} overridden: "
-                  f"{'eligible' if application.eligibility_override else 'not eligible'}.", "success")
+            names = {"application": application.reference or _("the application")}
+            flash(_("Eligibility of %(application)s overridden: eligible.", **names)
+                  if application.eligibility_override
+                  else _("Eligibility of %(application)s overridden: not eligible.", **names), "success")
             return redirect(url_for("staff_applications.application_detail", application_id=application.id))
     return _render_detail(application, form)

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, event, false, func, or_, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, lazyload
 
@@ -34,11 +36,11 @@ from fellowship.questions.models import Questionnaire
 from fellowship.spreadsheets import neutralise_formula
 
 #: Values of the eligibility filter, with their labels.
-ELIGIBILITY_CHOICES: dict[str, str] = {
-    "eligible": "Eligible",
-    "ineligible": "Not eligible",
-    "not_screened": "Not screened yet",
-    "overridden": "Overridden by staff",
+ELIGIBILITY_CHOICES: dict[str, Any] = {
+    "eligible": _l("Eligible"),
+    "ineligible": _l("Not eligible"),
+    "not_screened": _l("Not screened yet"),
+    "overridden": _l("Overridden by staff"),
 }
 MAX_SEARCH_LENGTH = 100
 
@@ -209,9 +211,10 @@ def eligibility_label(eligible: bool | None, override: bool | None) -> str:
     """How staff read the screening outcome of one row."""
     decided = override if override is not None else eligible
     if decided is None:
-        return "Not screened"
-    label = "Eligible" if decided else "Not eligible"
-    return f"{label} (override)" if override is not None else label
+        return _("Not screened")
+    if override is not None:
+        return _("Eligible (override)") if decided else _("Not eligible (override)")
+    return _("Eligible") if decided else _("Not eligible")
 
 
 # --- The staff detail page -------------------------------------------------------------------------------

@@ -157,8 +157,8 @@ def submit(application_id: int):
         flash(str(exc), "error")
         return redirect(url_for("applications.review", application_id=application_id))
     db.session.commit()
-    flash(f"Your application is submitted. Your reference number is {application.reference}. "
-          "We have emailed you a confirmation.", "success")
+    flash(_("Your application is submitted. Your reference number is %(reference)s. We have emailed you a "
+            "confirmation.", reference=application.reference), "success")
     return redirect(url_for("applications.overview", application_id=application.id))
 
 
@@ -174,6 +174,6 @@ def withdraw(application_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("Your application is withdrawn.", "success")
+            flash(_("Your application is withdrawn."), "success")
         return redirect(url_for("applications.overview", application_id=application.id))
     return render_template("applications/withdraw.html", application=application, form=form)
