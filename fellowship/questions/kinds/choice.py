@@ -88,7 +88,7 @@ class SingleChoice(Kind):
         choices = [(c["value"], text_in(c.get("label"), locale) or c["value"]) for c in choices_of(question)]
         if len(choices) <= RADIO_LIMIT:
             return RadioField(choices=choices, coerce=optional_str, validate_choice=False,
-                              **field_kwargs(question, locale))
+                              **field_kwargs(question, locale, aria_required=False))
         return SelectField(choices=[("", _("Choose…")), *choices], coerce=optional_str, validate_choice=False,
                            **field_kwargs(question, locale))
 
@@ -135,7 +135,8 @@ class MultipleChoice(Kind):
 
     def form_field(self, question: Question, locale: str | None) -> UnboundField:
         choices = [(c["value"], text_in(c.get("label"), locale) or c["value"]) for c in choices_of(question)]
-        return MultiCheckboxField(choices=choices, coerce=str, validate_choice=False, **field_kwargs(question, locale))
+        return MultiCheckboxField(choices=choices, coerce=str, validate_choice=False,
+                                  **field_kwargs(question, locale, aria_required=False))
 
     def display(self, question: Question, value: Any, locale: str | None) -> str:
         if not isinstance(value, list):
@@ -186,7 +187,7 @@ class YesNo(Kind):
 
     def form_field(self, question: Question, locale: str | None) -> UnboundField:
         return RadioField(choices=[("yes", _("Yes")), ("no", _("No"))], coerce=optional_str, validate_choice=False,
-                          **field_kwargs(question, locale))
+                          **field_kwargs(question, locale, aria_required=False))
 
     def form_data(self, question: Question, value: Any) -> Any:
         return None if value is None else ("yes" if value else "no")

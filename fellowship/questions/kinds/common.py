@@ -25,12 +25,15 @@ def babel_locale(locale: str | None) -> Locale:
         return Locale.parse("en")
 
 
-def field_kwargs(question: Question, locale: str | None, **render_kw: Any) -> dict[str, Any]:
+def field_kwargs(question: Question, locale: str | None, *, aria_required: bool = True,
+                 **render_kw: Any) -> dict[str, Any]:
     """Label, help (as description) and aria-required for a question's field.
 
     No `required` validator or attribute: a draft saves whatever is well-formed, so a browser must not refuse to
-    send a form with an empty required question; what is still needed is listed when the respondent submits."""
-    if question.required:
+    send a form with an empty required question; what is still needed is listed when the respondent submits.
+    Radio buttons, checkboxes and file inputs do not take aria-required (`aria_required=False`): the template marks
+    a radio group's fieldset instead."""
+    if question.required and aria_required:
         render_kw["aria-required"] = "true"
     return {"label": text_in(question.label, locale), "description": text_in(question.help_text, locale),
             "render_kw": render_kw or None}

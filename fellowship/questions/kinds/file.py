@@ -62,9 +62,7 @@ class File(Kind):
 
     def form_field(self, question: Question, locale: str | None) -> UnboundField:
         accept = ",".join(_ACCEPT[t] for t in self.types(question) if t in _ACCEPT)
-        kwargs = field_kwargs(question, locale, accept=accept)
-        kwargs["render_kw"].pop("aria-required", None)  # not an attribute a file input takes; the label says it
-        return FileField(**kwargs)
+        return FileField(**field_kwargs(question, locale, aria_required=False, accept=accept))
 
     def form_data(self, question: Question, value: Any) -> Any:
         return None  # a file input shows no value; the template names the file already kept
