@@ -10,7 +10,7 @@ from fellowship.notifications.mailer import build_email
 from fellowship.notifications.models import OutboxMessage
 from tests.applications.helpers import owner_email
 from tests.conftest import login, submit_form
-from tests.factories import ApplicationFactory, CallFactory, UserFactory
+from tests.factories import ApplicationFactory, CallFactory, UserFactory, answer_of
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -21,7 +21,7 @@ def test_script_in_an_answer_is_escaped_on_the_applicants_and_the_staff_pages(cl
     submit_form(client, f"/applications/{application.id}/sections/motivation",
                 {"motivation": PAYLOAD, "submit": "Save"})
     db.session.expire_all()
-    assert db.session.get(type(application), application.id).motivation == PAYLOAD  # kept as typed
+    assert answer_of(application.id, "motivation") == PAYLOAD  # kept as typed
 
     own_page = client.get(f"/applications/{application.id}/sections/motivation").get_data(as_text=True)
     staff = client.application.test_client()
@@ -91,7 +91,7 @@ def test_an_oversized_value_is_refused_beside_the_field_and_not_sent_back_whole(
     assert "Only the first 20,000 characters are shown below" in html
     assert len(html) < 100_000  # not the 10 MB sent back
     db.session.expire_all()
-    assert db.session.get(type(application), application.id).motivation == "My first draft."
+    assert answer_of(application.id, "motivation") == "My first draft."
 
     name = submit_form(client, f"/applications/{application.id}/sections/personal",
                        {"given_name": "A" * (5 * 1024 * 1024), "family_name": "Njeri", "submit": "Save"})

@@ -37,7 +37,7 @@ from tests.alumni.factories import add_follow_up, make_alumnus
 from tests.alumni.test_survey import ANSWER
 from tests.conftest import csrf_token_from, login, submit_form
 from tests.documents.files import PDF, pdf, stored_files, uploads_dir
-from tests.factories import ApplicationFactory, CallFactory, UserFactory, submitted_application
+from tests.factories import ApplicationFactory, CallFactory, UserFactory, answer_of, submitted_application
 from tests.selection.factories import AssignmentFactory, add_rubric, panel_reviewer
 
 MB = 1024 * 1024
@@ -356,7 +356,7 @@ def test_a_form_token_from_one_users_session_is_refused_in_another_users_session
     response = bola.post(f"/applications/{theirs.id}/sections/motivation",
                          data={"motivation": "Planted by a forged form.", "submit": "Save", "csrf_token": stolen})
     assert response.status_code == 400
-    assert _fresh(Application, theirs.id).motivation == "Forests."
+    assert answer_of(theirs.id, "motivation") == "Forests."
 
 
 def test_another_applicants_posts_to_my_application_are_404_and_change_nothing(app, client, app_ctx):
@@ -372,7 +372,7 @@ def test_another_applicants_posts_to_my_application_are_404_and_change_nothing(a
 
     def snapshot() -> Any:
         db.session.expire_all()
-        return (_fresh(Application, draft.id).motivation, _fresh(Application, submitted.id).status,
+        return (answer_of(draft.id, "motivation"), _fresh(Application, submitted.id).status,
                 _fresh(Application, draft.id).status, _count(Referee), _count(Document))
 
     before = snapshot()
