@@ -378,6 +378,8 @@ def move_question(question: Question, offset: int) -> None:
     siblings = list(question.group.children) if question.group_id is not None and question.group else \
         list(question.section.questions)
     order = _reordered(siblings, question, offset)
+    if [q.id for q in order] == [q.id for q in siblings]:
+        return  # already first or last: nothing changes, no new version
     if question.group_id is None:
         flat = [q for s in questionnaire.sections for q in (order if s.id == question.section_id else s.questions)]
         _check_order(questionnaire, flat)
@@ -386,6 +388,8 @@ def move_question(question: Question, offset: int) -> None:
     _bump(questionnaire)
     db.session.flush()
     db.session.expire(question.section, ["questions"])
+    if question.group is not None:
+        db.session.expire(question.group, ["children"])
     record("questions.question_moved", question, questionnaire_id=questionnaire.id, offset=offset)
 
 
@@ -394,6 +398,8 @@ def move_section(section: QuestionnaireSection, offset: int) -> None:
     questionnaire = section.questionnaire
     _begin_change(questionnaire, structural=_("sections cannot be reordered"))
     order = _reordered(list(questionnaire.sections), section, offset)
+    if [s.id for s in order] == [s.id for s in questionnaire.sections]:
+        return
     _check_order(questionnaire, [q for s in order for q in s.questions])
     for position, other in enumerate(order):
         other.position = position

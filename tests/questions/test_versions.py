@@ -148,3 +148,13 @@ def test_a_builder_resending_unchanged_limits_with_empty_entries_is_a_wording_ch
     services.update_question(age, label="Your age", required=False, key="age", kind="number", condition=None,
                              config={"integer": True, "min": "18", "max": 40.0, "unused": None})
     assert age.label == {"en": "Your age"} and age.config == {"integer": True, "min": 18, "max": 40}
+
+
+def test_moving_a_sub_question_reorders_its_group_and_a_move_past_the_end_changes_nothing(
+        questionnaire: Questionnaire) -> None:
+    services.move_question(question(questionnaire, "year"), -1)
+    assert [c.key for c in question(questionnaire, "education").children] == ["year", "institution"]
+    version = questionnaire.version
+    services.move_question(question(questionnaire, "year"), -1)
+    services.move_section(section(questionnaire, "about"), -1)
+    assert questionnaire.version == version
