@@ -8,7 +8,8 @@ engine's tables (bench/answers.py), 3 submitted reviews each from a 50-reviewer 
 recomputed once; 10,000 alumni with follow-ups, answers and careers), start the app under gunicorn (2 sync workers,
 production config), log in through the real login form and drive each page with 4 concurrent clients for
 BENCH_SECONDS, BENCH_REPEATS times; the medians are reported. SQL statements per request are counted separately,
-in-process, with a Flask test client on the same database (one request per page).
+in-process, with a Flask test client on the same database (one request per page). The targeted pages are then
+driven in English, Japanese and Arabic, interleaved, in the same run: ja and ar within 10% of en (issue 16).
 
 The production config marks the session cookie Secure; the clients talk plain http to 127.0.0.1, so their cookie
 sessions are told to send Secure cookies over http too (the app itself runs exactly as in production).
@@ -46,6 +47,9 @@ CLIENTS = 4
 CRITERIA = ["Environmental impact", "Leadership", "Academic merit", "Study plan", "Commitment to return"]
 TARGET_SHARE = 0.20
 TARGET_GROWTH = 2.0
+#: Issue 16: the same pages in Japanese and Arabic (right to left) within 10% of English, measured in one run.
+LANGUAGES = ("en", "ja", "ar")
+TARGET_LANGUAGE_COST = 1.10
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -416,10 +420,48 @@ def measure(server_url: str, redis_url: str, size: int, seconds: float, repeats:
             print(f"[{size:,} applications] repetition {rep + 1}/{repeats}", flush=True)
             for result in results:
                 result.runs.append(drive(base, result.page.path, sessions[result.page.role], seconds))
+        languages = in_each_language(base, [r.page for r in results if r.page.targeted], seconds, repeats)
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return {"size": size, "seed_s": seed_seconds, "results": results, "changed": changed}
+    return {"size": size, "seed_s": seed_seconds, "results": results, "changed": changed, "languages": languages}
+
+
+def in_each_language(base: str, page_list: list[Page], seconds: float, repeats: int) -> dict[str, dict[str, list[Run]]]:
+    """Each page driven in every language of LANGUAGES, interleaved (en, ja, ar, en, …) so that drift in the machine's
+    load falls on all alike; the accounts save no language, so the clients' Accept-Language decides."""
+    emails = {"staff": STAFF_EMAIL, "reviewer": REVIEWER_EMAIL, "none": None}
+    sessions: dict[tuple[str, str], list[requests.Session]] = {}
+    for role in {p.role for p in page_list}:
+        for language in LANGUAGES:
+            clients = [http_session(base, emails[role]) for _ in range(CLIENTS)]
+            for client in clients:
+                client.headers["Accept-Language"] = language
+            sessions[role, language] = clients
+    runs: dict[str, dict[str, list[Run]]] = {p.name: {language: [] for language in LANGUAGES} for p in page_list}
+    for page in page_list:  # warm-up: every worker renders the page once in each language (catalogs load once)
+        for language in LANGUAGES:
+            for client in sessions[page.role, language][:2]:
+                client.get(base + page.path, timeout=300)
+                plain_http(client)
+    for rep in range(repeats):
+        print(f"  languages: repetition {rep + 1}/{repeats}", flush=True)
+        for page in page_list:
+            for language in LANGUAGES:
+                runs[page.name][language].append(drive(base, page.path, sessions[page.role, language], seconds))
+    return runs
+
+
+def language_table(run: dict[str, Any]) -> None:
+    """Median time per page in each language, and whether ja and ar stay within TARGET_LANGUAGE_COST of en."""
+    print(f"\nLanguages at {run['size']:,} applications: median ms (ja and ar ≤ {TARGET_LANGUAGE_COST:.2f}× en)")
+    for name, by_language in run["languages"].items():
+        medians = {lang: statistics.median(r.median_ms for r in runs) for lang, runs in by_language.items()}
+        ratios = {lang: medians[lang] / medians["en"] for lang in LANGUAGES if lang != "en"}
+        ok = all(ratio <= TARGET_LANGUAGE_COST for ratio in ratios.values())
+        detail = ", ".join(f"{lang} {medians[lang]:.1f} ms" for lang in LANGUAGES)
+        versus = ", ".join(f"{lang} {ratio:.2f}×" for lang, ratio in ratios.items())
+        print(f"  {'PASS' if ok else 'MISS'}  {name:<26} {detail} ({versus})")
 
 
 # --- Report -----------------------------------------------------------------------------------------------------
@@ -493,6 +535,7 @@ def main() -> None:
           "in-process request per page.")
     for k, run in enumerate(runs):
         table(run, runs[k - 1] if k else None)
+        language_table(run)
     if len(runs) >= 2:
         verdicts(runs[0], runs[-1])
 

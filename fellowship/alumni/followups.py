@@ -246,7 +246,7 @@ def _send_digest(now: datetime, overdue: int, lapsed: int, lost: int) -> bool:
     for user_id, email, name in staff:
         queued += queue_email(email, "alumni/followup_digest", dedupe_key=f"followup-digest:{day}:{user_id}",
                               name=name, day=day, newly_overdue=overdue, newly_lapsed=lapsed, newly_lost=lost,
-                              overdue_url=public_link(OVERDUE_PATH), **totals) is not None
+                              overdue_url=public_link(OVERDUE_PATH), locale=None, **totals) is not None
     db.session.commit()
     return queued > 0
 

@@ -194,7 +194,7 @@ def send_decisions(call: Call, by: User, batch_size: int = 500) -> tuple[str, in
                 offer = _make_offer(call, application, now)
                 context["offer_deadline"] = format_for_viewer(offer.expires_at, applicant, call.time_zone)
             message = queue_email(applicant.email, TEMPLATE_FOR[decision.outcome],
-                                  dedupe_key=decision_key(decision.id), **context)
+                                  dedupe_key=decision_key(decision.id), locale=None, **context)
             queued += message is not None
         db.session.flush()
     record("selection.decisions_sent", call, batch=batch_key, queued=queued)
