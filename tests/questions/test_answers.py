@@ -190,3 +190,22 @@ def test_deleting_a_response_deletes_its_answers_and_facets_on_every_database(qu
     db.session.delete(response)
     db.session.flush()
     assert db.session.scalar(select(AnswerSet.id)) is None and db.session.scalar(select(AnswerFacet.value)) is None
+
+
+def test_an_answer_in_an_earlier_section_hides_a_later_sections_question_and_drops_its_answer(
+        questionnaire: Questionnaire) -> None:
+    history = section(questionnaire, "history")
+    services.add_question(history, kind="long_text", key="thesis", label="Your thesis", required=True,
+                          condition={"question": "has_degree", "values": ["yes"]})
+    response = services.response_for(questionnaire)
+    about = section(questionnaire, "about")
+    services.save_section_answers(response, about, COMPLETE)
+    one = [{"institution": "Makerere University"}]
+    services.save_section_answers(response, history, {"education": one, "thesis": "Wetland birds."})
+    assert services.answers_of(response)["thesis"] == "Wetland birds."
+    assert "thesis" in [q.key for q in services.visible_questions(history, services.answers_of(response))]
+    services.save_section_answers(response, about, {**COMPLETE, "has_degree": "no"})
+    answers = services.answers_of(response)
+    assert "thesis" not in answers and answers["education"] == [{"institution": "Makerere University"}]
+    assert "thesis" not in [q.key for q in services.visible_questions(history, answers)]
+    assert services.missing(response, history) == {}
