@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +22,7 @@ from fellowship.questions import services as questions
 from fellowship.questions.models import Questionnaire
 from fellowship.signals import call_created
 from fellowship.timezones import is_valid_zone, local_to_utc
+from fellowship.words import N_
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +35,22 @@ def developing_preset() -> list[str]:
     return developing_countries(PRESET_REGIONS)
 
 
-_PROGRAMME_NAME_TAKEN = "A programme named “{name}” already exists. Choose another name."
+_PROGRAMME_NAME_TAKEN = N_("A programme named “%(name)s” already exists. Choose another name.")
 
 
 def save_programme(programme: Programme | None, *, name: str, description: str, time_zone: str,
                    followup_months: list[int]) -> Programme:
     """Create or update a programme; its name is its own (another programme's name is refused, whatever its case)."""
     if not is_valid_zone(time_zone):
-        raise FieldError("time_zone", "Unknown time zone.")
+        raise FieldError("time_zone", _("Unknown time zone."))
     if not followup_months or any(m <= 0 for m in followup_months):
-        raise FieldError("followup_months", "Follow-up months must be positive whole numbers.")
+        raise FieldError("followup_months", _("Follow-up months must be positive whole numbers."))
     name = name.strip()
     taken = select(Programme.id).where(func.lower(Programme.name) == name.lower())
     if programme is not None:
         taken = taken.where(Programme.id != programme.id)
     if db.session.scalar(taken.limit(1)) is not None:
-        raise FieldError("name", _PROGRAMME_NAME_TAKEN.format(name=name))
+        raise FieldError("name", _(_PROGRAMME_NAME_TAKEN, name=name))
     created = programme is None
     try:
         with db.session.begin_nested():  # the unique constraint decides between two saves at once
@@ -58,7 +60,7 @@ def save_programme(programme: Programme | None, *, name: str, description: str, 
             programme.name, programme.description, programme.time_zone = name, description, time_zone
             programme.followup_months = sorted(set(followup_months))
     except IntegrityError:
-        raise FieldError("name", _PROGRAMME_NAME_TAKEN.format(name=name)) from None
+        raise FieldError("name", _(_PROGRAMME_NAME_TAKEN, name=name)) from None
     record("calls.programme_created" if created else "calls.programme_updated", programme, name=programme.name)
     return programme
 
@@ -68,24 +70,25 @@ def save_call(call: Call | None, programme: Programme, data: dict[str, Any],
     """Create or update a call; times in `data` are naive wall-clock times in the programme's zone."""
     unknown = [c for c in data["eligible_countries"] if not is_country(c)]
     if unknown:
-        raise DomainError(f"Unknown country codes: {', '.join(unknown)}.")
+        raise DomainError(_("Unknown country codes: %(codes)s.", codes=", ".join(unknown)))
     opens_at = local_to_utc(data.pop("opens_at_local"), programme.time_zone)
     closes_at = local_to_utc(data.pop("closes_at_local"), programme.time_zone)
     if closes_at <= opens_at:
-        raise DomainError("The deadline must be after the opening time.")
+        raise DomainError(_("The deadline must be after the opening time."))
     if sum(quotas.values()) > 100:
-        raise DomainError("The regional minimums cannot add up to more than 100%.")
+        raise DomainError(_("The regional minimums cannot add up to more than 100%."))
     sharing = call_numbered_as(data["reference_prefix"], data["year"], other_than=call.id if call else None)
     if sharing is not None:
-        raise FieldError("reference_prefix", f"“{sharing.title}” already numbers its applications "
-                         f"{data['reference_prefix']}-{data['year']}-…; choose another prefix, so that each call's "
-                         "reference numbers are its own.")
+        raise FieldError("reference_prefix", _(
+            "“%(call)s” already numbers its applications %(prefix)s-%(year)s-…; choose another prefix, so that each "
+            "call's reference numbers are its own.", call=sharing.title, prefix=data["reference_prefix"],
+            year=data["year"]))
     created = call is None
     if call is None:
         call = Call(programme_id=programme.id)
         db.session.add(call)
     elif call.status not in (CallStatus.DRAFT, CallStatus.OPEN) and closes_at != call.closes_at:
-        raise DomainError("The deadline of a closed call cannot change.")
+        raise DomainError(_("The deadline of a closed call cannot change."))
     call.programme_id = programme.id
     call.opens_at, call.closes_at = opens_at, closes_at
     for key, value in data.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -85,7 +86,7 @@ def edit_programme(programme_id: int | None = None):
             field_for(form, exc, default=form.name).errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Programme “{programme.name}” saved.", "success")
+            flash(_("Programme “%(name)s” saved.", name=programme.name), "success")
             return redirect(url_for("calls.programmes"))
     return render_template("calls/programme_form.html", form=form, programme=programme)
 
@@ -132,7 +133,7 @@ def edit_call(call_id: int | None = None):
     call = db.get_or_404(Call, call_id) if call_id else None
     form = _call_form(call)
     if not form.programme_id.choices:
-        flash("Create a programme first.", "info")
+        flash(_("Create a programme first."), "info")
         return redirect(url_for("calls.edit_programme"))
     if form.validate_on_submit():
         programme = db.get_or_404(Programme, form.programme_id.data)
@@ -157,7 +158,7 @@ def edit_call(call_id: int | None = None):
             field_for(form, exc, default=form.title).errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Call “{call.title}” saved.", "success")
+            flash(_("Call “%(title)s” saved.", title=call.title), "success")
             return redirect(url_for("calls.staff_calls"))
     return render_template("calls/call_form.html", form=form, call=call, form_rules=_form_rules(call))
 
