@@ -152,6 +152,8 @@ def register_template_helpers(app: Flask) -> None:
     def inject_globals() -> dict[str, Any]:
         return {"Role": Role, "dev_mail": "devtools" in app.blueprints}
 
+    from babel.lists import format_list
+    from flask_babel import get_locale
     from flask_login import current_user
 
     from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
@@ -175,3 +177,5 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")
     app.add_template_filter(plural, "plural")  # {{ n|plural('referee') }}: "1 referee", "2 referees"
+    # {{ roles|and_list }}: "staff and reviewer" in the page's language (Babel's list patterns, not a joined " and ").
+    app.add_template_filter(lambda items: format_list([str(i) for i in items], locale=get_locale()), "and_list")
