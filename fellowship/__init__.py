@@ -152,14 +152,12 @@ def register_template_helpers(app: Flask) -> None:
     def inject_globals() -> dict[str, Any]:
         return {"Role": Role, "dev_mail": "devtools" in app.blueprints}
 
-    from babel.lists import format_list
-    from flask_babel import get_locale
     from flask_login import current_user
 
     from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
     from fellowship.geo import country_name
     from fellowship.timezones import TIME_FORMAT, format_day, format_for_viewer, format_in_zone
-    from fellowship.words import plural
+    from fellowship.words import and_list, plural
 
     # Every time on a page is shown in the viewer's zone (theirs, else the programme's), the zone named:
     # `|datetime` where no programme is at hand, `|in_zone(programme_zone)` where one is; `|in_exact_zone(zone)` only
@@ -178,4 +176,4 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")
     app.add_template_filter(plural, "plural")  # {{ n|plural('referee') }}: "1 referee", "2 referees"
     # {{ roles|and_list }}: "staff and reviewer" in the page's language (Babel's list patterns, not a joined " and ").
-    app.add_template_filter(lambda items: format_list([str(i) for i in items], locale=get_locale()), "and_list")
+    app.add_template_filter(lambda items: and_list([str(i) for i in items]), "and_list")
