@@ -149,7 +149,7 @@ class Date(Kind):
 
     def form_field(self, question: Question, locale: str | None) -> UnboundField:
         low, high = self.bounds(question)
-        attrs = {name: bound.isoformat() for name, bound in (("min", low), ("max", high)) if bound}
+        attrs: dict[str, Any] = {name: bound.isoformat() for name, bound in (("min", low), ("max", high)) if bound}
         return StringField(widget=DateInput(), validators=[Length(max=40)], **field_kwargs(question, locale, **attrs))
 
     def display(self, question: Question, value: Any, locale: str | None) -> str:
