@@ -93,3 +93,37 @@ def test_only_staff_open_a_calls_translations(app, app_ctx):
     client = app.test_client()
     login(client, "awa@example.org")
     assert client.get(f"/staff/calls/{call.id}/translations").status_code == 403
+
+
+def test_the_calls_privacy_notice_and_email_notes_are_written_per_language_and_shown_in_the_readers(app, app_ctx):
+    from fellowship.calls.translations import save_translations
+    from fellowship.notifications.services import queue_email
+
+    UserFactory(email="staff@example.org", roles=[Role.STAFF])
+    call = CallFactory()
+    application = ApplicationFactory(call=call, applicant=UserFactory(email="awa@example.org", locale="fr"))
+    staff = app.test_client()
+    login(staff, "staff@example.org")
+    submit_form(staff, f"/staff/calls/{call.id}/translations?lang=en", {
+        "call-privacy": "Letters are kept for two years.", "email-application_submitted": "Good luck!"})
+    db.session.expire_all()  # the page saved the English in its own session
+    save_translations(db.session.get_one(Call, call.id), "fr", {
+        "call-privacy": "Les lettres sont gardées deux ans.", "email-application_submitted": "Bonne chance !"})
+    db.session.commit()
+
+    applicant = app.test_client()
+    login(applicant, "awa@example.org")
+    review = html_lib.unescape(applicant.get(f"/applications/{application.id}/review").get_data(as_text=True))
+    assert "Les lettres sont gardées deux ans." in review and "two years" not in review
+    db.session.expire_all()
+    note = db.session.get_one(Call, call.id).email_texts["application_submitted"]
+    assert note == {"en": "Good luck!", "fr": "Bonne chance !"}, note
+    with app.test_request_context():
+        message = queue_email("awa@example.org", "applications/submitted", name="Awa", reference="ELF-1",
+                              call_title="x", submitted_at="-", url="http://localhost/", programme_note=note)
+        english = queue_email("nobody@example.org", "applications/submitted", name="N", reference="ELF-2",
+                              call_title="x", submitted_at="-", url="http://localhost/", programme_note=note)
+    from fellowship.notifications.mailer import build_email
+
+    assert "Bonne chance !" in build_email(message).get_body(("plain",)).get_content()
+    assert "Good luck!" in build_email(english).get_body(("plain",)).get_content()
