@@ -4,11 +4,14 @@ call's page; the structure locked once the call opens (wording still changes); a
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from fellowship.applications.models import Application
 from fellowship.auth.models import Role
 from fellowship.calls.models import Call, CallStatus
 from fellowship.extensions import db
@@ -351,3 +354,27 @@ def test_a_call_without_a_form_starts_an_empty_one_once(client, app_ctx):
     form = db.session.get(Questionnaire, started)
     assert form.sections == [] and form.structure_locked_at is None
     assert "No section yet" in client.get(f"/staff/calls/{call.id}/form").get_data(as_text=True)
+
+
+def _questions_markup(html: str) -> str:
+    """The section's questions as the page renders them: from the first question's block to the fieldset's end."""
+    match = re.search(r'<div id="[a-z0-9_]+-question">.*?</fieldset>', html, re.S)
+    assert match, "no question on the page"
+    return " ".join(match.group(0).split())
+
+
+def test_the_preview_renders_each_section_exactly_as_the_applicants_page(client, app_ctx):
+    call = CallFactory()  # open, with the default form
+    applicant = UserFactory(full_name="")  # no name to start the name boxes from: both pages start empty
+    login(client, applicant.email)
+    submit_form(client, f"/calls/{call.id}/apply", {}, page=f"/calls/{call.id}")
+    application = db.session.scalars(select(Application).where(Application.applicant_id == applicant.id)).one()
+    applicant_pages = {s.key: client.get(f"/applications/{application.id}/sections/{s.key}").get_data(as_text=True)
+                       for s in db.session.get(Questionnaire, call.questionnaire_id).sections}
+    client.post("/auth/logout", data={"csrf_token": csrf_token_from(client.get("/").get_data(as_text=True))})
+    staff_client(client)
+    for section in db.session.get(Questionnaire, call.questionnaire_id).sections:
+        preview = client.get(f"/staff/calls/{call.id}/form/preview/{section.id}").get_data(as_text=True)
+        assert "Preview" in preview
+        ours, theirs = _questions_markup(preview), _questions_markup(applicant_pages[section.key])
+        assert ours == theirs, [d for d in difflib.ndiff(ours.split("> "), theirs.split("> ")) if d[0] in "+-"]
