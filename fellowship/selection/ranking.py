@@ -6,6 +6,7 @@ hand); the rest reads the database in a fixed number of queries, whatever the nu
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,16 +16,13 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     Select,
-    String,
     and_,
     bindparam,
     case,
-    cast,
     delete,
     event,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -47,7 +45,6 @@ from fellowship.selection.models import (
     ApplicationScore,
     Assignment,
     AssignmentStatus,
-    RankingPosition,
     RankingProposal,
     ReviewerStrictness,
     SelectionAdjustment,
@@ -175,12 +172,15 @@ def _shortage(region: str, minimum: int, places: int, percent: int, available: i
 
 
 def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapping[str, int],
-                      adjustments: Mapping[int, str] | None = None) -> Proposal:
+                      adjustments: Mapping[int, str] | None = None, *, unranked_count: int | None = None,
+                      unranked_words: str | None = None) -> Proposal:
     """Fill `places` by rank while giving each quota region its minimum seats, after the chair's adjustments.
 
     Inclusions are selected and exclusions never are; then each quota region gets its minimum seats
     (ceil(percent x places / 100)) from its best-ranked candidates; the remaining places go by rank to everybody.
     An unmeetable quota gives feasible=False, the reasons, and a best-effort list (never a silently wrong one).
+    `unranked_count` counts the unscored applications when `candidates` leave them out (the stored proposal passes
+    only those that can be selected); `unranked_words` says why they are unscored.
     """
     adjustments = adjustments or {}
     by_id = {c.application_id: c for c in candidates}
@@ -264,9 +264,10 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
     if missing:
         notes.append(f"{_plural(missing, 'proposed application')} {'has' if missing == 1 else 'have'} fewer "
                      f"reviews than the call asks for.")
-    if unranked:
-        notes.append(f"{_plural(len(unranked), 'application')} without a submitted review "
-                     f"{'is' if len(unranked) == 1 else 'are'} not ranked.")
+    unscored = len(unranked) if unranked_count is None else unranked_count
+    if unscored:
+        notes.append(f"{_plural(unscored, 'application')} {unranked_words or 'without a submitted review'} "
+                     f"{'is' if unscored == 1 else 'are'} not ranked.")
     feasible = not problems
     if not feasible:
         problems.append("This proposal cannot meet every quota and is only a best effort: quota seats go to each "
@@ -435,7 +436,12 @@ def _invalidate_on_bulk_statement(state: ORMExecuteState) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ProposalSummary:
-    """What the ranking page shows of the whole call's proposal, besides its own rows."""
+    """What the ranking page shows of the whole call's proposal, besides its own rows, and what labels each row.
+
+    A row's place comes from the order itself (read from an index, a page at a time); its label from the few
+    applications the proposal names (`labels`) and, for the waitlist, from how many scored applications ranked
+    above it are not on the waitlist (`blockers`). So storing the proposal writes one row, whatever the call's size.
+    """
 
     selected_count: int
     waitlist_count: int
@@ -444,68 +450,56 @@ class ProposalSummary:
     seats: list[QuotaSeats]
     #: Applications in the ranking (the page's total).
     ranked: int
+    #: Ranked applications with a score under the sort (among those still in): the order's head, by score.
+    scored: int = 0
+    #: application id -> its label, for the applications the proposal names (selected, included, excluded).
+    labels: dict[int, str] = field(default_factory=dict)
+    selected: frozenset[int] = frozenset()
+    #: Rank keys (score, id) of the scored ranked applications NOT on the waitlist (selected, adjusted, declined).
+    blockers: list[tuple[Decimal, int]] = field(default_factory=list)
+    #: A waitlisted application ranked above this key was passed over by a quota seat.
+    passed_over_key: tuple[Decimal, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"selected": self.selected_count, "waitlist": self.waitlist_count, "feasible": self.feasible,
-                "explanation": self.explanation, "ranked": self.ranked,
-                "seats": [[q.region, q.percent, q.minimum, q.proposed] for q in self.seats]}
+                "explanation": self.explanation, "ranked": self.ranked, "scored": self.scored,
+                "seats": [[q.region, q.percent, q.minimum, q.proposed] for q in self.seats],
+                "labels": [[i, label] for i, label in sorted(self.labels.items())],
+                "selected_ids": sorted(self.selected),
+                "blockers": [[str(score), i] for score, i in self.blockers],
+                "passed_over_key": ([str(self.passed_over_key[0]), self.passed_over_key[1]]
+                                    if self.passed_over_key else None)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProposalSummary:
+        key = data.get("passed_over_key")
         return cls(selected_count=data["selected"], waitlist_count=data["waitlist"], feasible=data["feasible"],
-                   explanation=list(data["explanation"]), ranked=data["ranked"],
-                   seats=[QuotaSeats(*q) for q in data["seats"]])
+                   explanation=list(data["explanation"]), ranked=data["ranked"], scored=data.get("scored", 0),
+                   seats=[QuotaSeats(*q) for q in data["seats"]],
+                   labels={int(i): label for i, label in data.get("labels", [])},
+                   selected=frozenset(data.get("selected_ids", [])),
+                   blockers=[(Decimal(s), int(i)) for s, i in data.get("blockers", [])],
+                   passed_over_key=(Decimal(key[0]), int(key[1])) if key else None)
+
+    def label_of(self, application_id: int, score: Decimal | None, position: int, *, declined: bool,
+                 cut_out: bool) -> tuple[str, int | None]:
+        """The proposal's words for one ranked row at `position` (and its waitlist place, if any)."""
+        if declined:
+            return "Declined the offer", None
+        if application_id in self.labels:
+            return self.labels[application_id], None
+        if score is None:
+            return ("Not shortlisted" if cut_out else "Not ranked"), None
+        key = _key(score, application_id)
+        number = position - bisect.bisect_left([_key(*b) for b in self.blockers], key)
+        if self.passed_over_key is not None and key < _key(*self.passed_over_key):
+            return f"Waitlist {number} {PASSED_OVER}", number
+        return f"Waitlist {number}", number
 
 
-def _positions_insert(call: Call, sort: Sort, proposal: Proposal, scoring: stages.Scoring) -> Any:
-    """INSERT ... SELECT of every ranked application's position, label and waitlist place, in one statement.
-
-    The order and the waitlist are window functions over the scores; only the proposal's small sets (selected,
-    included, excluded, moved up by a quota) travel as parameters, so the statement does not grow with the call.
-    """
-    score, joins = final_score(scoring, sort, Application.id)
-    scored = score.is_not(None)
-    app_id = Application.id
-
-    competing = Application.status.in_(PROPOSAL_STATUSES)
-    selected = among_column(app_id, proposal.selected)
-    waitlisted = and_(competing, scored, ~among_column(app_id, proposal.excluded),
-                      ~among_column(app_id, proposal.included), ~selected)
-    rank_order = (case((scored, 0), else_=1), score.desc(), app_id)
-    # Both numbers over the same order (one sort): the position, and how many waitlisted rows come up to here.
-    waitlist_number = func.sum(case((waitlisted, 1), else_=0)).over(order_by=rank_order, rows=(None, 0))
-    cut_out: Any = sa_false()
-    if scoring.cut_stage_id is not None:  # did not advance at the last shortlist
-        cut_out = select(StageResult.application_id).where(
-            StageResult.stage_id == scoring.cut_stage_id, StageResult.application_id == app_id,
-            StageResult.advanced.is_(False)).exists()
-    ranked = (
-        select(app_id.label("application_id"), func.row_number().over(order_by=rank_order).label("position"),
-               Application.status.label("status"), selected.label("selected"), waitlisted.label("waitlisted"),
-               waitlist_number.label("n"), cut_out.label("cut_out"))
-        .outerjoin(ApplicationScore, ApplicationScore.application_id == app_id)
-    )
-    for target, on in joins:
-        ranked = ranked.outerjoin(target, on)
-    rows = (ranked.where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))
-            .subquery("ranked"))
-    waitlist_position = case((rows.c.waitlisted, rows.c.n), else_=None)
-    label = case(
-        (rows.c.status == ApplicationStatus.OFFER_DECLINED, literal("Declined the offer")),
-        (among_column(rows.c.application_id, proposal.excluded), literal("Excluded by the chair")),
-        (among_column(rows.c.application_id, proposal.included), literal("Selected (included by the chair)")),
-        (among_column(rows.c.application_id, proposal.by_quota), literal("Selected (quota)")),
-        (rows.c.selected, literal("Selected")),
-        (and_(rows.c.waitlisted, among_column(rows.c.application_id, proposal.passed_over)),
-         literal("Waitlist ") + cast(rows.c.n, String) + literal(f" {PASSED_OVER}")),
-        (rows.c.waitlisted, literal("Waitlist ") + cast(rows.c.n, String)),
-        (rows.c.cut_out, literal("Not shortlisted")),
-        else_=literal("Not ranked"),
-    )
-    return insert(RankingPosition).from_select(
-        ["call_id", "sort", "position", "application_id", "label", "selected", "waitlist_position"],
-        select(literal(call.id), literal(sort), rows.c.position, rows.c.application_id, label,
-               rows.c.selected, waitlist_position))
+def _key(score: Score, application_id: int) -> tuple[Decimal, int]:
+    """The rank order as a sortable key: best score first, then the lower id (as `_rank_key` and the SQL order)."""
+    return (-Decimal(score), application_id)
 
 
 def among_column(column: Any, ids: Iterable[int]) -> Any:
@@ -514,27 +508,149 @@ def among_column(column: Any, ids: Iterable[int]) -> Any:
     return column.in_(listed) if listed else sa_false()
 
 
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """How the ranking orders a call: the score as SQL, its joins, and whether a shortlist cut the field."""
+
+    scoring: stages.Scoring
+    score: Any
+    joins: list[tuple[Any, Any]]
+
+    @property
+    def plain(self) -> bool:
+        return self.scoring.plain
+
+    def head(self, columns: Sequence[Any], statuses: Sequence[ApplicationStatus], call_id: int) -> Any:
+        """SELECT `columns` of the call's applications in `statuses` that have a score, best first.
+
+        One-round call: walks the scores' (call, score DESC, application) index, so a page or the top N reads only
+        its rows. In stages: drives from the last shortlist's advanced candidates (few), joined to their stages.
+        """
+        if self.plain:
+            stmt = (select(*columns).select_from(ApplicationScore)
+                    .join(Application, Application.id == ApplicationScore.application_id)
+                    .where(ApplicationScore.call_id == call_id))
+            order: tuple[Any, ...] = (self.score.desc(), ApplicationScore.application_id)
+        else:
+            stmt = select(*columns).select_from(Application).outerjoin(
+                ApplicationScore, ApplicationScore.application_id == Application.id)
+            for target, on in self.joins:
+                stmt = stmt.outerjoin(target, on)
+            stmt = stmt.where(Application.call_id == call_id)
+            if self.scoring.cut_stage_id is not None:
+                stmt = stmt.where(Application.id.in_(select(StageResult.application_id).where(
+                    StageResult.stage_id == self.scoring.cut_stage_id, StageResult.advanced.is_(True))))
+            order = (self.score.desc(), Application.id)
+        return stmt.where(self.score.is_not(None), Application.status.in_(statuses)).order_by(*order)
+
+    def tail(self, call_id: int) -> Any:
+        """(id, cut_out) of the call's ranked applications without a score, by id: the order's tail."""
+        cut_out: Any = sa_false()
+        if self.scoring.cut_stage_id is not None:
+            cut_out = ~select(StageResult.application_id).where(
+                StageResult.stage_id == self.scoring.cut_stage_id, StageResult.application_id == Application.id,
+                StageResult.advanced.is_(True)).exists()
+        scored = self.head([Application.id], RANKED_STATUSES, call_id).order_by(None)
+        return (select(Application.id, cut_out.label("cut_out"))
+                .where(Application.call_id == call_id, Application.status.in_(RANKED_STATUSES),
+                       Application.id.not_in(scored))
+                .order_by(Application.id))
+
+
+def _order(call: Call, sort: Sort, scoring: stages.Scoring | None = None) -> _Order:
+    scoring = scoring or stages.scoring_for_call(call.id)
+    score, joins = final_score(scoring, sort, Application.id)
+    return _Order(scoring, score, joins)
+
+
+def _bounded_candidates(call: Call, order: _Order, quotas: Mapping[str, int],
+                        adjustments: Mapping[int, str]) -> list[Candidate]:
+    """The competing applications that can be selected: the best `places` (plus one per adjustment) overall and in
+    each quota region, and every adjusted one. Everyone else is on the waitlist or unranked whatever the proposal,
+    so `propose_selection` over these gives the whole call's selection."""
+    slack = len(adjustments)
+    columns = (Application.id, Application.region, order.score, ApplicationScore.review_count)
+    found: dict[int, Any] = {}
+    statements = [order.head(columns, PROPOSAL_STATUSES, call.id).limit(call.places + slack)]
+    for region, percent in quotas.items():
+        statements.append(order.head(columns, PROPOSAL_STATUSES, call.id).where(Application.region == region)
+                          .limit(minimum_seats(percent, call.places) + slack))
+    if adjustments:
+        adjusted = (select(*columns).select_from(Application)
+                    .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id))
+        for target, on in order.joins:
+            adjusted = adjusted.outerjoin(target, on)
+        statements.append(adjusted.where(Application.id.in_(sorted(adjustments)),
+                                         Application.status.in_(PROPOSAL_STATUSES)))
+    for stmt in statements:
+        for row in db.session.execute(stmt):
+            found[row[0]] = row
+    enough = call.reviewers_per_application
+    return [Candidate(r[0], r[1], r[2], (r[3] or 0) >= enough) for r in found.values()]
+
+
+#: Statuses outside the ranking (an application scored and then withdrawn, say): few, so counting them is cheap.
+UNRANKED_STATUSES = tuple(s for s in ApplicationStatus if s not in RANKED_STATUSES)
+
+
+def _scored_count(call_id: int, order: _Order) -> int:
+    """How many ranked applications have a score: the order's head. One-round call: the scores counted from their
+    index, less the few scored applications that left the ranking (no join over the whole call)."""
+    if not order.plain:
+        head = order.head([Application.id], RANKED_STATUSES, call_id).order_by(None).subquery()
+        return db.session.scalar(select(func.count()).select_from(head)) or 0
+    scored = db.session.scalar(select(func.count()).select_from(ApplicationScore).where(
+        ApplicationScore.call_id == call_id, order.score.is_not(None))) or 0
+    left = db.session.scalar(
+        select(func.count()).select_from(Application)
+        .join(ApplicationScore, ApplicationScore.application_id == Application.id)
+        .where(Application.call_id == call_id, Application.status.in_(UNRANKED_STATUSES),
+               order.score.is_not(None))) or 0
+    return scored - left
+
+
 def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
     """Compute the call's proposal under `sort` from the current data and store it as of `version`.
 
-    A handful of statements whatever the size (the positions in one INSERT ... SELECT). When another request
-    stored the same proposal first, its copy stands (the primary key refuses the second).
+    A handful of bounded statements whatever the call's size: the top of the order overall and per quota region
+    (index walks), the adjusted applications, the counts, the declined ones. When another request stored the same
+    proposal first, its copy stands (the primary key refuses the second).
     """
-    scoring = stages.scoring_for_call(call.id)
-    candidates, adjustments = load_candidates(call, sort, scoring)
-    proposal = propose_selection(candidates, call.places, quotas_of(call), adjustments)
-    ranked = db.session.scalar(select(func.count(Application.id))
-                               .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))) or 0
-    summary = ProposalSummary(selected_count=len(proposal.selected), waitlist_count=len(proposal.waitlist),
-                              feasible=proposal.feasible, explanation=proposal.explanation, seats=proposal.seats,
-                              ranked=ranked)
+    order = _order(call, sort)
+    quotas = quotas_of(call)
+    adjustments = {i: AdjustmentAction(a).value for i, a in db.session.execute(
+        select(SelectionAdjustment.application_id, SelectionAdjustment.action)
+        .where(SelectionAdjustment.call_id == call.id))}
+    candidates = _bounded_candidates(call, order, quotas, adjustments)
+    scored = _scored_count(call.id, order)
+    declined = db.session.execute(
+        order.head([Application.id, order.score], (ApplicationStatus.OFFER_DECLINED,), call.id)).all()
+    scored_competing = scored - len(declined)
+    ranked, competing = db.session.execute(
+        select(func.count(), func.count(case((Application.status.in_(PROPOSAL_STATUSES), 1))))
+        .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))).one()
+    included_unscored = sum(1 for c in candidates if c.score is None and adjustments.get(c.application_id) == "include")
+    words = None if order.plain else "without a score in every stage"
+    proposal = propose_selection(candidates, call.places, quotas, adjustments,
+                                 unranked_count=competing - scored_competing - included_unscored,
+                                 unranked_words=words)
+    by_id = {c.application_id: c for c in candidates}
+    labels = {i: proposal.status_of(i) for i in (*proposal.selected, *proposal.excluded)}
+    named = set(proposal.selected) | set(proposal.excluded)
+    blockers = sorted([*((Decimal(score), i) for i in named if (score := by_id[i].score) is not None),
+                       *((Decimal(s), i) for i, s in declined)], key=lambda b: _key(*b))
+    waitlisted = scored_competing - sum(1 for i in named if by_id[i].score is not None)
+    lowest = max((by_id[i] for i in proposal.by_quota), key=_rank_key, default=None)
+    summary = ProposalSummary(
+        selected_count=len(proposal.selected), waitlist_count=waitlisted, feasible=proposal.feasible,
+        explanation=proposal.explanation, seats=proposal.seats, ranked=ranked, scored=scored, labels=labels,
+        selected=frozenset(proposal.selected), blockers=blockers,
+        passed_over_key=(Decimal(lowest.score), lowest.application_id) if lowest and lowest.score is not None
+        else None)
     try:
         with db.session.begin_nested():
             db.session.execute(delete(RankingProposal).where(RankingProposal.call_id == call.id,
                                                              RankingProposal.sort == sort))
-            db.session.execute(delete(RankingPosition).where(RankingPosition.call_id == call.id,
-                                                             RankingPosition.sort == sort))
-            db.session.execute(_positions_insert(call, sort, proposal, scoring))
             db.session.execute(insert(RankingProposal).values(
                 call_id=call.id, sort=sort, version=version, summary=summary.to_json(), computed_at=utcnow()))
     except IntegrityError:
@@ -589,16 +705,14 @@ def current_proposal(call: Call, sort: Sort, stored: StoredVersion | None = None
 
 @functools.cache
 def ranking_page_statement() -> Select[*tuple[Any, ...]]:
-    """Positions :first..:last of the stored ranking of :call_id under :sort, with their scores, active assignments
-    and adjustments. Built once per process, with bound parameters: building it was a tenth of the page's time."""
+    """The ranking table's columns for the applications :ids (one page), with their scores, active assignments and
+    adjustments. Built once per process, with bound parameters: building it was a tenth of the page's time."""
     assigned = (select(func.count(Assignment.id))
-                .where(Assignment.application_id == RankingPosition.application_id,
-                       Assignment.status == AssignmentStatus.ACTIVE)
-                .correlate(RankingPosition).scalar_subquery())
+                .where(Assignment.application_id == Application.id, Assignment.status == AssignmentStatus.ACTIVE)
+                .correlate(Application).scalar_subquery())
     adjuster = aliased(User)
     return (
-        select(Application.id, RankingPosition.position, RankingPosition.label, RankingPosition.selected,
-               RankingPosition.waitlist_position, Application.reference, Application.given_name,
+        select(Application.id, Application.reference, Application.given_name,
                Application.family_name, Application.nationality, Application.region, Application.status,
                func.coalesce(ApplicationScore.review_count, 0).label("review_count"), ApplicationScore.raw_mean,
                ApplicationScore.normalised_mean, ApplicationScore.spread,
@@ -606,15 +720,28 @@ def ranking_page_statement() -> Select[*tuple[Any, ...]]:
                assigned.label("assignments"),
                SelectionAdjustment.action.label("adjustment"), SelectionAdjustment.reason.label("adjustment_reason"),
                adjuster.full_name.label("adjusted_by"))
-        .select_from(RankingPosition)
-        .join(Application, Application.id == RankingPosition.application_id)
+        .select_from(Application)
         .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
         .outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
         .outerjoin(adjuster, adjuster.id == SelectionAdjustment.made_by_id)
-        .where(RankingPosition.call_id == bindparam("call_id"), RankingPosition.sort == bindparam("sort"),
-               RankingPosition.position >= bindparam("first"), RankingPosition.position <= bindparam("last"))
-        .order_by(RankingPosition.position)
+        .where(Application.id.in_(bindparam("ids", expanding=True)))
     )
+
+
+def _page_order(call: Call, order: _Order, summary: ProposalSummary, first: int,
+                last: int) -> list[tuple[int, int, Decimal | None, bool]]:
+    """(application id, position, score, cut out) of positions first..last: the scored head by score, then the
+    unscored tail by id; each part read a page at a time."""
+    # Both parts are always read (one may be empty), so a page costs the same statements wherever it falls.
+    found: list[tuple[int, int, Decimal | None, bool]] = []
+    rows = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES, call.id)
+                              .limit(max(min(last, summary.scored) - first + 1, 0)).offset(first - 1)).all()
+    found.extend((i, first + n, s, False) for n, (i, s) in enumerate(rows))
+    start = max(first, summary.scored + 1)
+    rows = db.session.execute(order.tail(call.id).limit(max(last - start + 1, 0))
+                              .offset(start - summary.scored - 1)).all()
+    found.extend((i, start + n, None, bool(cut)) for n, (i, cut) in enumerate(rows))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -659,53 +786,45 @@ class Ranking:
     stages: tuple[stages.Weighted, ...] = ()
 
 
-def combine(scoring: stages.Scoring, values: Sequence[Decimal | None], advanced: bool = True) -> Decimal | None:
-    """Σ weight × score / Σ weight over the stages, 4 places (as the SQL computes it); None if one is missing."""
-    if not advanced or any(v is None for v in values):
-        return None
-    total = sum(w.weight for w in scoring.stages)
-    return stages.quantize(sum((Decimal(v) * w.weight for v, w in zip(values, scoring.stages, strict=True)
-                                if v is not None), Decimal(0)) / total)
-
-
 def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: StoredVersion | None = None) -> Ranking:
     """One page of the ranking with the whole call's proposal, in constant queries (`stored`: see current_proposal).
 
-    The proposal is computed once per change of its inputs and stored with every application's position, so a
-    page reads only its own rows, whatever the size of the call.
+    The proposal is computed once per change of its inputs and stored as one row; a page reads its own rows in
+    rank order from an index and labels them from the stored proposal, whatever the size of the call.
     """
     summary, refreshed = current_proposal(call, sort, stored)
     offset = (page - 1) * per_page
-    items = db.session.execute(ranking_page_statement(),
-                               {"call_id": call.id, "sort": sort, "first": offset + 1, "last": offset + per_page}).all()
-    scoring = stages.scoring_for_call(call.id)
-    in_stages = not scoring.plain
-    later = stages.stage_scores_of(call.id, [r.id for r in items]) if in_stages else {}
-    result = Page(items=items, page=page, per_page=per_page, total=summary.ranked)
+    order = _order(call, sort)
+    placed = _page_order(call, order, summary, offset + 1, offset + per_page)
+    details = {r.id: r for r in db.session.execute(ranking_page_statement(), {"ids": [p[0] for p in placed]})}
+    result = Page(items=placed, page=page, per_page=per_page, total=summary.ranked)
     enough = call.reviewers_per_application
-    score_name = "raw_mean" if sort == "raw" else "normalised_mean"
+    scoring = order.scoring
+    in_stages = not scoring.plain
+    later = stages.stage_scores_of(call.id, [p[0] for p in placed]) if in_stages else {}
 
     def stage_values(r: Any) -> tuple[Decimal | None, ...]:
         review = r.raw_mean if sort == "raw" else r.normalised_mean
         return tuple(review if w.first_review else later.get(r.id, {}).get(w.stage_id) for w in scoring.stages)
 
-    values = {r.id: stage_values(r) for r in items} if in_stages else {}
-    combined = {r.id: combine(scoring, values[r.id], r.label != "Not shortlisted") for r in items} if in_stages else {}
-    rows = [
-        RankingRow(
-            id=r.id, reference=r.reference,
-            rank=r.position if (combined.get(r.id) if in_stages else getattr(r, score_name)) is not None else None,
+    rows = []
+    for application_id, position, ranked_score, cut_out in placed:
+        r = details[application_id]
+        label, waitlist_position = summary.label_of(
+            application_id, ranked_score, position, declined=r.status is ApplicationStatus.OFFER_DECLINED,
+            cut_out=cut_out)
+        rows.append(RankingRow(
+            id=r.id, rank=position if ranked_score is not None else None, reference=r.reference,
             name=" ".join(p for p in (r.given_name, r.family_name) if p), nationality=r.nationality,
             region=r.region, status=r.status, review_count=r.review_count, missing_reviews=r.review_count < enough,
             raw_mean=r.raw_mean, normalised_mean=r.normalised_mean, spread=r.spread,
-            disagreement=bool(r.disagreement), assignments=r.assignments or 0, proposal=r.label,
-            selected=r.selected, waitlist_position=r.waitlist_position,
+            disagreement=bool(r.disagreement), assignments=r.assignments or 0, proposal=label,
+            selected=application_id in summary.selected, waitlist_position=waitlist_position,
             adjustment=AdjustmentAction(r.adjustment).value if r.adjustment else None,
             adjustment_reason=r.adjustment_reason, adjusted_by=r.adjusted_by,
-            stage_scores=values.get(r.id, ()), combined=combined.get(r.id),
-        )
-        for r in items
-    ]
+            stage_scores=stage_values(r) if in_stages else (),
+            combined=stages.quantize(ranked_score) if in_stages else None,
+        ))
     return Ranking(call=call, sort=sort, proposal=summary, page=result, rows=rows, refreshed=refreshed,
                    stages=scoring.stages if in_stages else ())
 

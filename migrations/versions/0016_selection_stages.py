@@ -136,6 +136,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stage_adjustments_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stage_adjustments_stage_id'), ['stage_id'], unique=False)
 
+    # The ranking reads its order a page at a time from these indexes (best score first, ties by id) and stores
+    # the proposal as one row: the per-application copy of the order (ranking_positions) goes.
+    op.drop_index('ix_application_scores_call_normalised', table_name='application_scores')
+    op.drop_index('ix_application_scores_call_raw', table_name='application_scores')
+    op.create_index('ix_application_scores_call_normalised', 'application_scores',
+                    ['call_id', sa.text('normalised_mean DESC'), 'application_id'], unique=False)
+    op.create_index('ix_application_scores_call_raw', 'application_scores',
+                    ['call_id', sa.text('raw_mean DESC'), 'application_id'], unique=False)
+    op.drop_table('ranking_positions')
+    op.execute("DELETE FROM ranking_proposals")  # stored in the old shape: recomputed on the next view
+
     # Data: every existing call becomes a one-round call: one review-round stage, weight 100%, that owns the call's
     # rubric, panel and reviews (they stay where they are; the call's first review round reads them).
     op.execute(
@@ -148,6 +159,22 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("DELETE FROM ranking_proposals")
+    op.create_table('ranking_positions',
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('sort', sa.String(length=20), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=60), nullable=False),
+    sa.Column('selected', sa.Boolean(), nullable=False),
+    sa.Column('waitlist_position', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('call_id', 'sort', 'position', name=op.f('pk_ranking_positions'))
+    )
+    op.drop_index('ix_application_scores_call_raw', table_name='application_scores')
+    op.drop_index('ix_application_scores_call_normalised', table_name='application_scores')
+    op.create_index('ix_application_scores_call_normalised', 'application_scores', ['call_id', 'normalised_mean'],
+                    unique=False)
+    op.create_index('ix_application_scores_call_raw', 'application_scores', ['call_id', 'raw_mean'], unique=False)
     op.drop_table('stage_adjustments')
     op.drop_table('stage_results')
     op.drop_table('stage_scores')

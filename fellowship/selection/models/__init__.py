@@ -19,7 +19,6 @@ from fellowship.selection.models.review import (
 )
 from fellowship.selection.models.scores import (
     ApplicationScore,
-    RankingPosition,
     RankingProposal,
     ReviewerStrictness,
 )
@@ -34,7 +33,7 @@ from fellowship.selection.models.stages import (
 )
 
 __all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "Conflict",
-           "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus", "RankingPosition",
+           "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus",
            "RankingProposal", "Recommendation", "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness",
            "SelectionAdjustment", "SelectionStage", "StageAdjustment", "StageCriterion", "StageKind",
            "StagePanelMember", "StageResult", "StageScore"]

@@ -16,10 +16,6 @@ class ApplicationScore(Base):
     """One row per application with at least one submitted review: what the ranking page reads."""
 
     __tablename__ = "application_scores"
-    __table_args__ = (
-        Index("ix_application_scores_call_normalised", "call_id", "normalised_mean"),
-        Index("ix_application_scores_call_raw", "call_id", "raw_mean"),
-    )
 
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"),
                                                 primary_key=True)
@@ -33,6 +29,13 @@ class ApplicationScore(Base):
     spread: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
     disagreement: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# The ranking's order, best first, ties by id: a page of the ranking and the proposal's top N walk these.
+Index("ix_application_scores_call_normalised", ApplicationScore.call_id, ApplicationScore.normalised_mean.desc(),
+      ApplicationScore.application_id)
+Index("ix_application_scores_call_raw", ApplicationScore.call_id, ApplicationScore.raw_mean.desc(),
+      ApplicationScore.application_id)
 
 
 class ReviewerStrictness(Base):
@@ -65,23 +68,3 @@ class RankingProposal(Base):
     #: Counts, feasibility, explanation and quota seats (ranking.ProposalSummary).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class RankingPosition(Base):
-    """One ranked application's place in a stored proposal: its rank order and how the proposal treats it.
-
-    No foreign keys: the rows are a copy the ranking rebuilds (50,000 at a time) whenever its inputs change, and
-    checking two keys per row doubled that rebuild. The page reads them joined to the call's applications, and a
-    change to the applications or the call makes them stale anyway (ranking_version).
-    """
-
-    __tablename__ = "ranking_positions"
-
-    call_id: Mapped[int] = mapped_column(primary_key=True)
-    sort: Mapped[str] = mapped_column(String(20), primary_key=True)
-    #: 1-based position in the ranking page's order (best score first, unscored last, then by id).
-    position: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column()
-    label: Mapped[str] = mapped_column(String(60))
-    selected: Mapped[bool] = mapped_column(default=False)
-    waitlist_position: Mapped[int | None] = mapped_column()
