@@ -30,7 +30,7 @@ class RefereeLanguageForm(FellowshipForm):
     """Change the language a referee is written to in (their reminders come in it)."""
 
     locale = SelectField(_l("Language of the referee's emails"), choices=language_choices(),
-                         validators=[DataRequired()])
+                         validators=[DataRequired()], render_kw={"data-data": ""})
     submit = SubmitField(_l("Change language"))
 
 
