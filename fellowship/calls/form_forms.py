@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -118,6 +119,8 @@ class QuestionForm(FellowshipForm):
                       description=_l("Names the answer in exports, e.g. home_country. Made from the question when "
                                      "left empty."))
     kind = SelectField(_l("Kind of answer"), choices=kind_choices())
+    #: The kind whose settings the page showed: a different kind chosen is shown with its settings before saving.
+    shown_kind = HiddenField()
     required = BooleanField(_l("An answer is required before submitting"))
     personal_data = BooleanField(_l("Personal data: hidden from reviewers in blind review"))
     in_export = BooleanField(_l("Included in exports"), default=True)
@@ -186,6 +189,10 @@ class QuestionForm(FellowshipForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         super().validate(extra_validators)
+        if self.shown_kind.data and self.kind.data != self.shown_kind.data and not self.kind.errors:
+            # Its settings were not on the page: show them, keep what was typed, save nothing yet.
+            self.kind.errors = [_("The settings of “%(kind)s” are now below: fill them in, then save.",
+                                  kind=self.chosen_kind.label)]
         # The other kinds' settings are not on the page (nor posted): what they say does not count.
         used = set(SETTINGS[self.chosen_kind])
         for name in ALL_SETTINGS - used:

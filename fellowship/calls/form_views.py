@@ -14,7 +14,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from fellowship.auth.models import Role
 from fellowship.auth.permissions import roles_required
@@ -384,6 +383,14 @@ def _error_field(form: QuestionForm, error: Exception, changed: dict[str, Any] |
     return form.label
 
 
+def _render_question(call: Call, questionnaire: Questionnaire, section: QuestionnaireSection, group: Question | None,
+                     question: Question | None, form: QuestionForm) -> str:
+    form.shown_kind.data = form.chosen_kind.value  # the settings this page shows are this kind's
+    return render_template("calls/form_question.html", call=call, questionnaire=questionnaire, section=section,
+                           group=group, question=question, form=form, action_form=MoveForm(),
+                           kinds=list(QuestionKind))
+
+
 @bp.route("/staff/calls/<int:call_id>/form/sections/<int:section_id>/questions/new", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def new_question(call_id: int, section_id: int):
@@ -396,14 +403,10 @@ def new_question(call_id: int, section_id: int):
         if group.kind is not QuestionKind.GROUP or group.section_id != section.id:
             abort(404)
     earlier = _condition_sources(questionnaire, None, section, group)
+    form = QuestionForm(in_group=group is not None, earlier=earlier)
     if request.method == "GET":
-        kind = request.args.get("kind", QuestionKind.SHORT_TEXT.value)
-        form = QuestionForm(formdata=MultiDict({"kind": kind}) if kind in {k.value for k in QuestionKind} else None,
-                            in_group=group is not None, earlier=earlier)
-        form.kind.errors = []
-        form.in_export.data = True
-    else:
-        form = QuestionForm(in_group=group is not None, earlier=earlier)
+        kind = request.args.get("kind", "")
+        form.kind.data = kind if kind in dict(form.kind.choices or []) else QuestionKind.SHORT_TEXT.value
     if form.validate_on_submit():
         try:
             question = questions.add_question(
@@ -424,8 +427,7 @@ def new_question(call_id: int, section_id: int):
             if group is not None:
                 return redirect(url_for("calls.edit_question", call_id=call.id, question_id=group.id))
             return _builder(call, f"question-{question.id}")
-    return render_template("calls/form_question.html", call=call, questionnaire=questionnaire, section=section,
-                           group=group, question=None, form=form, action_form=MoveForm(), kinds=list(QuestionKind))
+    return _render_question(call, questionnaire, section, group, None, form)
 
 
 @bp.route("/staff/calls/<int:call_id>/form/questions/<int:question_id>", methods=["GET", "POST"])
@@ -458,9 +460,7 @@ def edit_question(call_id: int, question_id: int):
             except DomainError as exc:
                 db.session.rollback()
                 _error_field(form, exc, wording).errors.append(str(exc))
-                return render_template("calls/form_question.html", call=call, questionnaire=questionnaire,
-                                       section=section, group=group, question=question, form=form,
-                                       action_form=MoveForm(), kinds=list(QuestionKind)), 422
+                return _render_question(call, questionnaire, section, group, question, form), 422
         db.session.commit()
         if refused is None:
             flash(_("Question “%(label)s” saved.", label=form.label.data.strip()), "success")
@@ -475,9 +475,7 @@ def edit_question(call_id: int, question_id: int):
         status = 409
     elif request.method == "POST":
         status = 422
-    return render_template("calls/form_question.html", call=call, questionnaire=questionnaire, section=section,
-                           group=group, question=question, form=form, action_form=MoveForm(),
-                           kinds=list(QuestionKind)), status
+    return _render_question(call, questionnaire, section, group, question, form), status
 
 
 @bp.route("/staff/calls/<int:call_id>/form/questions/<int:question_id>/move", methods=["POST"])

@@ -378,3 +378,23 @@ def test_the_preview_renders_each_section_exactly_as_the_applicants_page(client,
         assert "Preview" in preview
         ours, theirs = _questions_markup(preview), _questions_markup(applicant_pages[section.key])
         assert ours == theirs, [d for d in difflib.ndiff(ours.split("> "), theirs.split("> ")) if d[0] in "+-"]
+
+
+def test_choosing_another_kind_shows_its_settings_before_anything_is_saved(client, app_ctx):
+    call, questionnaire = draft_call_with_form()
+    staff_client(client)
+    section = section_of(questionnaire)
+    url = f"/staff/calls/{call.id}/form/sections/{section.id}/questions/new"
+    page = client.get(f"{url}?kind=short_text").get_data(as_text=True)
+    assert 'name="max_length"' in page and 'name="choices"' not in page
+    response = client.post(url, data={**question_fields(label="Your sector", kind="single_choice"),
+                                      "shown_kind": "short_text", "csrf_token": csrf_token_from(page)})
+    page = response.get_data(as_text=True)
+    assert 'id="kind-error"' in page and 'name="choices"' in page and 'value="Your sector"' in page
+    assert db.session.scalar(select(func.count()).select_from(Question)
+                             .where(Question.questionnaire_id == questionnaire.id)) == 0
+    response = client.post(url, data={**question_fields(label="Your sector", kind="single_choice",
+                                                        choices="ngo | NGO\ngov | Government"),
+                                      "shown_kind": "single_choice", "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302
+    assert [c["value"] for c in question_keyed(questionnaire, "your_sector").config["choices"]] == ["ngo", "gov"]
