@@ -398,3 +398,19 @@ def test_choosing_another_kind_shows_its_settings_before_anything_is_saved(clien
                                       "shown_kind": "single_choice", "csrf_token": csrf_token_from(page)})
     assert response.status_code == 302
     assert [c["value"] for c in question_keyed(questionnaire, "your_sector").config["choices"]] == ["ngo", "gov"]
+
+
+def test_the_preview_adds_an_entry_to_a_repeatable_group_without_javascript_and_keeps_nothing(client, app_ctx):
+    call, questionnaire = draft_call_with_form()
+    staff_client(client)
+    section = section_of(questionnaire)
+    add_question(client, call, section, label="Publications", kind="group", max_entries=2)
+    add_question(client, call, section, group=question_keyed(questionnaire, "publications"), label="Title")
+    url = f"/staff/calls/{call.id}/form/preview/{section.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert page.count('name="publications-') == 1  # one blank entry to start
+    page = submit_form(client, url, {"publications-0-title": "Rivers", "_add_publications": "1"}).get_data(
+        as_text=True)
+    assert page.count('name="publications-') == 2 and 'value="Rivers"' in page  # what was typed is kept
+    assert "This is the most entries this question takes." in page  # the maximum of two is reached
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
