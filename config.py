@@ -112,6 +112,8 @@ class Config:
                                        "schedule": every or crontab(hour=4, minute=0)},
                 "alumni-followups": {"task": "alumni.run_daily_followups",
                                      "schedule": every or crontab(hour=1, minute=0)},
+                # Every 10 minutes: a reminder is due 24 hours before an interview, whatever the hour.
+                "interview-reminders": {"task": "interviews.send_reminders", "schedule": every or 600.0},
             },
         }
 

@@ -81,14 +81,15 @@ VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views"
                 "applications.staff", "documents.views", "referees.views", "selection.panel_views",
                 "selection.review_views", "selection.ranking_views", "selection.decision_views",
                 "selection.stage_views", "fellows.views", "alumni.views", "alumni.dashboard_views", "i18n.views",
-                "calls.translation_views")
+                "calls.translation_views", "interviews.views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
                  "selection.models", "fellows.models", "alumni.models", "health.models",
-                 "questions.models")
+                 "questions.models", "interviews.models")
 #: Modules with Celery tasks, imported so the worker registers them.
 TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks",
-                "selection.decision_tasks", "selection.tasks", "alumni.tasks", "alumni.export_tasks")
+                "selection.decision_tasks", "selection.tasks", "alumni.tasks", "alumni.export_tasks",
+                "interviews.tasks")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
         documents,
         fellows,
         i18n,
+        interviews,
         main,
         notifications,
         referees,
@@ -117,7 +119,7 @@ def register_blueprints(app: Flask) -> None:
         importlib.import_module(f"fellowship.{name}")
     for blueprint in (main.bp, auth.bp, admin.bp, notifications.bp, calls.bp, applications.bp,
                       applications.staff_bp, documents.bp, referees.bp, selection.bp, fellows.bp, alumni.bp,
-                      i18n.bp):
+                      i18n.bp, interviews.bp):
         app.register_blueprint(blueprint)
     if app.config.get("MAIL_SINK_DIR") and (app.debug or app.testing):
         from fellowship import devtools

@@ -27,6 +27,11 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     with force_locale(message.locale or "en"):
         email.set_content(render_text(message.template, context))
         email.add_alternative(render_template(f"emails/{message.template}.html", **context), subtype="html")
+    # Text attachments stored with the message (an interview's .ics): the email is rebuilt the same on each attempt.
+    for attachment in context.get("attachments") or ():
+        maintype, _, subtype = str(attachment["content_type"]).partition("/")
+        email.add_attachment(str(attachment["content"]).encode("utf-8"), maintype=maintype, subtype=subtype,
+                             filename=str(attachment["filename"]))
     email["Content-Language"] = message.locale or "en"  # after the content: setting it clears Content-* headers
     return email
 
