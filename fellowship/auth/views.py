@@ -200,9 +200,9 @@ def profile():
     form.time_zone.choices = zone_names()
     if request.method == "GET" and not current_user.time_zone:
         form.time_zone.data = "Asia/Tokyo"
-    if form.validate_on_submit():
     if request.method == "GET" and not current_user.locale:
         form.locale.data = current_locale() or DEFAULT_LOCALE  # the language the page is shown in now
+    if form.validate_on_submit():
         try:
             services.update_profile(current_user, form.full_name.data or "", form.time_zone.data or "",
                                     form.locale.data or None)

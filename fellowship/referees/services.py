@@ -218,14 +218,14 @@ def _email_referee(referee: Referee, application: Application, template: str, *,
     return message is not None
 
 
-# --- The referee's side -----------------------------------------------------------------------
-
 def change_referee_locale(referee: Referee, locale: str) -> None:
     """Write to the referee in another language from now on (their reminders)."""
     referee.locale = check_locale(locale)
     record("referees.locale_changed", referee, application_id=referee.application_id, locale=referee.locale)
     db.session.flush()
 
+
+# --- The referee's side -----------------------------------------------------------------------
 
 def referee_for_token(token: str, visitor_id: int | None = None) -> Referee:
     """The referee whose link this is, if it may still be used; else a readable LetterLinkProblem.
