@@ -25,7 +25,7 @@ from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.models import utcnow
 from tests.conftest import login, submit_form
-from tests.factories import ApplicationFactory, CallFactory, UserFactory
+from tests.factories import ApplicationFactory, CallFactory, UserFactory, fill_answers
 from tests.servers import wait_until
 
 _references = iter(range(1, 100_000))
@@ -107,6 +107,37 @@ def test_closing_a_call_past_its_deadline_screens_submitted_applications_and_lea
     audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "eligibility.call_screened"))
     assert audit is not None and audit.object_id == call.id
     assert audit.details == {"screened": 3, "eligible": 1, "ineligible": 2}
+
+
+def test_each_answer_rule_reads_the_question_the_call_names_else_the_tagged_one(app_ctx):
+    from fellowship.applications.answers import application_form, section_of
+    from fellowship.questions import services as questions
+    from fellowship.questions.kinds import QuestionKind
+
+    call = closed_call()
+    personal = section_of(application_form(call), "personal")
+    questions.add_question(personal, kind=QuestionKind.COUNTRY, key="citizenship", label="Citizenship")
+    questions.add_question(personal, kind=QuestionKind.DATE, key="born_on", label="Date of birth (passport)")
+    call.eligibility_questions = {"nationality": "citizenship", "age_at_deadline": "born_on"}
+    db.session.commit()
+    # Kenyan and 28 by the tagged questions; by the questions the call names, Japanese and 36.
+    application = submitted(call)
+    fill_answers(application, {"citizenship": "JP", "born_on": date(1989, 4, 1)})
+    db.session.commit()
+
+    services.close_due_calls()
+    db.session.commit()
+    results = results_of(application)
+    assert results["nationality"] == (False, "Nationality Japan is not among the eligible countries.")
+    assert results["age_at_deadline"] == (False, "Age at the deadline is 36; the limit is 35.")
+    assert results["degree"] == (True, "Highest degree Master's degree (at least Bachelor's degree required).")
+
+    call.eligibility_questions = {"nationality": "citizenship"}  # unanswered: the rule says which question is empty
+    fill_answers(application, {"citizenship": None})
+    db.session.commit()
+    services.screen_application(application.id)
+    assert results_of(application)["nationality"] == (False, "Citizenship is missing.")
+    assert results_of(application)["age_at_deadline"][0]  # back to the tagged date of birth: 28
 
 
 def test_screening_twice_changes_nothing_the_second_time(app_ctx):
