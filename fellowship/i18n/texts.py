@@ -54,6 +54,21 @@ class TextsType(TypeDecorator[Texts]):
         return None if value is None else Texts.of(value)
 
 
+class LocalizedText(str):
+    """A text read in the current language that keeps its other languages: an email queued by someone reading
+    Japanese (`call_title=call.title`) is still written in its recipient's language (notifications.queue_email)."""
+
+    texts: Texts
+
+    def __new__(cls, value: str, texts: Texts) -> LocalizedText:
+        text = super().__new__(cls, value)
+        text.texts = texts
+        return text
+
+    def in_locale(self, locale: str | None) -> str:
+        return self.texts.get_for(locale)
+
+
 def current_locale() -> str | None:
     """The locale pages and emails are rendered in right now (the request's, or one forced for an email)."""
     from flask_babel import get_locale
@@ -71,10 +86,10 @@ def translated(source: str, translations: str, name: str) -> hybrid_property[str
     def getter(self: Any) -> str:
         english = getattr(self, source) or ""
         texts = getattr(self, translations)
-        locale = current_locale()
-        if not texts or not locale or locale == SOURCE_LOCALE:
+        if not texts:  # the common case, kept cheap: no translation, English everywhere
             return str(english)
-        return str(texts.get(locale) or english)
+        every = Texts.of({**texts, SOURCE_LOCALE: english})
+        return LocalizedText(every.get_for(current_locale()), every)
 
     def setter(self: Any, value: str) -> None:
         setattr(self, source, value)

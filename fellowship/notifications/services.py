@@ -35,7 +35,7 @@ from fellowship.auth.models import User
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.i18n import DEFAULT_LOCALE, LOCALES
-from fellowship.i18n.texts import current_locale
+from fellowship.i18n.texts import LocalizedText, current_locale
 from fellowship.models import UTCDateTime, utcnow
 from fellowship.notifications.mailer import build_email, render_text, smtp_connection
 from fellowship.notifications.models import MessageStatus, OutboxMessage
@@ -67,6 +67,9 @@ def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
     another process at the same moment) queues nothing and returns None: the database's unique constraint decides.
     """
     locale = recipient_locale(recipient, locale)
+    # A programme text read in the sender's language (a call's title) goes out in the recipient's.
+    context = {key: value.in_locale(locale) if isinstance(value, LocalizedText) else value
+               for key, value in context.items()}
     with force_locale(locale):
         # One line, whatever names or titles it quotes: a line break in a header would make the email unsendable.
         subject = " ".join(render_template(f"emails/{template}.subject.txt", **context).split())

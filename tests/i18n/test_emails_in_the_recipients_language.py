@@ -89,3 +89,18 @@ def test_nobody_else_changes_a_referees_language(app, app_ctx):
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get_one(Referee, referee.id).locale == "pt"
+
+
+def test_a_calls_title_goes_out_in_the_recipients_language_whatever_the_sender_reads(app, app_ctx):
+    from tests.factories import CallFactory
+
+    call = CallFactory(title="Environmental Leaders 2027")
+    call.title_translations = {"fr": "Leaders de l'environnement 2027", "ja": "環境リーダー 2027"}
+    db.session.commit()
+    UserFactory(email="awa@example.org", locale="fr")
+    with app.test_request_context(), force_locale("ja"):  # staff reading Japanese send it
+        assert call.title == "環境リーダー 2027"
+        message = queue_email("awa@example.org", "applications/withdrawn", name="Awa", reference="ELF-1",
+                              call_title=call.title)
+        db.session.commit()
+    assert message is not None and message.context["call_title"] == "Leaders de l'environnement 2027"
