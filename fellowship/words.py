@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from babel.lists import format_list
 from flask_babel import get_locale, ngettext
@@ -32,12 +32,23 @@ def N_(message: str) -> str:  # noqa: N802 - the name pybabel extracts by defaul
     return message
 
 
-def or_list(items: list[str]) -> str:
+def or_list(items: Sequence[str]) -> str:
     """"PDF, JPEG or PNG" in the reader's language (Babel's list patterns; English as the pages always wrote it)."""
+    return _listed(items, "or")
+
+
+def and_list(items: Sequence[str]) -> str:
+    """"a score for “Impact” and a recommendation" in the reader's language, as `or_list`."""
+    return _listed(items, "and")
+
+
+def _listed(items: Sequence[str], word: str) -> str:
+    if not items:
+        return ""
     locale = get_locale()
     if locale is None or locale.language == "en":
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-    return format_list(items, style="or", locale=locale)
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
+    return format_list(list(items), style="or" if word == "or" else "standard", locale=locale)
 
 
 def plural(count: int, word: str, plural_form: str | None = None) -> str:
