@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Select, and_, exists, func, insert, select, update
 
 from fellowship.applications.models import Application, ApplicationStatus
@@ -220,18 +222,21 @@ class _Planner:
         on = sum(1 for r in self.reviewer_ids if r in self.on[a] and r not in self.blocked[a])
         full = sum(1 for r in self.reviewer_ids if self.may_take(a, r) and not self.has_room(r))
         panel = len(self.reviewer_ids)
-        reasons = [f"{have} of {k} reviewers assigned, {missing} missing."]
+        reasons = [ngettext("%(have)d of %(num)d reviewer assigned, %(missing)d missing.",
+                            "%(have)d of %(num)d reviewers assigned, %(missing)d missing.", k, have=have,
+                            missing=missing)]
         if panel == 0:
-            reasons.append("The panel has no active members.")
+            reasons.append(_("The panel has no active members."))
         else:
-            detail = [f"{on} already review{'s' if on == 1 else ''} it"] if on else []
+            detail = [ngettext("%(num)d already reviews it", "%(num)d already review it", on)] if on else []
             if conflicted:
-                detail.append(f"{conflicted} {'has' if conflicted == 1 else 'have'} a conflict of interest with it "
-                              f"or {'was' if conflicted == 1 else 'were'} taken off it")
+                detail.append(ngettext("%(num)d has a conflict of interest with it or was taken off it",
+                                       "%(num)d have a conflict of interest with it or were taken off it", conflicted))
             if full:
-                detail.append(f"{full} {'has' if full == 1 else 'have'} reached their cap")
-            reasons.append(f"Of the {panel} panel member{'s' if panel != 1 else ''}, " + ", ".join(detail) + ".")
-        reasons.append("Add panel members, raise caps, or assign someone by hand.")
+                detail.append(ngettext("%(num)d has reached their cap", "%(num)d have reached their cap", full))
+            reasons.append(ngettext("Of the %(num)d panel member, %(details)s.",
+                                    "Of the %(num)d panel members, %(details)s.", panel, details=", ".join(detail)))
+        reasons.append(_("Add panel members, raise caps, or assign someone by hand."))
         return " ".join(reasons)
 
 
@@ -313,7 +318,7 @@ def _plan(call: Call, application_ids: list[int]) -> tuple[AssignmentPlan, list[
 
 def _refuse_when_locked(call: Call) -> None:
     if call.panel_locked_at is not None:
-        raise DomainError("The reviews of this call are locked; reopen them before changing assignments.")
+        raise DomainError(_("The reviews of this call are locked; reopen them before changing assignments."))
 
 
 def _plan_and_apply(call: Call, application_ids: list[int], by: User | None) -> AssignmentPlan:
@@ -403,30 +408,33 @@ def _has_submitted_review(assignment_id: int) -> bool:
 
 def assign(call: Call, application: Application, reviewer: User, by: User | None) -> Assignment:
     """Assign one reviewer by hand; refused for a conflict, a full cap, or a reviewer not on the panel."""
-    label = application.reference or f"application {application.id}"
+    label = application.reference or _("application %(id)d", id=application.id)
     if application.call_id != call.id:
-        raise DomainError("That application belongs to another call.")
+        raise DomainError(_("That application belongs to another call."))
     if application.status is not ApplicationStatus.UNDER_REVIEW:
-        raise DomainError(f"{label} is not under review, so it cannot be assigned.")
+        raise DomainError(_("%(application)s is not under review, so it cannot be assigned.", application=label))
     lock_call(call)
     _refuse_when_locked(call)
     member = panel_member(call.id, reviewer.id)
     if member is None or not member.active:
-        raise DomainError(f"{reviewer.full_name} is not an active member of this call's panel.")
+        raise DomainError(_("%(name)s is not an active member of this call's panel.", name=reviewer.full_name))
     if reviewer.id == application.applicant_id:
-        raise DomainError(f"{reviewer.full_name} is the applicant of {label}; nobody reviews their own application.")
+        raise DomainError(_("%(name)s is the applicant of %(application)s; nobody reviews their own application.",
+                            name=reviewer.full_name, application=label))
     conflict = _conflict_between(reviewer.id, application.id)
     if conflict is not None:
-        raise DomainError(f"{reviewer.full_name} has a conflict of interest with {label} "
-                          f"({conflict.kind.label.lower()}, {conflict.source.value}); they cannot review it.")
+        raise DomainError(_("%(name)s has a conflict of interest with %(application)s (%(kind)s, %(source)s); they "
+                            "cannot review it.", name=reviewer.full_name, application=label,
+                            kind=conflict.kind.label.lower(), source=conflict.source.label.lower()))
     assignment = db.session.scalar(select(Assignment).where(Assignment.application_id == application.id,
                                                             Assignment.reviewer_id == reviewer.id))
     if assignment is not None and assignment.status is AssignmentStatus.ACTIVE:
-        raise DomainError(f"{reviewer.full_name} already reviews {label}.")
+        raise DomainError(_("%(name)s already reviews %(application)s.", name=reviewer.full_name, application=label))
     load = call_load(call.id, reviewer.id)
     if member.max_assignments is not None and load >= member.max_assignments:
-        raise DomainError(f"{reviewer.full_name} has reached their cap of {member.max_assignments} "
-                          f"application{'s' if member.max_assignments != 1 else ''} in this call.")
+        raise DomainError(ngettext("%(name)s has reached their cap of %(num)d application in this call.",
+                                   "%(name)s has reached their cap of %(num)d applications in this call.",
+                                   member.max_assignments, name=reviewer.full_name))
     now = utcnow()
     due = review_due_at(call, now)
     if assignment is None:
@@ -450,9 +458,9 @@ def unassign(assignment: Assignment, by: User | None) -> None:
     lock_call(db.session.get_one(Call, assignment.call_id))  # a review being submitted meanwhile is seen
     db.session.refresh(assignment, ["status"])
     if assignment.status is not AssignmentStatus.ACTIVE:
-        raise DomainError("That assignment was already withdrawn.")
+        raise DomainError(_("That assignment was already withdrawn."))
     if _has_submitted_review(assignment.id):
-        raise DomainError("This reviewer has submitted their review of it; it stays assigned.")
+        raise DomainError(_("This reviewer has submitted their review of it; it stays assigned."))
     assignment.status = AssignmentStatus.WITHDRAWN
     db.session.flush()
     record("selection.unassigned", assignment, actor_id=by.id if by else None,
@@ -483,11 +491,11 @@ def panel_member(call_id: int, reviewer_id: int) -> CallReviewer | None:
 def _clean_member_fields(cap: int | None, institution: str | None, nationality: str | None
                          ) -> tuple[int | None, str | None, str | None]:
     if cap is not None and cap < 0:
-        raise DomainError("The cap cannot be negative; leave it empty for no cap.")
+        raise DomainError(_("The cap cannot be negative; leave it empty for no cap."))
     institution = (institution or "").strip() or None
     nationality = (nationality or "").strip().upper() or None
     if nationality is not None and not is_country(nationality):
-        raise DomainError(f"{nationality} is not a country code.")
+        raise DomainError(_("%(code)s is not a country code.", code=nationality))
     return cap, institution, nationality
 
 
@@ -495,12 +503,12 @@ def add_to_panel(call: Call, user: User, cap: int | None, institution: str | Non
                  by: User | None = None) -> CallReviewer:
     """Put a reviewer on the call's panel (again, if they had withdrawn) and add their automatic conflicts."""
     if not user.has_role(Role.REVIEWER):
-        raise DomainError(f"{user.full_name} does not have the reviewer role. An admin can grant it on the "
-                          f"Accounts page.")
+        raise DomainError(_("%(name)s does not have the reviewer role. An admin can grant it on the Accounts page.",
+                            name=user.full_name))
     cap, institution, nationality = _clean_member_fields(cap, institution, nationality)
     member = panel_member(call.id, user.id)
     if member is not None and member.active:
-        raise DomainError(f"{user.full_name} is already on this panel.")
+        raise DomainError(_("%(name)s is already on this panel.", name=user.full_name))
     if member is None:
         member = CallReviewer(call_id=call.id, reviewer_id=user.id)
         db.session.add(member)
@@ -540,7 +548,7 @@ def withdraw_reviewer(call: Call, reviewer: User, by: User | None = None) -> Ass
     lock_call(call)
     member = panel_member(call.id, reviewer.id)
     if member is None or not member.active:
-        raise DomainError(f"{reviewer.full_name} is not an active member of this call's panel.")
+        raise DomainError(_("%(name)s is not an active member of this call's panel.", name=reviewer.full_name))
     member.active = False
     submitted = exists().where(Review.assignment_id == Assignment.id, Review.status == ReviewStatus.SUBMITTED)
     rows = db.session.execute(

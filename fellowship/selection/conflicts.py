@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -32,7 +33,7 @@ DECLARABLE_KINDS = (ConflictKind.SAME_INSTITUTION, ConflictKind.SUPERVISOR, Conf
 
 
 def _label(application: Application) -> str:
-    return application.reference or f"application {application.id}"
+    return application.reference or _("application %(id)d", id=application.id)
 
 
 def declare_conflict(reviewer: User, application: Application, kind: ConflictKind, note: str = "") -> Conflict:
@@ -45,12 +46,12 @@ def declare_conflict(reviewer: User, application: Application, kind: ConflictKin
     member = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == application.call_id,
                                                           CallReviewer.reviewer_id == reviewer.id))
     if member is None:
-        raise DomainError("Conflicts can be declared only for applications of a call whose panel you serve on.")
+        raise DomainError(_("Conflicts can be declared only for applications of a call whose panel you serve on."))
     duplicate = db.session.scalar(select(exists().where(
         Conflict.reviewer_id == reviewer.id, Conflict.application_id == application.id, Conflict.kind == kind)))
     if duplicate:
-        raise DomainError(f"A conflict of this kind ({kind.label.lower()}) with {_label(application)} "
-                          f"is already recorded.")
+        raise DomainError(_("A conflict of this kind (%(kind)s) with %(application)s is already recorded.",
+                            kind=kind.label.lower(), application=_label(application)))
     assignment = db.session.scalar(select(Assignment).where(
         Assignment.application_id == application.id, Assignment.reviewer_id == reviewer.id,
         Assignment.status == AssignmentStatus.ACTIVE))
@@ -78,7 +79,7 @@ def declare_conflict(reviewer: User, application: Application, kind: ConflictKin
 def recuse(assignment: Assignment, note: str, kind: ConflictKind = ConflictKind.OTHER) -> Conflict:
     """The assigned reviewer steps back from an application: a conflict (source: recusal), then reassignment."""
     if assignment.status is not AssignmentStatus.ACTIVE:
-        raise DomainError("You are no longer assigned to this application.")
+        raise DomainError(_("You are no longer assigned to this application."))
     reviewer = db.session.get_one(User, assignment.reviewer_id)
     application = db.session.get_one(Application, assignment.application_id)
     return declare_conflict(reviewer, application, kind, note)
@@ -93,8 +94,8 @@ def application_for_declaration(reviewer_id: int, reference: str) -> Application
                                  CallReviewer.active.is_(True)))
         .where(Application.reference == reference))
     if application is None:
-        raise DomainError(f"No application with reference {reference or '(empty)'} in a call whose panel you "
-                          f"serve on. Check the reference number.")
+        raise DomainError(_("No application with reference %(reference)s in a call whose panel you serve on. Check "
+                            "the reference number.", reference=reference or _("(empty)")))
     return application
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, TextAreaField
@@ -19,20 +22,19 @@ from fellowship.forms import FellowshipForm
 from fellowship.pagination import paginate
 from fellowship.selection import bp, decisions
 from fellowship.selection.models import Decision, DecisionOutcome, Offer, OfferStatus
-from fellowship.words import plural
 
 STAFF = (Role.STAFF, Role.ADMIN)
 
 
 class DecisionForm(FellowshipForm):
-    outcome = SelectField("Decision", choices=DecisionOutcome.choices(),
+    outcome = SelectField(_l("Decision"), choices=DecisionOutcome.choices(),
                           validators=[DataRequired()])
-    reason = TextAreaField("Reason (recorded; not sent to the applicant)",
-                           validators=[DataRequired(message="Give a reason."), Length(max=2000)])
+    reason = TextAreaField(_l("Reason (recorded; not sent to the applicant)"),
+                           validators=[DataRequired(message=_l("Give a reason.")), Length(max=2000)])
 
 
 class FromProposalForm(FellowshipForm):
-    waitlist_size = IntegerField("How many to waitlist (by rank)", default=5,
+    waitlist_size = IntegerField(_l("How many to waitlist (by rank)"), default=5,
                                  validators=[NumberRange(min=0, max=1000)])
 
 
@@ -71,12 +73,14 @@ def decisions_from_proposal(call_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            message = f"{plural(done.recorded, 'decision')} recorded from the proposal."
+            sentences = [ngettext("%(num)d decision recorded from the proposal.",
+                                  "%(num)d decisions recorded from the proposal.", done.recorded)]
             if done.needs_reviews:
-                message += (f" {plural(len(done.needs_reviews), 'application')} not decided: "
-                            f"{'it needs' if len(done.needs_reviews) == 1 else 'they need'} reviews; decide each "
-                            "one below.")
-            flash(message + " Check them, then confirm sending.", "success")
+                sentences.append(ngettext("%(num)d application not decided: it needs reviews; decide each one below.",
+                                          "%(num)d applications not decided: they need reviews; decide each one "
+                                          "below.", len(done.needs_reviews)))
+            sentences.append(_("Check them, then confirm sending."))
+            flash(" ".join(sentences), "success")
         return redirect(url_for("selection.call_decisions", call_id=call.id))
     asked = FromProposalForm(request.args, meta={"csrf": False})
     size = asked.waitlist_size.data if asked.validate() and asked.waitlist_size.data is not None else call.places
@@ -103,7 +107,8 @@ def application_decision(application_id: int):
             form.reason.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Decision recorded for {application.reference}. It is sent when you confirm.", "success")
+            flash(_("Decision recorded for %(application)s. It is sent when you confirm.",
+                    application=application.reference), "success")
             return redirect(url_for("selection.call_decisions", call_id=application.call_id))
     return render_template("selection/decision_form.html", application=application, form=form, existing=existing)
 
@@ -119,7 +124,7 @@ def send_decisions(call_id: int):
             abort(400)
         batch_key, queued = decisions.send_decisions(call, current_user)
         db.session.commit()
-        flash(f"{queued} decision emails are queued.", "success")
+        flash(ngettext("%(num)d decision email is queued.", "%(num)d decision emails are queued.", queued), "success")
         return redirect(url_for("selection.decision_progress", call_id=call.id, batch_key=batch_key))
     return render_template("selection/decision_confirm.html", call=call, summary=summary, form=form)
 
@@ -137,8 +142,8 @@ def decision_progress(call_id: int, batch_key: str):
 class OfferAnswerForm(FellowshipForm):
     """The confirmation page of an answer to an offer; a decline may say why (optional, kept with the offer)."""
 
-    reason = TextAreaField("Why are you declining? (optional)", validators=[Optional(), Length(max=2000)],
-                           description="This helps the programme; it does not change anything for you.")
+    reason = TextAreaField(_l("Why are you declining? (optional)"), validators=[Optional(), Length(max=2000)],
+                           description=_l("This helps the programme; it does not change anything for you."))
 
 
 @bp.route("/applications/<int:application_id>/offer/<answer>", methods=["GET", "POST"])
@@ -161,8 +166,8 @@ def answer_offer(application_id: int, answer: str):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("You accepted the offer. Welcome to the fellowship!" if answer == "accept"
-                  else "You declined the offer. Thank you for letting us know.", "success")
+            flash(_("You accepted the offer. Welcome to the fellowship!") if answer == "accept"
+                  else _("You declined the offer. Thank you for letting us know."), "success")
         return redirect(url_for("applications.overview", application_id=application.id))
     if request.method == "POST" and "csrf_token" in form.errors:
         abort(400)

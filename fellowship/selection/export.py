@@ -12,9 +12,11 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import Connection, Engine, Select, and_, case, func, select
 
@@ -32,10 +34,12 @@ from fellowship.spreadsheets import csv_cell, xlsx_cell
 EXPORT_BATCH = 500
 #: A spreadsheet reads a cell starting with one of these as a formula (or may): such cells get a leading quote.
 
-APPLICATION_HEADER = ["Rank", "Reference", "Given name", "Family name", "Nationality", "Region", "Status",
-                      "Submitted reviews", "Raw mean", "Normalised mean", "Spread", "Disagreement", "Proposal",
-                      "Chair's adjustment", "Adjustment reason"]
-REVIEW_HEADER = ["Reviewer", "Review submitted at (UTC)", "Weighted score", "Recommendation"]
+#: Column headings, lazy: the spec takes them as text in the language of the request that asks for the export.
+APPLICATION_HEADER = [_l("Rank"), _l("Reference"), _l("Given name"), _l("Family name"), _l("Nationality"),
+                      _l("Region"), _l("Status"), _l("Submitted reviews"), _l("Raw mean"), _l("Normalised mean"),
+                      _l("Spread"), _l("Disagreement"), _l("Proposal"), _l("Chair's adjustment"),
+                      _l("Adjustment reason")]
+REVIEW_HEADER = [_l("Reviewer"), _l("Review submitted at (UTC)"), _l("Weighted score"), _l("Recommendation")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +50,23 @@ class ExportSpec:
     sort: Sort
     criteria: tuple[tuple[int, str], ...]
     proposal: Proposal
+    #: The words of the file (headings, sheet names, yes/no) in the language of the request that asked for it.
+    words: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
     def for_call(cls, call: Call, sort: Sort, proposal: Proposal) -> ExportSpec:
-        return cls(call.id, sort, tuple((c.id, c.name) for c in call.criteria), proposal)
+        words = {"header": [str(h) for h in (*APPLICATION_HEADER, *REVIEW_HEADER)], "comment": _("Comment"),
+                 "strictness": [str(h) for h in STRICTNESS_HEADER], "ranking": _("Ranking"),
+                 "reviewers": _("Reviewers"), "yes": _("Yes"), "no": _("No")}
+        return cls(call.id, sort, tuple((c.id, c.name) for c in call.criteria), proposal, words)
+
+    def word(self, key: str, english: Any) -> Any:
+        return self.words.get(key, english)
 
     @property
     def header(self) -> list[str]:
-        return [*APPLICATION_HEADER, *REVIEW_HEADER, *(name for _, name in self.criteria), "Comment"]
+        return [*self.word("header", [*APPLICATION_HEADER, *REVIEW_HEADER]), *(name for _, name in self.criteria),
+                self.word("comment", "Comment")]
 
 
 def export_query(spec: ExportSpec) -> Select[*tuple[Any, ...]]:
@@ -96,11 +109,11 @@ def export_rows(spec: ExportSpec, connection: Connection) -> Iterator[list[Any]]
             rank += 1
         previous = app_id
         status = ApplicationStatus(status)
-        proposal = ("Declined the offer" if status is ApplicationStatus.OFFER_DECLINED
+        proposal = (_("Declined the offer") if status is ApplicationStatus.OFFER_DECLINED
                     else spec.proposal.status_of(app_id))
         yield [rank if score is not None else None, reference, given, family,
                country_name(nationality) if nationality else None, region, status.label,
-               reviews, raw, normalised, spread, "Yes" if disagreement else "No", proposal, adjustment, reason,
+               reviews, raw, normalised, spread, _("Yes") if disagreement else _("No"), proposal, adjustment, reason,
                reviewer, submitted_at, weighted, recommendation.label if recommendation else None, *scores,
                comment]
 
@@ -121,21 +134,23 @@ def export_csv(spec: ExportSpec, engine: Engine) -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
-STRICTNESS_HEADER = ["Reviewer", "Submitted reviews", "Mean weighted score", "Standard deviation", "Normalised"]
+STRICTNESS_HEADER = [_l("Reviewer"), _l("Submitted reviews"), _l("Mean weighted score"), _l("Standard deviation"),
+                     _l("Normalised")]
 
 
 def export_xlsx(spec: ExportSpec, engine: Engine) -> IO[bytes]:
     """The ranking (and the reviewers' strictness) as an XLSX workbook in a temporary file, rewound."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Ranking")
+    sheet = workbook.create_sheet(spec.word("ranking", "Ranking")[:31])
     sheet.append([xlsx_cell(v) for v in spec.header])  # criterion names are typed by staff
     with engine.connect() as connection:
         for row in export_rows(spec, connection):
             sheet.append([xlsx_cell(v) for v in row])
-        reviewers = workbook.create_sheet("Reviewers")
-        reviewers.append(STRICTNESS_HEADER)
-        for _, name, count, mean, stddev, normalised in connection.execute(strictness_query(spec.call_id)):
-            reviewers.append([xlsx_cell(v) for v in (name, count, mean, stddev, "Yes" if normalised else "No")])
+        reviewers = workbook.create_sheet(spec.word("reviewers", "Reviewers")[:31])
+        reviewers.append([str(h) for h in spec.word("strictness", STRICTNESS_HEADER)])
+        yes, no = spec.word("yes", "Yes"), spec.word("no", "No")
+        for _row_id, name, count, mean, stddev, normalised in connection.execute(strictness_query(spec.call_id)):
+            reviewers.append([xlsx_cell(v) for v in (name, count, mean, stddev, yes if normalised else no)])
     output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
     workbook.save(output)
     output.seek(0)

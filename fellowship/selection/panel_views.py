@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import EmailField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
@@ -33,26 +36,26 @@ MEMBERS_PER_PAGE = 50
 
 
 class _MemberFields(FellowshipForm):
-    cap = IntegerField("Most applications (cap)", validators=[Optional(), NumberRange(min=0, max=10000)],
-                       description="Leave empty for no cap.")
-    institution = StringField("Institution", validators=[Optional(), Length(max=200)],
-                              description="Applicants from the same institution become conflicts of interest.")
-    nationality = SelectField("Nationality", validators=[Optional()],
-                              description="Compared with applicants' nationality when the call asks for it.")
+    cap = IntegerField(_l("Most applications (cap)"), validators=[Optional(), NumberRange(min=0, max=10000)],
+                       description=_l("Leave empty for no cap."))
+    institution = StringField(_l("Institution"), validators=[Optional(), Length(max=200)],
+                              description=_l("Applicants from the same institution become conflicts of interest."))
+    nationality = SelectField(_l("Nationality"), validators=[Optional()],
+                              description=_l("Compared with applicants' nationality when the call asks for it."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.nationality.choices = [("", "Not given"), *country_choices()]
+        self.nationality.choices = [("", _("Not given")), *country_choices()]
 
 
 class AddMemberForm(_MemberFields):
-    email = EmailField("Reviewer's email", validators=[DataRequired(), Email(), Length(max=254)],
-                       description="The account must hold the reviewer role.")
-    submit = SubmitField("Add to the panel")
+    email = EmailField(_l("Reviewer's email"), validators=[DataRequired(), Email(), Length(max=254)],
+                       description=_l("The account must hold the reviewer role."))
+    submit = SubmitField(_l("Add to the panel"))
 
 
 class EditMemberForm(_MemberFields):
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
 
 class AssignForm(FellowshipForm):
@@ -61,25 +64,25 @@ class AssignForm(FellowshipForm):
 
 
 class ConflictForm(FellowshipForm):
-    reference = StringField("Application reference number", validators=[DataRequired(), Length(max=32)],
-                            description="For example ELF-2027-00042. You do not need to open the application.")
-    kind = SelectField("Kind of tie", choices=[(k.value, k.label) for k in conflicts.DECLARABLE_KINDS],
+    reference = StringField(_l("Application reference number"), validators=[DataRequired(), Length(max=32)],
+                            description=_l("For example ELF-2027-00042. You do not need to open the application."))
+    kind = SelectField(_l("Kind of tie"), choices=[(k.value, k.lazy_label) for k in conflicts.DECLARABLE_KINDS],
                        default=ConflictKind.OTHER.value)
-    note = TextAreaField("Note", validators=[Length(max=2000)],
-                         description="A few words for the programme office (required for “Other”).")
-    submit = SubmitField("Declare the conflict")
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)],
+                         description=_l("A few words for the programme office (required for “Other”)."))
+    submit = SubmitField(_l("Declare the conflict"))
 
     def validate_note(self, field: TextAreaField) -> None:
         if self.kind.data == ConflictKind.OTHER.value and not (field.data or "").strip():
-            raise ValidationError("Say in a few words what the tie is.")
+            raise ValidationError(_("Say in a few words what the tie is."))
 
 
 class RecuseForm(FellowshipForm):
-    kind = SelectField("Reason", choices=[(k.value, k.label) for k in conflicts.DECLARABLE_KINDS],
+    kind = SelectField(_l("Reason"), choices=[(k.value, k.lazy_label) for k in conflicts.DECLARABLE_KINDS],
                        default=ConflictKind.OTHER.value)
-    note = TextAreaField("Note", validators=[DataRequired(message="Say in a few words why you step back."),
-                                             Length(max=2000)])
-    submit = SubmitField("Recuse myself")
+    note = TextAreaField(_l("Note"), validators=[DataRequired(message=_l("Say in a few words why you step back.")),
+                                                 Length(max=2000)])
+    submit = SubmitField(_l("Recuse myself"))
 
 
 # --- Staff: the panel ----------------------------------------------------------------------------------------
@@ -113,7 +116,7 @@ def panel(call_id: int):
     if form.validate_on_submit():
         user = find_user_by_email(form.email.data or "")
         if user is None:
-            form.email.errors = [*form.email.errors, "No account uses this email address."]
+            form.email.errors = [*form.email.errors, _("No account uses this email address.")]
         else:
             try:
                 assignment.add_to_panel(call, user, form.cap.data, form.institution.data, form.nationality.data,
@@ -123,7 +126,7 @@ def panel(call_id: int):
                 form.email.errors = [*form.email.errors, str(exc)]
             else:
                 db.session.commit()
-                flash(f"{user.full_name} is on the panel of {call.title}.", "success")
+                flash(_("%(name)s is on the panel of %(call)s.", name=user.full_name, call=call.title), "success")
                 return redirect(url_for("selection.panel", call_id=call.id))
     return _render_panel(call, form)
 
@@ -147,7 +150,7 @@ def edit_member(call_id: int, member_id: int):
             form.cap.errors = [*form.cap.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"{member.reviewer.full_name}'s panel details are saved.", "success")
+            flash(_("%(name)s's panel details are saved.", name=member.reviewer.full_name), "success")
             _flash_plan(plan)
             return redirect(url_for("selection.panel", call_id=call.id))
     return render_template("selection/panel_member.html", call=call, member=member, form=form,
@@ -156,11 +159,11 @@ def edit_member(call_id: int, member_id: int):
 
 def _flash_plan(plan: assignment.AssignmentPlan) -> None:
     if plan.pairs:
-        flash(f"{len(plan.pairs)} assignment{'s' if len(plan.pairs) != 1 else ''} made.", "success")
+        flash(ngettext("%(num)d assignment made.", "%(num)d assignments made.", len(plan.pairs)), "success")
     if plan.shortfalls:
-        short = len(plan.shortfalls)
-        flash(f"{short} application{'s' if short != 1 else ''} still lack{'' if short != 1 else 's'} reviewers: "
-              f"see the list of shortfalls.", "error")
+        flash(ngettext("%(num)d application still lacks reviewers: see the list of shortfalls.",
+                       "%(num)d applications still lack reviewers: see the list of shortfalls.",
+                       len(plan.shortfalls)), "error")
 
 
 @bp.route("/staff/calls/<int:call_id>/panel/members/<int:member_id>/withdraw", methods=["POST"])
@@ -177,7 +180,8 @@ def withdraw_member(call_id: int, member_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"{member.reviewer.full_name} left the panel; their reviews not yet submitted go to others.", "success")
+        flash(_("%(name)s left the panel; their reviews not yet submitted go to others.",
+                name=member.reviewer.full_name), "success")
         _flash_plan(plan)
     return redirect(url_for("selection.panel", call_id=call.id))
 
@@ -196,7 +200,7 @@ def auto_assign(call_id: int):
         return redirect(url_for("selection.panel", call_id=call.id))
     db.session.commit()
     if not plan.pairs and not plan.shortfalls:
-        flash("Every application under review already has its reviewers; nothing to do.", "info")
+        flash(_("Every application under review already has its reviewers; nothing to do."), "info")
     _flash_plan(plan)
     if plan.shortfalls:
         return redirect(url_for("selection.shortfalls", call_id=call.id))
@@ -230,7 +234,7 @@ def assign(call_id: int):
     call = get_call_or_404(call_id)
     form = AssignForm()
     if not form.validate_on_submit():
-        flash("Choose a reviewer to assign.", "error")
+        flash(_("Choose a reviewer to assign."), "error")
         return _back_to_panel(call)
     application = db.session.get(Application, form.application_id.data)
     reviewer = db.session.get(User, form.reviewer_id.data)
@@ -243,7 +247,8 @@ def assign(call_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"{reviewer.full_name} now reviews {application.reference}.", "success")
+        flash(_("%(name)s now reviews %(application)s.", name=reviewer.full_name, application=application.reference),
+              "success")
     return _back_to_panel(call)
 
 
@@ -263,7 +268,7 @@ def unassign(call_id: int, assignment_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash("The reviewer was taken off the application; it is not given back to them automatically.", "success")
+        flash(_("The reviewer was taken off the application; it is not given back to them automatically."), "success")
     return _back_to_panel(call)
 
 
@@ -284,9 +289,11 @@ def conflicts_page():
             form.reference.errors = [*form.reference.errors, str(exc)]
         else:
             db.session.commit()
-            recused = " You were assigned to it: that assignment is withdrawn and it goes to another reviewer." \
-                if conflict.source is ConflictSource.RECUSAL else " You will not be assigned to it."
-            flash(f"Conflict of interest with {application.reference} declared.{recused}", "success")
+            flash(_("Conflict of interest with %(application)s declared. You were assigned to it: that assignment is "
+                    "withdrawn and it goes to another reviewer.", application=application.reference)
+                  if conflict.source is ConflictSource.RECUSAL
+                  else _("Conflict of interest with %(application)s declared. You will not be assigned to it.",
+                         application=application.reference), "success")
             return redirect(url_for("selection.conflicts_page"))
     page = paginate(conflicts.declarations_query(current_user.id))
     return render_template("selection/conflicts.html", form=form, page=page)
@@ -313,7 +320,8 @@ def recuse(assignment_id: int):
             form.note.errors = [*form.note.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"You stepped back from {application.reference}; it goes to another reviewer.", "success")
+            flash(_("You stepped back from %(application)s; it goes to another reviewer.",
+                    application=application.reference), "success")
             return redirect(url_for("selection.conflicts_page"))
     return render_template("selection/conflict_recuse.html", form=form, reference=application.reference,
                            call_title=application.call.title)

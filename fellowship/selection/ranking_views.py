@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -31,14 +33,16 @@ from fellowship.widgets import option_markup
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 
 
-ADJUST_CHOICES = [("include", "Include in the selection"), ("exclude", "Exclude from the selection"),
-                  ("clear", "Clear the adjustment")]
+ADJUST_CHOICES = [("include", _l("Include in the selection")), ("exclude", _l("Exclude from the selection")),
+                  ("clear", _l("Clear the adjustment"))]
 
 
-#: The <option>s of a row's adjustment select, by the action preselected (wtforms' markup, built once).
-ADJUST_OPTIONS = {chosen: Markup("").join(selected if value == chosen else plain
-                                          for value, plain, selected in option_markup(tuple(ADJUST_CHOICES)))
-                  for chosen, _ in ADJUST_CHOICES}
+def adjust_options() -> dict[str, Markup]:
+    """The <option>s of a row's adjustment select, by the action preselected (wtforms' markup, built once per
+    language by option_markup's cache)."""
+    options = option_markup(tuple((value, str(label)) for value, label in ADJUST_CHOICES))
+    return {chosen: Markup("").join(selected if value == chosen else plain for value, plain, selected in options)
+            for chosen, _label in ADJUST_CHOICES}
 
 
 def score(value: Decimal | None) -> Markup:
@@ -56,9 +60,9 @@ class AdjustmentForm(FellowshipForm):
     class Meta:
         csrf = False
 
-    action = SelectField("Adjustment", choices=ADJUST_CHOICES)
-    reason = StringField("Reason", validators=[Length(max=MAX_REASON_LENGTH)])
-    submit = SubmitField("Adjust")
+    action = SelectField(_l("Adjustment"), choices=ADJUST_CHOICES)
+    reason = StringField(_l("Reason"), validators=[Length(max=MAX_REASON_LENGTH)])
+    submit = SubmitField(_l("Adjust"))
 
 
 def adjustment_form(application_id: int, formdata: Any = None) -> AdjustmentForm:
@@ -85,7 +89,7 @@ def _render(call: Call, failed: AdjustmentForm | None = None, failed_id: int | N
     adjusting = failed_id if failed is not None else request.args.get("adjust", type=int)
     args = _args(sort, data.page.page)
     return render_template("selection/ranking.html", call=call, data=data, failed_form=failed, adjusting=adjusting,
-                           sort=sort, link_args=args, adjust_options=ADJUST_OPTIONS,
+                           sort=sort, link_args=args, adjust_options=adjust_options(),
                            reason_max=MAX_REASON_LENGTH, score=score,
                            detail_url=row_url("staff_applications.application_detail", "application_id"),
                            adjust_link=row_url("selection.call_ranking", "adjust", call_id=call.id, **args),
@@ -144,9 +148,11 @@ def adjust_selection(call_id: int, application_id: int):
             form.reason.errors = [*form.reason.errors, str(exc)]
         else:
             db.session.commit()
-            done = {"include": "included in", "exclude": "excluded from",
-                    "clear": "back to the proposal's rule for"}[form.action.data]
-            flash(f"{application.reference} {done} the selection.", "success")
+            names = {"application": application.reference}
+            flash({"include": _("%(application)s included in the selection.", **names),
+                   "exclude": _("%(application)s excluded from the selection.", **names),
+                   "clear": _("%(application)s back to the proposal's rule for the selection.", **names)}
+                  [form.action.data], "success")
             args = _args(parse_sort(request.args.get("sort")), request.args.get("page", 1, type=int) or 1)
             return redirect(url_for("selection.call_ranking", call_id=call.id, **args,
                                     _anchor=f"row-{application.id}"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import Field, RadioField, SelectField, SubmitField, TextAreaField
@@ -32,13 +34,13 @@ STAFF_ROLES = (Role.STAFF, Role.ADMIN)
 class ReviewForm(FellowshipForm):
     """Comment, recommendation and the two buttons; one radio group per criterion is added per call."""
 
-    comment = TextAreaField("Comment", validators=[Optional(), Length(max=10_000)],
-                            description="Your assessment for the panel: strengths, weaknesses, questions.")
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=10_000)],
+                            description=_l("Your assessment for the panel: strengths, weaknesses, questions."))
     recommendation = SelectField(
-        "Recommendation", validators=[Optional()],
-        choices=[("", "Choose a recommendation")] + [(r.value, r.label) for r in Recommendation])
-    save_draft = SubmitField("Save draft")
-    submit_review = SubmitField("Submit review")
+        _l("Recommendation"), validators=[Optional()],
+        choices=[("", _l("Choose a recommendation")), *Recommendation.lazy_choices()])
+    save_draft = SubmitField(_l("Save draft"))
+    submit_review = SubmitField(_l("Submit review"))
 
 
 def score_field_name(criterion: RubricCriterion) -> str:
@@ -113,9 +115,9 @@ def _mark_missing(form: ReviewForm, criteria: list[RubricCriterion]) -> None:
     for criterion in criteria:
         field: Field = form[score_field_name(criterion)]
         if field.data is None:
-            field.errors = [*field.errors, "Choose a score from 1 to 5 to submit the review."]
+            field.errors = [*field.errors, _("Choose a score from 1 to 5 to submit the review.")]
     if not form.recommendation.data:
-        form.recommendation.errors = [*form.recommendation.errors, "Choose a recommendation to submit the review."]
+        form.recommendation.errors = [*form.recommendation.errors, _("Choose a recommendation to submit the review.")]
 
 
 @bp.route("/review/assignments/<int:assignment_id>", methods=["GET", "POST"])
@@ -142,8 +144,8 @@ def review_assignment(assignment_id: int):
                 _mark_missing(form, criteria)
             return _render_review(assignment, application, reviewing.review_for(assignment), form, str(exc))
         db.session.commit()
-        flash("Your review is submitted." if first_submission else
-              "Your review is updated." if submit else "Your draft is saved.", "success")
+        flash(_("Your review is submitted.") if first_submission else
+              _("Your review is updated.") if submit else _("Your draft is saved."), "success")
         return redirect(url_for("selection.review_assignment", assignment_id=assignment.id))
     return _render_review(assignment, application, review, form)
 
@@ -191,7 +193,7 @@ def lock_panel(call_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"The reviews of {call.title} are locked: reviewers can no longer change them.", "success")
+        flash(_("The reviews of %(call)s are locked: reviewers can no longer change them.", call=call.title), "success")
     return redirect(_back())
 
 
@@ -208,5 +210,5 @@ def unlock_panel(call_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(f"The reviews of {call.title} are open again for editing.", "success")
+        flash(_("The reviews of %(call)s are open again for editing.", call=call.title), "success")
     return redirect(_back())

@@ -4,13 +4,14 @@ reviews once their own is in, and what a reviewer sees of an application (identi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, case, exists, func, null, select
 from sqlalchemy.orm import aliased
@@ -33,10 +34,11 @@ from fellowship.selection.models import (
     ReviewStatus,
 )
 from fellowship.selection.scores import recompute_call, weighted_score
+from fellowship.words import N_, and_list
 
 log = logging.getLogger(__name__)
 
-PANEL_LOCKED = "The panel has locked the reviews."
+PANEL_LOCKED = N_("The panel has locked the reviews.")
 SCORES = range(1, 6)
 
 
@@ -110,28 +112,29 @@ def save_review(assignment: Assignment, scores: Mapping[int, int], comment: str,
     lock_call(assignment.call_id)
     locked_at = db.session.execute(select(Call.panel_locked_at).where(Call.id == assignment.call_id)).scalar_one()
     if locked_at is not None:
-        raise DomainError(PANEL_LOCKED)
+        raise DomainError(_(PANEL_LOCKED))
     db.session.refresh(assignment, ["status"])
     if assignment.status is not AssignmentStatus.ACTIVE:
-        raise DomainError("You are no longer assigned to this application; the review was not saved.")
+        raise DomainError(_("You are no longer assigned to this application; the review was not saved."))
     call = db.session.get_one(Call, assignment.call_id)
     criteria = {c.id: c for c in call.criteria}
     unknown = [cid for cid in scores if cid not in criteria]
     if unknown:
-        raise DomainError("A score was given for a criterion that is not in this call's rubric.")
+        raise DomainError(_("A score was given for a criterion that is not in this call's rubric."))
     if any(value not in SCORES for value in scores.values()):
-        raise DomainError("Each score is a whole number from 1 to 5.")
+        raise DomainError(_("Each score is a whole number from 1 to 5."))
 
     review = review_for(assignment)
     was_submitted = review is not None and review.status is ReviewStatus.SUBMITTED
     if was_submitted or submit:
-        missing = [f"a score for “{c.name}”" for cid, c in criteria.items() if cid not in scores]
+        missing = [_("a score for “%(criterion)s”", criterion=c.name) for cid, c in criteria.items()
+                   if cid not in scores]
         if recommendation is None:
-            missing.append("a recommendation")
+            missing.append(_("a recommendation"))
         if not criteria:
-            raise DomainError("This call has no rubric yet; a review cannot be submitted.")
+            raise DomainError(_("This call has no rubric yet; a review cannot be submitted."))
         if missing:
-            raise DomainError("To submit the review, give " + _join(missing) + ".")
+            raise DomainError(_("To submit the review, give %(missing)s.", missing=and_list(missing)))
 
     if review is None:
         review = Review(assignment_id=assignment.id, application_id=assignment.application_id,
@@ -165,10 +168,6 @@ def save_review(assignment: Assignment, scores: Mapping[int, int], comment: str,
            recommendation=recommendation.value if recommendation else None)
     recompute_call(assignment.call_id)
     return review
-
-
-def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --- The other reviews ------------------------------------------------------------------------------------------
@@ -340,7 +339,7 @@ def lock_panel(call: Call, by: User) -> None:
     """Close the reviews of the call: submitted reviews can no longer be edited, nor new ones saved."""
     _locked_call(call)
     if call.panel_locked_at is not None:
-        raise DomainError("The panel has already locked the reviews.")
+        raise DomainError(_("The panel has already locked the reviews."))
     call.panel_locked_at = utcnow()
     db.session.flush()
     record("selection.panel_locked", call, actor_id=by.id)
@@ -359,9 +358,9 @@ def unlock_panel(call: Call, by: User) -> None:
     """Reopen the reviews of the call for editing; refused once decisions were sent (they rest on these reviews)."""
     _locked_call(call)
     if call.panel_locked_at is None:
-        raise DomainError("The reviews are not locked.")
+        raise DomainError(_("The reviews are not locked."))
     if decisions_sent(call.id):  # read under the call's lock, which sending decisions also takes
-        raise DomainError("The reviews cannot be reopened: decisions based on them have already been sent.")
+        raise DomainError(_("The reviews cannot be reopened: decisions based on them have already been sent."))
     call.panel_locked_at = None
     db.session.flush()
     record("selection.panel_unlocked", call, actor_id=by.id)

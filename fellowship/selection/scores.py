@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, delete, exists, func, insert, select
 
 from fellowship.calls.models import Call
@@ -54,10 +55,10 @@ def weighted_score(scores: Mapping[int, int], weights: Mapping[int, Decimal]) ->
     """Σ(weight × score) / Σ(weight) over the criteria in `weights`, rounded half up to 4 decimals."""
     missing = [criterion_id for criterion_id in weights if criterion_id not in scores]
     if missing or not weights:
-        raise DomainError("Every criterion of the rubric needs a score.")
+        raise DomainError(_("Every criterion of the rubric needs a score."))
     total_weight = sum((Decimal(w) for w in weights.values()), Decimal(0))
     if total_weight <= 0:
-        raise DomainError("The rubric's weights must add up to more than zero.")
+        raise DomainError(_("The rubric's weights must add up to more than zero."))
     total = sum((Decimal(weights[c]) * scores[c] for c in weights), Decimal(0))
     return (total / total_weight).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
