@@ -34,9 +34,9 @@ def test_recorded_decisions_are_not_sent_until_staff_confirm(client, app_ctx):
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
     confirm = client.get(f"/staff/calls/{call.id}/decisions/send").get_data(as_text=True)
-    assert "1 accepted" in confirm and "Send 1 decisions" in confirm
+    assert "1 accepted" in confirm and "Send 1 decision" in confirm
     sent = submit_form(client, f"/staff/calls/{call.id}/decisions/send", {}, follow_redirects=True)
-    assert "0 of 1 emails sent, 1 waiting" in sent.get_data(as_text=True)
+    assert "0 of 1 email sent, 1 waiting" in sent.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Application, chosen.id).status is ApplicationStatus.ACCEPTED
     assert db.session.scalars(select(Offer.application_id)).all() == [chosen.id]
