@@ -50,18 +50,18 @@ def test_register_apply_upload_referee_letter_submit_and_get_the_confirmation(
 
     # Every section, with "Save and continue".
     page.get_by_label("Date of birth").fill("1997-05-20")
-    page.get_by_label("Gender").select_option("female")
+    page.get_by_label("Female", exact=True).check()  # up to six choices are radio buttons
     page.get_by_label("Nationality").select_option("VN")
     page.get_by_label("Country of residence").select_option("VN")
     page.get_by_role("button", name="Save and continue").click()
-    page.get_by_label("Highest degree completed").select_option("master")
+    page.get_by_label("Master's degree", exact=True).check()
     page.get_by_label("Subject of that degree").fill("Environmental engineering")
     page.get_by_label("University or institution").fill("Hanoi University of Science")
     page.get_by_label("Year of graduation").fill("2021")
     page.get_by_role("button", name="Save and continue").click()
     page.get_by_label("Current position").fill("Researcher")
     page.get_by_label("Employer").fill("Institute of Water Resources")
-    page.get_by_label("Sector").select_option("academia")
+    page.get_by_label("University / research", exact=True).check()
     page.get_by_label("Years of work experience").fill("3")
     page.get_by_role("button", name="Save and continue").click()
     page.get_by_label("Main environmental field").select_option("water")
