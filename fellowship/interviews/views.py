@@ -273,6 +273,9 @@ def candidate_book(interview_id: int):
     stage, application, call = _candidate_stage_or_404(interview_id)
     zone = viewer_zone(current_user, call.time_zone)
     form = _book_form(stage, call, zone, formdata=request.form)
+    # Any slot of the stage is a valid answer here: one that filled up since the page was shown is the service's to
+    # refuse ("just taken", with the times still open), not "not a valid choice".
+    form.slot.choices = [(s.id, "") for s in db.session.scalars(services.slots_query(stage))]
     if form.validate_on_submit():
         try:
             services.book(stage, application, form.slot.data, current_user)
@@ -286,11 +289,16 @@ def candidate_book(interview_id: int):
         except DomainError as exc:
             db.session.rollback()
             stage, application, call = _candidate_stage_or_404(interview_id)
-            form.slot.errors = [*form.slot.errors, str(exc)]
+            form = _book_form(stage, call, zone, formdata=request.form)
+            form.slot.errors = [str(exc)]
         else:
             db.session.commit()
             flash(_("Your interview is booked. We have emailed you the invitation."), "success")
             return redirect(url_for("interviews.candidate_booking", interview_id=stage.id))
+    else:
+        errors = form.slot.errors
+        form = _book_form(stage, call, zone, formdata=request.form)
+        form.slot.errors = list(errors)
     return _render_candidate(stage, application, call, form=form), 422
 
 
