@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import String, cast, func, literal, select, update
 
 from fellowship.applications.models import Application, ApplicationStatus
@@ -18,6 +19,7 @@ from fellowship.calls.models import Call
 from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.geo import region_name
 from fellowship.models import utcnow
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.notifications.services import public_link, queue_email
@@ -75,11 +77,11 @@ def _record_decision(application: Application, outcome: DecisionOutcome, reason:
                      waitlist_position: int | None = None) -> Decision:
     """record_decision, with the call's row already locked by the caller."""
     if application.status not in DECIDABLE:
-        raise DomainError(f"No decision can be recorded for an application whose status is "
-                          f"“{application.status.label}”.")
+        raise DomainError(_("No decision can be recorded for an application whose status is “%(status)s”.",
+                            status=application.status.label))
     decision = db.session.scalar(select(Decision).where(Decision.application_id == application.id))
     if decision is not None and decision.sent_at is not None:
-        raise DomainError("This decision has already been sent and cannot be changed.")
+        raise DomainError(_("This decision has already been sent and cannot be changed."))
     if decision is None:
         decision = Decision(call_id=application.call_id, application_id=application.id, outcome=outcome)
         db.session.add(decision)
@@ -140,7 +142,7 @@ def lacking_reviews(call: Call, among: Iterable[int] | None = None) -> list[Lack
             .order_by(Application.reference, Application.id))
     if among is not None:
         stmt = stmt.where(Application.id.in_(sorted(set(among))))
-    return [LackingReviews(row[0], row[1], " ".join(p for p in (row[2], row[3]) if p) or "(no name)", int(row[4]))
+    return [LackingReviews(row[0], row[1], " ".join(p for p in (row[2], row[3]) if p) or _("(no name)"), int(row[4]))
             for row in db.session.execute(stmt)]
 
 
@@ -229,9 +231,11 @@ def offer_for(application_id: int) -> Offer | None:
 
 def _answered_message(offer: Offer) -> str:
     """Why an answer was refused: the offer was answered (by another request) or its time ran out."""
-    if offer.status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED):
-        return f"You already answered this offer: you {offer.status.label.lower()} it. Nothing was changed."
-    return "The time to answer this offer has passed."
+    if offer.status is OfferStatus.ACCEPTED:
+        return _("You already answered this offer: you accepted it. Nothing was changed.")
+    if offer.status is OfferStatus.DECLINED:
+        return _("You already answered this offer: you declined it. Nothing was changed.")
+    return _("The time to answer this offer has passed.")
 
 
 def respond_to_offer(application: Application, accept: bool, decline_reason: str = "") -> Offer:
@@ -245,7 +249,7 @@ def respond_to_offer(application: Application, accept: bool, decline_reason: str
     """
     offer = offer_for(application.id)
     if offer is None:
-        raise DomainError("There is no offer for this application.")
+        raise DomainError(_("There is no offer for this application."))
     _lock_call(application.call_id)
     now = utcnow()
     answered = db.session.execute(
@@ -259,8 +263,8 @@ def respond_to_offer(application: Application, accept: bool, decline_reason: str
     new_status = ApplicationStatus.OFFER_ACCEPTED if accept else ApplicationStatus.OFFER_DECLINED
     if not _status_update(application.id, application.call_id, ApplicationStatus.ACCEPTED, new_status):
         db.session.refresh(application, ["status"])  # withdrawn meanwhile: the caller rolls the offer back
-        raise DomainError(f"This application's status is “{application.status.label}”: the offer can no longer "
-                          "be answered.")
+        raise DomainError(_("This application's status is “%(status)s”: the offer can no longer be answered.",
+                            status=application.status.label))
     db.session.refresh(application, ["status"])
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "selection/offer_answered", accepted=accept, name=applicant.full_name,
@@ -348,8 +352,9 @@ def _offer_promoted(call: Call, application_id: int, freed_offer: Offer, explana
     db.session.refresh(application, ["status"])
     decision = db.session.scalars(select(Decision).where(Decision.application_id == application_id)).one()
     decision.outcome, decision.waitlist_position = DecisionOutcome.ACCEPT, None
-    decision.reason = (f"Promoted from the waitlist when offer {freed_offer.id} was {freed_offer.status.value}: "
-                       f"{explanation}")
+    # Stored as written, in the language of whoever (or whatever task) recorded it, like any decision's reason.
+    decision.reason = _("Promoted from the waitlist when offer %(offer)d was %(status)s: %(explanation)s",
+                        offer=freed_offer.id, status=freed_offer.status.label.lower(), explanation=explanation)
     offer = _make_offer(call, application, utcnow(), promoted_from=freed_offer)
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "selection/offer_promoted", dedupe_key=f"promotion:{offer.id}",
@@ -369,7 +374,7 @@ def undecided(call: Call, limit: int = 500) -> list[LackingReviews]:
         .outerjoin(Decision, Decision.application_id == Application.id)
         .where(Application.call_id == call.id, Application.status.in_(DECIDABLE), Decision.id.is_(None))
         .order_by(Application.reference, Application.id).limit(limit))
-    return [LackingReviews(row[0], row[1], " ".join(p for p in (row[2], row[3]) if p) or "(no name)", int(row[4]))
+    return [LackingReviews(row[0], row[1], " ".join(p for p in (row[2], row[3]) if p) or _("(no name)"), int(row[4]))
             for row in rows]
 
 
@@ -413,26 +418,28 @@ def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:
     rank = {c.application_id: n for n, c in enumerate(sorted((c for c in candidates if c.score is not None),
                                                              key=_rank_key), start=1)}
     region = {c.application_id: c.region for c in candidates}
-    quota_regions = ", ".join(sorted({region[i] or "" for i in proposal.by_quota}))
+    quota_regions = ", ".join(sorted({region_name(region[i]) for i in proposal.by_quota}))
     reasons: dict[int, str] = {}
     for application_id in proposal.selected:
         if application_id in proposal.included:
-            reasons[application_id] = "Selected: included by the chair."
+            reasons[application_id] = _("Selected: included by the chair.")
         elif application_id in proposal.by_quota:
-            reasons[application_id] = (f"Selected: rank {rank[application_id]}, to meet the "
-                                       f"{region[application_id]} quota.")
+            reasons[application_id] = _("Selected: rank %(rank)d, to meet the %(region)s quota.",
+                                        rank=rank[application_id], region=region_name(region[application_id]))
         else:
-            reasons[application_id] = f"Selected: rank {rank[application_id]}."
+            reasons[application_id] = _("Selected: rank %(rank)d.", rank=rank[application_id])
     for position, application_id in enumerate(waitlist, start=1):
-        reasons[application_id] = f"Waitlist position {position} (rank {rank[application_id]})."
+        reasons[application_id] = _("Waitlist position %(position)d (rank %(rank)d).", position=position,
+                                    rank=rank[application_id])
         if application_id in proposal.passed_over:
-            reasons[application_id] += (f" Ranked above a candidate selected for a quota seat ({quota_regions}): "
-                                        "the quota, not the rank, decided.")
+            reasons[application_id] += " " + _("Ranked above a candidate selected for a quota seat (%(regions)s): the "
+                                               "quota, not the rank, decided.", regions=quota_regions)
     for application_id in rejected:
         if application_id in proposal.excluded:
-            reasons[application_id] = "Not selected: excluded by the chair."
+            reasons[application_id] = _("Not selected: excluded by the chair.")
         elif application_id in rank:
-            reasons[application_id] = f"Not selected: rank {rank[application_id]}, below the places and the waitlist."
+            reasons[application_id] = _("Not selected: rank %(rank)d, below the places and the waitlist.",
+                                        rank=rank[application_id])
     return ProposalPlan(selected=list(proposal.selected), waitlist=waitlist, rejected=rejected,
                         needs_reviews=needs_reviews, reasons=reasons)
 
@@ -442,7 +449,7 @@ def record_from_proposal(call: Call, by: User, waitlist_size: int) -> ProposalDe
     _lock_call(call.id)
     db.session.refresh(call, ["panel_locked_at"])
     if call.panel_locked_at is None:
-        raise DomainError("Lock the panel's reviews before recording decisions.")
+        raise DomainError(_("Lock the panel's reviews before recording decisions."))
     plan = plan_from_proposal(call, waitlist_size)
     recorded = record_proposed_decisions(call, plan.selected, plan.waitlist, plan.rejected, by, plan.reasons)
     return ProposalDecisions(recorded=recorded, needs_reviews=plan.needs_reviews)
