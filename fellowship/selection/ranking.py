@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     Select,
     and_,
@@ -52,6 +53,7 @@ from fellowship.selection.models import (
     StageResult,
     StageScore,
 )
+from fellowship.words import N_
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ RANKED_STATUSES = (ApplicationStatus.UNDER_REVIEW, ApplicationStatus.ACCEPTED, A
 PROPOSAL_STATUSES = tuple(s for s in RANKED_STATUSES if s is not ApplicationStatus.OFFER_DECLINED)
 MAX_REASON_LENGTH = 2000
 #: Said of a waitlisted application ranked above one selected for a quota seat: why it is not selected.
-PASSED_OVER = "(a quota seat went to a lower rank)"
+PASSED_OVER = N_("(a quota seat went to a lower rank)")
 
 
 # --- The proposed selection (pure) ---------------------------------------------------------------------------
@@ -121,22 +123,30 @@ class Proposal:
         object.__setattr__(self, "_selected_set", frozenset(self.selected))
         object.__setattr__(self, "_waitlist_index", {i: n for n, i in enumerate(self.waitlist, start=1)})
 
-    def status_of(self, application_id: int) -> str:
-        """How the proposal treats one application, in words for the page and the exports."""
+    def status_message(self, application_id: int) -> str | None:
+        """How the proposal treats a selected or excluded application, as a message (English) that the stored
+        proposal keeps and pages translate when they show it; None for the others."""
         if application_id in self.excluded:
-            return "Excluded by the chair"
+            return N_("Excluded by the chair")
         if application_id in self.included:
-            return "Selected (included by the chair)"
+            return N_("Selected (included by the chair)")
         if application_id in self.by_quota:
-            return "Selected (quota)"
+            return N_("Selected (quota)")
         if application_id in self._selected_set:
-            return "Selected"
+            return N_("Selected")
+        return None
+
+    def status_of(self, application_id: int) -> str:
+        """How the proposal treats one application, in words for the page and the exports (the reader's language)."""
+        message = self.status_message(application_id)
+        if message is not None:
+            return _(message)
         position = self.waitlist_position(application_id)
         if position is not None and application_id in self.passed_over:
-            return f"Waitlist {position} {PASSED_OVER}"
+            return _("Waitlist %(position)d %(passed_over)s", position=position, passed_over=_(PASSED_OVER))
         if position is not None:
-            return f"Waitlist {position}"
-        return "Not ranked"
+            return _("Waitlist %(position)d", position=position)
+        return _("Not ranked")
 
     def waitlist_position(self, application_id: int) -> int | None:
         """1-based position on the proposed waitlist, or None."""
@@ -485,16 +495,16 @@ class ProposalSummary:
                  cut_out: bool) -> tuple[str, int | None]:
         """The proposal's words for one ranked row at `position` (and its waitlist place, if any)."""
         if declined:
-            return "Declined the offer", None
+            return _("Declined the offer"), None
         if application_id in self.labels:
-            return self.labels[application_id], None
+            return _(self.labels[application_id]), None  # stored as a message, shown in the reader's language
         if score is None:
-            return ("Not shortlisted" if cut_out else "Not ranked"), None
+            return (_("Not shortlisted") if cut_out else _("Not ranked")), None
         key = _key(score, application_id)
         number = position - bisect.bisect_left([_key(*b) for b in self.blockers], key)
         if self.passed_over_key is not None and key < _key(*self.passed_over_key):
-            return f"Waitlist {number} {PASSED_OVER}", number
-        return f"Waitlist {number}", number
+            return _("Waitlist %(position)d %(passed_over)s", position=number, passed_over=_(PASSED_OVER)), number
+        return _("Waitlist %(position)d", position=number), number
 
 
 def _key(score: Score, application_id: int) -> tuple[Decimal, int]:
@@ -635,7 +645,7 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
                                  unranked_count=competing - scored_competing - included_unscored,
                                  unranked_words=words)
     by_id = {c.application_id: c for c in candidates}
-    labels = {i: proposal.status_of(i) for i in (*proposal.selected, *proposal.excluded)}
+    labels = {i: proposal.status_message(i) or "" for i in (*proposal.selected, *proposal.excluded)}
     named = set(proposal.selected) | set(proposal.excluded)
     blockers = sorted([*((Decimal(score), i) for i in named if (score := by_id[i].score) is not None),
                        *((Decimal(s), i) for i, s in declined)], key=lambda b: _key(*b))
@@ -852,19 +862,19 @@ def adjust(call: Call, application: Application, action: str, reason: str, by: U
     """Include, exclude or clear one application in the proposal, with a reason the audit log keeps."""
     reason = (reason or "").strip()
     if action not in ADJUST_ACTIONS:
-        raise DomainError("Choose include, exclude or clear.")
+        raise DomainError(_("Choose include, exclude or clear."))
     if not reason:
-        raise DomainError("Give a reason.")
+        raise DomainError(_("Give a reason."))
     if len(reason) > MAX_REASON_LENGTH:
-        raise DomainError(f"Keep the reason under {MAX_REASON_LENGTH} characters.")
+        raise DomainError(_("Keep the reason under %(num)d characters.", num=MAX_REASON_LENGTH))
     if application.call_id != call.id or application.status not in PROPOSAL_STATUSES:
-        raise DomainError("Only applications in this call's ranking can be adjusted.")
+        raise DomainError(_("Only applications in this call's ranking can be adjusted."))
     existing = db.session.scalar(select(SelectionAdjustment)
                                  .where(SelectionAdjustment.application_id == application.id))
     previous = existing.action.value if existing else None
     if action == "clear":
         if existing is None:
-            raise DomainError("There is no adjustment to clear.")
+            raise DomainError(_("There is no adjustment to clear."))
         db.session.delete(existing)
         adjustment = None
     else:
