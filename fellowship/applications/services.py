@@ -209,7 +209,7 @@ def submit_application(application: Application, declarations: Collection[str]) 
         raise DomainError(_("This application has already been submitted."))
     db.session.refresh(application)
     if now >= application.call.closes_at:  # the clock may have passed the deadline while we waited
-        raise DeadlinePassed("The deadline has passed; the application was not submitted.")
+        raise DeadlinePassed(_("The deadline has passed; the application was not submitted."))
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "applications/submitted", name=applicant.full_name, reference=reference,
                 call_title=application.call.title,
