@@ -811,7 +811,7 @@ def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: Store
     enough = call.reviewers_per_application
     scoring = order.scoring
     in_stages = not scoring.plain
-    later = stages.stage_scores_of(call.id, [p[0] for p in placed]) if in_stages else {}
+    later = stages.stage_scores_of(scoring, [p[0] for p in placed], sort) if in_stages else {}
 
     def stage_values(r: Any) -> tuple[Decimal | None, ...]:
         review = r.raw_mean if sort == "raw" else r.normalised_mean

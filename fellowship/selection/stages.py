@@ -353,14 +353,18 @@ def score_expression(scoring: Scoring, sort: str, application_id: Any) -> tuple[
     return combined, joins
 
 
-def stage_scores_of(call_id: int, application_ids: Sequence[int]) -> dict[int, dict[int, Decimal | None]]:
-    """application id -> {stage id -> normalised score} of the later stages, for one page of the ranking."""
-    if not application_ids:
-        return {}
+def stage_scores_of(scoring: Scoring, application_ids: Sequence[int],
+                    sort: str = "normalised") -> dict[int, dict[int, Decimal | None]]:
+    """application id -> {stage id -> score} in the later weighted stages, for one page of the ranking (by the
+    scores' primary key)."""
+    later = sorted(w.stage_id for w in scoring.stages if not w.first_review)
     found: dict[int, dict[int, Decimal | None]] = {}
+    if not application_ids or not later:
+        return found
+    column = StageScore.raw_score if sort == "raw" else StageScore.normalised_score
     for stage_id, application_id, score in db.session.execute(
-            select(StageScore.stage_id, StageScore.application_id, StageScore.normalised_score)
-            .where(StageScore.call_id == call_id, StageScore.application_id.in_(sorted(application_ids)))):
+            select(StageScore.stage_id, StageScore.application_id, column)
+            .where(StageScore.stage_id.in_(later), StageScore.application_id.in_(sorted(application_ids)))):
         found.setdefault(application_id, {})[stage_id] = score
     return found
 
