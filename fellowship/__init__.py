@@ -157,7 +157,7 @@ def register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
     from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
-    from fellowship.geo import country_name
+    from fellowship.geo import country_name, region_name
     from fellowship.timezones import TIME_FORMAT, format_day, format_for_viewer, format_in_zone
     from fellowship.words import and_list, plural
 
@@ -175,6 +175,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_in_zone, "in_exact_zone")
     app.add_template_filter(format_day, "day")  # {{ follow_up.due_on|day }}: a calendar day in the page's language
     app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
+    app.add_template_filter(region_name, "region_name")  # {{ "Africa"|region_name }}: the region in the reader's words
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")
     app.add_template_filter(plural, "plural")  # {{ n|plural('referee') }}: "1 referee", "2 referees"
     # {{ roles|and_list }}: "staff and reviewer" in the page's language (Babel's list patterns, not a joined " and ").

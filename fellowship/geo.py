@@ -13,6 +13,7 @@ from typing import Any
 import pycountry
 from babel import Locale
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 REGIONS: tuple[str, ...] = ("Africa", "Americas", "Asia", "Europe", "Oceania")
@@ -127,6 +128,8 @@ def region_name(region: str | None) -> str:
     value everywhere else (filters, quotas, exports' data)."""
     if not region:
         return ""
+    if region == OTHER_REGION:
+        return str(_OTHER_REGION_MESSAGE)
     locale = _reader_locale()
     code = _M49_AREA_CODES.get(region)
     if locale == "en" or code is None:
@@ -201,8 +204,9 @@ def developing_countries(regions: Iterable[str] | None = None) -> list[str]:
     return sorted(code for code in _dac() if region_of(code) in wanted)
 
 
-#: Heading of the countries M49 places in no region (Antarctica).
+#: Heading of the countries M49 places in no region (Antarctica); a value, shown translated by region_name.
 OTHER_REGION = "Other territories"
+_OTHER_REGION_MESSAGE = _l("Other territories")
 
 
 @dataclass(frozen=True, slots=True)

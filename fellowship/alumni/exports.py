@@ -162,10 +162,10 @@ def _cells(row: Any) -> list[Any]:
     (fellow_id, given, family, email, cohort, year, home, region, returned, lost, opt_in, position, organisation,
      sector, career_country, environmental, leadership, residence, sent, completed, overdue, lapsed, next_due) = row
     return [fellow_id, " ".join(p for p in (given, family) if p), email, cohort, year, country_name(home), region,
-            returned.isoformat() if isinstance(returned, date) else None, lost, "Yes" if opt_in else "No",
+            returned.isoformat() if isinstance(returned, date) else None, lost, _("Yes") if opt_in else _("No"),
             position, organisation, sector.value if sector else None,
             country_name(career_country) if career_country else None,
-            None if environmental is None else ("Yes" if environmental else "No"),
+            None if environmental is None else (_("Yes") if environmental else _("No")),
             leadership.value if leadership else None, country_name(residence) if residence else None,
             int(sent or 0), int(completed or 0), int(overdue or 0), int(lapsed or 0),
             next_due.isoformat() if isinstance(next_due, date) else None]
@@ -272,12 +272,14 @@ def build_export(job_id: int, batch_size: int = EXPORT_BATCH) -> ExportJob | Non
     db.session.commit()
     job = db.session.get_one(ExportJob, job_id)
     file_format = job.params.get("format", "csv")
-    with force_locale(job.params.get("locale") or "en"):
+    locale = job.params.get("locale") or "en"
+    with force_locale(locale):
         header, sheet_name = _header(ALUMNI_HEADER), _("Alumni")[:31]
     job.total_rows = alumni_count()
     db.session.commit()
     try:
-        with tempfile.TemporaryFile() as output:
+        # The rows' words (yes/no, country names) in the language the export was asked for in, as its headings.
+        with tempfile.TemporaryFile() as output, force_locale(locale):
             if file_format == "xlsx":
                 workbook = Workbook(write_only=True)
                 sheet = workbook.create_sheet(sheet_name)

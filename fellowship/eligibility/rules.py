@@ -14,6 +14,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
+
 from fellowship.calls.models import Call, DegreeLevel, DocumentKind
 from fellowship.geo import country_name
 
@@ -228,12 +230,12 @@ RULES: dict[str, Rule] = {
 }
 
 #: Headings for the rule names on staff pages.
-RULE_LABELS: dict[str, str] = {
-    "age_at_deadline": "Age at the deadline",
-    "nationality": "Nationality",
-    "degree": "Degree",
-    "documents": "Documents",
-    "references": "References",
+RULE_LABELS: dict[str, Any] = {
+    "age_at_deadline": _l("Age at the deadline"),
+    "nationality": _l("Nationality"),
+    "degree": _l("Degree"),
+    "documents": _l("Documents"),
+    "references": _l("References"),
 }
 
 
