@@ -28,7 +28,7 @@ from fellowship.extensions import db
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.notifications.services import public_link, queue_email
-from fellowship.questions.models import QuestionnaireSection, Response
+from fellowship.questions.models import Questionnaire, QuestionnaireSection, Response
 from fellowship.timezones import format_for_viewer
 
 log = logging.getLogger(__name__)
@@ -328,6 +328,7 @@ def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantH
     referees: dict[int, tuple[int, int]] = {}
     draft_answers: dict[int, dict[str, Any]] = {}
     draft_responses: dict[int, Response] = {}
+    forms: dict[int, Questionnaire] = {}
     if drafts:
         ids = [a.id for a in drafts]
         present = {(row.application_id, row.kind) for row in db.session.execute(
@@ -338,6 +339,9 @@ def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantH
             .where(Referee.application_id.in_(ids)).group_by(Referee.application_id))}
         response_ids = [a.response_id for a in drafts if a.response_id is not None]
         draft_answers = answers.answers_of_many(response_ids)
+        # Every draft call's form at once (its sections, questions and groups' children load by selectin).
+        form_ids = {a.call.questionnaire_id for a in drafts if a.call.questionnaire_id is not None}
+        forms = {q.id: q for q in db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(form_ids)))}
         draft_responses = {r.id: r for r in db.session.scalars(select(Response).where(Response.id.in_(response_ids)))}
     items = []
     for application in applications:
@@ -348,7 +352,7 @@ def applicant_home(user_id: int, now: datetime | None = None) -> list[ApplicantH
             named, received = referees.get(application.id, (0, 0))
             response = draft_responses.get(application.response_id or 0)
             given = draft_answers.get(application.response_id or 0, {})
-            form = answers.form_of(application)
+            form = forms.get(application.call.questionnaire_id or 0) or answers.form_of(application)
             statuses = [SectionStatus(section, answers.engine().missing(response, section, given) if response else {})
                         for section in form.sections]
             report = Progress(sections=[(status, status.missing) for status in statuses],
