@@ -35,6 +35,7 @@ from fellowship.interviews.models import (
     InterviewSlot,
     SlotPanelMember,
 )
+from fellowship.interviews.setup import PANEL_ROLES
 from fellowship.models import utcnow
 from fellowship.pagination import paginate, requested_page
 from fellowship.selection.models import SelectionStage
@@ -45,11 +46,12 @@ from fellowship.timezones import viewer_zone
 
 # --- Staff ----------------------------------------------------------------------------------------------------
 
-def _stage_or_404(call: Call, interview_id: int) -> SelectionStage:
-    stage = services.interview_stage(interview_id, call.id)
+def _stage_or_404(interview_id: int) -> tuple[SelectionStage, Call]:
+    """The interview stage and its call, else 404 (staff see every call)."""
+    stage = services.interview_stage(interview_id)
     if stage is None:
         abort(404)
-    return stage
+    return stage, get_call_or_404(stage.call_id, with_quotas=False)
 
 
 def _slot_form(stage: SelectionStage, formdata: Any = None) -> SlotForm:
@@ -72,12 +74,11 @@ def _render_slots(call: Call, stage: SelectionStage, *, slot: SlotForm | None = 
         criterion_form=criterion or CriterionForm(formdata=None))
 
 
-@bp.route("/staff/calls/<int:call_id>/interviews/<int:interview_id>", methods=["GET", "POST"])
+@bp.route("/staff/interviews/<int:interview_id>", methods=["GET", "POST"])
 @roles_required(*STAFF_ROLES)
-def stage_slots(call_id: int, interview_id: int):
+def stage_slots(interview_id: int):
     """The interview stage's slots (with their bookings), its panel and rubric; POST adds a slot."""
-    call = get_call_or_404(call_id, with_quotas=False)
-    stage = _stage_or_404(call, interview_id)
+    stage, call = _stage_or_404(interview_id)
     if request.method == "GET":
         return _render_slots(call, stage)
     form = _slot_form(stage)
@@ -93,15 +94,14 @@ def stage_slots(call_id: int, interview_id: int):
         else:
             db.session.commit()
             flash(_("Interview slot added."), "success")
-            return redirect(url_for("interviews.stage_slots", call_id=call.id, interview_id=stage.id))
+            return redirect(url_for("interviews.stage_slots", interview_id=stage.id))
     return _render_slots(call, stage, slot=form), 422
 
 
-@bp.route("/staff/calls/<int:call_id>/interviews/<int:interview_id>/panel", methods=["POST"])
+@bp.route("/staff/interviews/<int:interview_id>/panel", methods=["POST"])
 @roles_required(*STAFF_ROLES)
-def add_interviewer(call_id: int, interview_id: int):
-    call = get_call_or_404(call_id, with_quotas=False)
-    stage = _stage_or_404(call, interview_id)
+def add_interviewer(interview_id: int):
+    stage, call = _stage_or_404(interview_id)
     form = InterviewerForm()
     if form.validate_on_submit():
         try:
@@ -111,15 +111,14 @@ def add_interviewer(call_id: int, interview_id: int):
         else:
             db.session.commit()
             flash(_("%(name)s is on the interview panel.", name=user.full_name or user.email), "success")
-            return redirect(url_for("interviews.stage_slots", call_id=call.id, interview_id=stage.id))
+            return redirect(url_for("interviews.stage_slots", interview_id=stage.id))
     return _render_slots(call, stage, interviewer=form), 422
 
 
-@bp.route("/staff/calls/<int:call_id>/interviews/<int:interview_id>/criteria", methods=["POST"])
+@bp.route("/staff/interviews/<int:interview_id>/criteria", methods=["POST"])
 @roles_required(*STAFF_ROLES)
-def add_criterion(call_id: int, interview_id: int):
-    call = get_call_or_404(call_id, with_quotas=False)
-    stage = _stage_or_404(call, interview_id)
+def add_criterion(interview_id: int):
+    stage, call = _stage_or_404(interview_id)
     form = CriterionForm()
     if form.validate_on_submit():
         try:
@@ -130,7 +129,7 @@ def add_criterion(call_id: int, interview_id: int):
         else:
             db.session.commit()
             flash(_("Criterion added to the interview rubric."), "success")
-            return redirect(url_for("interviews.stage_slots", call_id=call.id, interview_id=stage.id))
+            return redirect(url_for("interviews.stage_slots", interview_id=stage.id))
     return _render_slots(call, stage, criterion=form), 422
 
 
@@ -338,7 +337,7 @@ def candidate_ics(interview_id: int):
 # --- The panel ------------------------------------------------------------------------------------------------
 
 @bp.route("/panel/interviews")
-@login_required
+@roles_required(*PANEL_ROLES)
 def my_interviews():
     """The interviewer's schedule in their own zone: the slots they sit on, with each booked candidate."""
     page, per_page = requested_page()
@@ -369,7 +368,7 @@ def _panel_booking_or_404(booking_id: int) -> tuple[InterviewBooking, InterviewS
 
 
 @bp.route("/panel/interviews/<int:booking_id>", methods=["GET", "POST"])
-@login_required
+@roles_required(*PANEL_ROLES)
 def score_interview(booking_id: int):
     """The candidate's file beside the interview rubric; POST saves this interviewer's scores and notes."""
     booking, slot, stage, application = _panel_booking_or_404(booking_id)

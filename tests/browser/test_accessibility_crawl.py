@@ -49,6 +49,7 @@ LOGINS = {
 SKIPPED: dict[str, str] = {
     "/static/<path:filename>": "static files, not pages (their weight counts in each page's budget)",
     "/healthz": "JSON for load balancers and monitors, not a page",
+    "/interviews/<int:interview_id>/invitation.ics": "a calendar file download (.ics), not a page",
     "/documents/<int:document_id>": "a file download (PDF, JPEG or PNG), not a page",
     "/applications/<int:application_id>/answers/<key>": "a file answer's download, not a page",
     "/applications/<int:application_id>/answers/<key>/<int:entry>/<sub>": "a file answer's download (an entry of a "
@@ -204,6 +205,31 @@ def seed_demo(app: Flask) -> dict[str, Any]:
                                            .order_by(Question.position)).first()
         assert form_question is not None
         ids.update(form_section=form_section.id, form_question=form_question.id)
+        # Interviews: the applicant shortlisted for an interview in their call and booked in a slot the reviewer sits
+        # on; a second slot open for rescheduling.
+        from fellowship.interviews.models import InterviewBooking, InterviewMode, InterviewSlot, SlotPanelMember
+        from fellowship.selection.models import StageResult
+
+        last = ensure_stages(own.call)[-1].position
+        cut = SelectionStage(call_id=own.call_id, position=last + 1, kind=StageKind.SHORTLIST,
+                             name="Interview shortlist", advance_count=1, advanced_at=utcnow())
+        interview = SelectionStage(call_id=own.call_id, position=last + 2, kind=StageKind.INTERVIEW, name="Interview")
+        db.session.add_all([cut, interview])
+        db.session.flush()
+        db.session.add(StageResult(stage_id=cut.id, application_id=own.id, call_id=own.call_id, advanced=True,
+                                   position=1, reason="Advances."))
+        slots = [InterviewSlot(stage_id=interview.id, call_id=own.call_id, starts_at=utcnow() + timedelta(days=days),
+                               duration_minutes=45, capacity=2, booked_count=taken, mode=InterviewMode.VIDEO,
+                               location="https://meet.example.org/elf") for days, taken in ((5, 1), (6, 0))]
+        db.session.add_all(slots)
+        db.session.flush()
+        db.session.add_all([SlotPanelMember(slot_id=s.id, user_id=user["reviewer"].id) for s in slots])
+        booking = InterviewBooking(slot_id=slots[0].id, stage_id=interview.id, application_id=own.id,
+                                   reminder_due_at=slots[0].starts_at - timedelta(days=1))
+        db.session.add(booking)
+        db.session.flush()
+        ids.update(interview=interview.id, interview_slot=slots[0].id, interview_booking=booking.id,
+                   interview_call=own.call_id)
         assert utcnow() < open_call.closes_at - timedelta(days=1)
         db.session.commit()
     return ids
@@ -277,6 +303,11 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("form-question", f"{form}/questions/{ids['form_question']}"),
         ("form-question-remove", f"{form}/questions/{ids['form_question']}/remove"),
         ("form-preview", f"{form}/preview/{ids['form_section']}"))
+    add("applicant", ("interview", f"/interviews/{ids['interview']}"))
+    add("reviewer", ("my-interviews", "/panel/interviews"),
+        ("interview-score", f"/panel/interviews/{ids['interview_booking']}"))
+    add("staff", ("interview-slots", f"/staff/interviews/{ids['interview']}"),
+        ("interview-slot", f"/staff/interview-slots/{ids['interview_slot']}"))
     add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"),
         ("my-surveys", "/alumni/surveys"), ("my-survey", f"/alumni/surveys/{ids['own_follow_up']}"))
     add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"), ("invite", "/admin/users/invite"))

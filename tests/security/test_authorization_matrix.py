@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,30 @@ def build_world() -> dict[str, Any]:
     shortlist = SelectionStage(call_id=call.id, position=2, kind=StageKind.SHORTLIST, name="Shortlist", advance_count=1)
     db.session.add(shortlist)
     db.session.commit()
+    # Interviews, in a call of their own: applicant_a shortlisted and booked in a slot the reviewer sits on.
+    from fellowship.interviews.models import InterviewBooking, InterviewMode, InterviewSlot, SlotPanelMember
+    from fellowship.selection.models import StageResult
+
+    interview_call = CallFactory(year=2031)
+    candidacy = submitted_application(interview_call, applicant=applicant_a)
+    last = ensure_stages(interview_call)[-1].position
+    cut = SelectionStage(call_id=interview_call.id, position=last + 1, kind=StageKind.SHORTLIST, name="Shortlist",
+                         advance_count=1, advanced_at=utcnow())
+    interview = SelectionStage(call_id=interview_call.id, position=last + 2, kind=StageKind.INTERVIEW,
+                               name="Interview")
+    db.session.add_all([cut, interview])
+    db.session.flush()
+    db.session.add(StageResult(stage_id=cut.id, application_id=candidacy.id, call_id=interview_call.id,
+                               advanced=True, position=1, reason="Advances."))
+    slot = InterviewSlot(stage_id=interview.id, call_id=interview_call.id, starts_at=utcnow() + timedelta(days=5),
+                         duration_minutes=45, capacity=2, booked_count=1, mode=InterviewMode.VIDEO,
+                         location="https://meet.example.org/elf")
+    db.session.add(slot)
+    db.session.flush()
+    db.session.add(SlotPanelMember(slot_id=slot.id, user_id=reviewer.id))
+    booking = InterviewBooking(slot_id=slot.id, stage_id=interview.id, application_id=candidacy.id)
+    db.session.add(booking)
+    db.session.commit()
     invitee = UserFactory(email="invited@example.org", password_hash=invitations.new_invited_password_hash(),
                           email_confirmed_at=None, roles=[Role.REVIEWER])
     # The form builder's pages: the call's first section and its first question (the default form).
@@ -142,6 +167,7 @@ def build_world() -> dict[str, Any]:
             "referee_id": received.id, "assignment_id": assignment.id, "call_id": call.id,
             "fellow_id": fellow.id, "follow_up_id": follow_up.id, "job_id": job.id, "member_id": member.id,
             "message_id": message.id, "stage_id": shortlist.id,
+            "interview_id": interview.id, "slot_id": slot.id, "booking_id": booking.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
             "section_id": form_section.id, "question_id": form_question.id,
