@@ -243,6 +243,25 @@ def test_a_one_round_call_ranks_exactly_as_without_stages(staff_client, ranked, 
     assert "Combined" not in after
 
 
+def test_staff_see_the_stages_with_their_weights_and_add_one(staff_client, ranked, staff):
+    shortlist_stage(ranked, staff, interview_weight=60)
+    html = staff_client.get(f"/staff/calls/{ranked.call.id}/stages").get_data(as_text=True)
+    assert "Weights in the final score" in html and "they must add up to 100%." in html
+    assert "1. " in html and "Review" in html and "2. " in html and "Shortlist" in html and "Interview" in html
+    added = submit_form(staff_client, f"/staff/calls/{ranked.call.id}/stages",
+                        {"kind": "review", "name": "Second review", "weight": "0"})
+    assert added.status_code == 302
+    assert [s.name for s in stages.stages_of(ranked.call.id)][-1] == "Second review"
+    all_stages = stages.stages_of(ranked.call.id)
+    for stage in all_stages:
+        assert staff_client.get(f"/staff/calls/{ranked.call.id}/stages/{stage.id}/edit").status_code == 200
+    cut = staff_client.get(f"/staff/calls/{ranked.call.id}/stages/{all_stages[1].id}").get_data(as_text=True)
+    assert "Advance (4)" in cut and "Do not advance (2)" in cut and "Confirm who advances" in cut
+    refused = submit_form(staff_client, f"/staff/calls/{ranked.call.id}/stages",
+                          {"kind": "shortlist", "name": "Cut", "weight": "30"})
+    assert refused.status_code == 422 and "A shortlist gives no score" in refused.get_data(as_text=True)
+
+
 def test_the_stage_pages_are_for_staff_only(client, ranked, staff):
     stage = shortlist_stage(ranked, staff)
     from tests.conftest import login
