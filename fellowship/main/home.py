@@ -29,7 +29,8 @@ RECENT_AUDIT = 5
 STAGE_PAGES = {CallStatus.DRAFT: "calls.edit_call", CallStatus.OPEN: "staff_applications.call_applications",
                CallStatus.CLOSED: "selection.panel", CallStatus.REVIEWING: "selection.call_ranking",
                CallStatus.DECIDED: "selection.call_decisions"}
-STAGE_WORDS = {status: status.label for status in CallStatus}  # one label per value: CallStatus.label
+#: One label per value (CallStatus.label), lazy: built at import, shown in the reader's language.
+STAGE_WORDS = {status: status.lazy_label for status in CallStatus}
 
 
 @dataclass
