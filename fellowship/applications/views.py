@@ -83,7 +83,8 @@ def section(application_id: int, name: str):
         flash(_("Saved what was well-formed. Correct the answers marked below; they were not saved."), "error")
         # The page again with what was typed: the refused answers beside their fields, the others as saved.
         form = section_form(current, answers.answers_of(application), current_locale(), formdata=request.form)
-        form.apply_result(answers.engine().SaveResult(errors={**saved.errors, **unreadable}))
+        form.validate()  # the unreadable values' messages again, and an oversized text cut to what fits
+        form.apply_result(answers.engine().SaveResult(errors=saved.errors))
         return _render_section(application, current, form, saved.missing, True)
     if saved.missing:
         flash(_("Saved. Some answers are still needed before you can submit; they are marked below."), "info")
