@@ -51,6 +51,7 @@ TARGETS = {"section save": 0.30, "submit": 0.20}
 P95_FACTOR = 4.0
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 DOCUMENT_KINDS = ("cv", "transcript")
+SERVER_LOG = Path(tempfile.gettempdir()) / "bench-surge-gunicorn.log"
 
 
 def _pdf() -> bytes:
@@ -138,7 +139,8 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--worker-class", "sync",
          "--bind", f"0.0.0.0:{port}", "--log-level", "warning", "--timeout", "300", "bench.surge_app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server's log goes to a file: a pipe nobody reads fills up and blocks the workers.
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=SERVER_LOG.open("wb"))
     wait_for_port(port, timeout=60)
     base = f"http://127.0.0.1:{port}"
     booting = time.perf_counter() + 180  # workers import the app; on a loaded machine that takes a while
@@ -300,6 +302,7 @@ def bare_writes(base: str, applicants: list[Applicant], per_client: int) -> Step
         session = requests.Session()
         session.mount("http://", SourceAddress(a.session.adapters["http://"].address))  # type: ignore[attr-defined]
         token = session.get(f"{base}/bench/write", timeout=60).json()["csrf_token"]
+        plain(session)  # the token is checked against the (Secure) session cookie: send it over http too
         for _ in range(per_client):
             began = time.perf_counter()
             done = session.post(f"{base}/bench/write", data={"csrf_token": token}, timeout=60)
@@ -369,7 +372,12 @@ def main() -> None:
     finally:
         if process is not None:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            print(f"  (gunicorn's log: {SERVER_LOG})", flush=True)
     try:
         checks = verify(url, call_id, applicants)
     finally:
