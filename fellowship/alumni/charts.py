@@ -68,6 +68,8 @@ def grouped_bar_chart(title: str, categories: Sequence[str], series: Sequence[Se
                       maximum: float | None = None, figures: str | None = None) -> Markup:
     """Horizontal bars, one group per category (its label above) and one bar per series in it, and a legend."""
     chart_id = _chart_id("chart")
+    # Outside the f-string below: pybabel does not read a message inside one.
+    description = _("Bar chart; %(table)s holds the same figures.", table=figures or _("the table below"))
     legend, legend_height = _legend(series) if len(series) > 1 else ([], 0)
     per_group = LABEL_HEIGHT + BAR_HEIGHT * len(series) + GAP
     height = legend_height + max(len(categories), 1) * per_group
@@ -76,9 +78,7 @@ def grouped_bar_chart(title: str, categories: Sequence[str], series: Sequence[Se
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="{WIDTH}" height="{height}" '
              f'viewBox="0 0 {WIDTH} {height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
              f'<title id="{chart_id}-title">{escape(title)}</title>',
-             f'<desc id="{chart_id}-desc">'
-             f'{escape(_("Bar chart; %(table)s holds the same figures.", table=figures or _("the table below")))}'
-             '</desc>', *legend]
+             f'<desc id="{chart_id}-desc">{escape(description)}</desc>', *legend]
     for row, category in enumerate(categories):
         top = legend_height + row * per_group
         parts.append(f'<text x="0" y="{top + 12}" font-size="12" font-weight="600" fill="#222">'

@@ -34,7 +34,7 @@ class SlotForm(FellowshipForm):
                                                                                     NumberRange(5, 480)])
     capacity = IntegerField(_l("Candidates (places)"), default=1, validators=[InputRequired(), NumberRange(1, 200)],
                             description=_l("More than one for a group interview or an assessment session."))
-    mode = SelectField(_l("Mode"), choices=InterviewMode.choices(), validators=[InputRequired()])
+    mode = SelectField(_l("Mode"), choices=InterviewMode.lazy_choices(), validators=[InputRequired()])
     location = StringField(_l("Video link, phone arrangements or place"), validators=[Length(max=500)])
     panel = SelectMultipleField(_l("Interviewers"), coerce=int, validators=[InputRequired()],
                                 description=_l("Chosen among the stage's panel."))

@@ -27,7 +27,7 @@ STAFF = (Role.STAFF, Role.ADMIN)
 
 
 class DecisionForm(FellowshipForm):
-    outcome = SelectField(_l("Decision"), choices=DecisionOutcome.choices(),
+    outcome = SelectField(_l("Decision"), choices=DecisionOutcome.lazy_choices(),
                           validators=[DataRequired()])
     reason = TextAreaField(_l("Reason (recorded; not sent to the applicant)"),
                            validators=[DataRequired(message=_l("Give a reason.")), Length(max=2000)])

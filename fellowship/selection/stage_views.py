@@ -30,7 +30,7 @@ ADJUST_CHOICES = [("include", _l("Advance (include)")), ("exclude", _l("Do not a
 class StageForm(FellowshipForm):
     """A stage's settings; which of them count depends on its kind (the page says so beside each)."""
 
-    kind = SelectField(_l("Kind"), choices=StageKind.choices(), validators=[InputRequired()])
+    kind = SelectField(_l("Kind"), choices=StageKind.lazy_choices(), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     weight = IntegerField(_l("Weight in the final score (%)"), default=0, validators=[NumberRange(0, 100)],
                           description=_l("Review rounds and interviews; a shortlist gives no score (0)."))
