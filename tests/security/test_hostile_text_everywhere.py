@@ -59,7 +59,14 @@ from fellowship.spreadsheets import FORMULA_TRIGGERS
 from tests.alumni.factories import FellowFactory, add_career, add_follow_up, make_alumnus
 from tests.conftest import login, submit_form
 from tests.documents.files import pdf
-from tests.factories import ApplicationFactory, CallFactory, ProgrammeFactory, UserFactory, submitted_application
+from tests.factories import (
+    ApplicationFactory,
+    CallFactory,
+    ProgrammeFactory,
+    UserFactory,
+    answer_of,
+    submitted_application,
+)
 from tests.selection.factories import AssignmentFactory, RubricCriterionFactory, add_rubric, panel_reviewer
 
 #: Leading characters a spreadsheet reads as a formula; each field's payload starts with one, in turn.
@@ -445,7 +452,8 @@ def _section(name: str) -> Callable[[Any], Target]:
     def setup(actor: Any) -> Target:
         application = ApplicationFactory(applicant=actor)
         url = f"/applications/{application.id}/sections/{name}"
-        return Target(url, url, lambda field: getattr(_reload(Application, application.id), field))
+        # The answers live in the questionnaire engine, keyed by the question (the old field names).
+        return Target(url, url, lambda field: answer_of(application.id, field))
     return setup
 
 
