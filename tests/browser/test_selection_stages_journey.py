@@ -160,7 +160,8 @@ def test_staged_selection_with_an_interview_booked_from_dakar(
     context, page = new_page(browser)
     log_in(page, live_server, interviewer.email)
     for application, score in ((awa_app, 5), (rahim_app, 1)):
-        page.goto(f"{live_server}/panel/interviews")
+        page.goto(f"{live_server}/")
+        page.get_by_role("link", name="My interviews").click()
         page.get_by_role("link", name=application.reference, exact=False).click()
         page.locator("fieldset:has(legend)").first.locator("input[type=radio]").nth(score - 1).check()
         page.get_by_label("Notes").fill("Interviewed in the journey.")
