@@ -121,6 +121,80 @@ SENTENCES: dict[str, str | tuple[str, str]] = {
     "notifications.bulk_resent": N_("%(actor)s sent %(count)s failed emails again"),
 }
 
+#: Each action's name in the filter, a message (English) translated when shown.
+ACTION_NAMES: dict[str, str] = {
+    "auth.registered": N_("Registered"),
+    "auth.email_confirmed": N_("Email confirmed"),
+    "auth.password_changed": N_("Password changed"),
+    "auth.password_reset_requested": N_("Password reset requested"),
+    "auth.password_reset": N_("Password reset"),
+    "auth.logged_out_everywhere": N_("Logged out everywhere"),
+    "auth.profile_updated": N_("Profile updated"),
+    "auth.role_granted": N_("Role granted"),
+    "auth.role_revoked": N_("Role revoked"),
+    "auth.account_created": N_("Account created"),
+    "auth.invitation_accepted": N_("Invitation accepted"),
+    "admin.user_invited": N_("User invited"),
+    "admin.invitation_resent": N_("Invitation resent"),
+    "admin.user_deactivated": N_("User deactivated"),
+    "admin.user_reactivated": N_("User reactivated"),
+    "admin.password_reset_sent": N_("Password reset sent"),
+    "admin.audit_exported": N_("Audit exported"),
+    "calls.programme_created": N_("Programme created"),
+    "calls.programme_updated": N_("Programme updated"),
+    "calls.call_created": N_("Call created"),
+    "calls.call_updated": N_("Call updated"),
+    "applications.started": N_("Started"),
+    "applications.submitted": N_("Submitted"),
+    "applications.viewed": N_("Viewed"),
+    "applications.withdrawn": N_("Withdrawn"),
+    "applications.exported": N_("Exported"),
+    "documents.uploaded": N_("Uploaded"),
+    "documents.deleted": N_("Deleted"),
+    "referees.added": N_("Added"),
+    "referees.removed": N_("Removed"),
+    "referees.reminded": N_("Reminded"),
+    "referees.letter_received": N_("Letter received"),
+    "eligibility.call_screened": N_("Call screened"),
+    "eligibility.overridden": N_("Overridden"),
+    "selection.panel_member_added": N_("Panel member added"),
+    "selection.panel_member_updated": N_("Panel member updated"),
+    "selection.reviewer_withdrawn": N_("Reviewer withdrawn"),
+    "selection.assigned": N_("Assigned"),
+    "selection.auto_assigned": N_("Auto assigned"),
+    "selection.unassigned": N_("Unassigned"),
+    "selection.automatic_conflicts_added": N_("Automatic conflicts added"),
+    "selection.conflict_declared": N_("Conflict declared"),
+    "selection.recused": N_("Recused"),
+    "selection.application_viewed": N_("Application viewed"),
+    "selection.review_submitted": N_("Review submitted"),
+    "selection.review_updated": N_("Review updated"),
+    "selection.review_reminder_sent": N_("Review reminder sent"),
+    "selection.ranking_exported": N_("Ranking exported"),
+    "selection.adjusted": N_("Adjusted"),
+    "selection.panel_locked": N_("Panel locked"),
+    "selection.panel_unlocked": N_("Panel unlocked"),
+    "selection.decision_recorded": N_("Decision recorded"),
+    "selection.decisions_sent": N_("Decisions sent"),
+    "selection.offer_accepted": N_("Offer accepted"),
+    "selection.offer_declined": N_("Offer declined"),
+    "selection.offer_expired": N_("Offer expired"),
+    "selection.promoted": N_("Promoted"),
+    "fellows.created": N_("Created"),
+    "fellows.updated": N_("Updated"),
+    "fellows.returned": N_("Returned"),
+    "alumni.follow_ups_scheduled": N_("Follow ups scheduled"),
+    "alumni.follow_ups_daily_run": N_("Follow ups daily run"),
+    "alumni.follow_up_answered": N_("Follow up answered"),
+    "alumni.career_added": N_("Career added"),
+    "alumni.directory_consent": N_("Directory consent"),
+    "alumni.exported": N_("Exported"),
+    "alumni.export_requested": N_("Export requested"),
+    "alumni.export_built": N_("Export built"),
+    "notifications.resent": N_("Resent"),
+    "notifications.bulk_resent": N_("Bulk resent"),
+}
+
 #: The areas (first part of an action) as the filter names them.
 AREAS: dict[str, str] = {
     "auth": N_("Accounts"), "admin": N_("Administration"), "calls": N_("Programmes and calls"),
@@ -138,7 +212,10 @@ EXPORT_BATCH = 500
 
 
 def readable_action(action: str) -> str:
-    """'selection.panel_locked' -> 'Panel locked': the name of an action the registry has no sentence for."""
+    """'selection.panel_locked' -> 'Panel locked': the action's name in the reader's language (ACTION_NAMES), or
+    its identifier made readable for an action the registry does not know."""
+    if action in ACTION_NAMES:
+        return _(ACTION_NAMES[action])
     verb = action.rsplit(".", 1)[-1].replace("_", " ").strip() or action
     return verb[:1].upper() + verb[1:]
 

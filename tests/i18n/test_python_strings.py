@@ -26,7 +26,8 @@ GETTEXT_NAMES = {"_", "_l", "gettext", "lazy_gettext", "ngettext", "lazy_ngettex
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
             "lazy_ngettext": (1, 2), "N_": None}
 ERROR_CLASSES = {"DomainError", "TokenExpired", "TokenInvalid", "LoginRefused", "WrongCurrentPassword",
-                 "FollowUpLinkProblem", "LetterLinkProblem", "ValidationError", "StopValidation", "InvalidDocument"}
+                 "FollowUpLinkProblem", "LetterLinkProblem", "ValidationError", "StopValidation", "InvalidDocument",
+                 "DeadlinePassed", "DeclarationsMissing", "StructureLocked", "AnswerError", "EntryErrors"}
 VALIDATORS = {"Length", "DataRequired", "InputRequired", "Email", "EqualTo", "NumberRange", "Regexp", "URL", "AnyOf",
               "NoneOf", "FileRequired", "FileAllowed", "FileSize"}
 #: Keyword arguments of form fields and validators that users read.
@@ -91,6 +92,9 @@ def unmarked_strings(path: Path) -> list[str]:
             candidates += node.args[1:] if name in {"EqualTo", "Regexp", "FileAllowed"} else node.args
         if name.endswith("Field"):
             for kw in node.keywords:
+                # Enum.choices() translates when called: built with a form class at import, it stays English.
+                if kw.arg == "choices" and isinstance(kw.value, ast.Call) and _name(kw.value.func) == "choices":
+                    report(kw.value)
                 if kw.arg == "choices" and isinstance(kw.value, (ast.List, ast.Tuple)):
                     candidates += [elt.elts[1] for elt in kw.value.elts
                                    if isinstance(elt, ast.Tuple) and len(elt.elts) == 2]
