@@ -15,7 +15,9 @@ from fellowship.applications.models import Application
 from fellowship.applications.profile import PROJECTED, project
 from fellowship.calls.models import Call
 from fellowship.extensions import db
+from fellowship.i18n.texts import current_locale
 from fellowship.questions.models import AnswerSet, Question, Questionnaire, QuestionnaireSection, Response
+from fellowship.questions.structure import questionnaire_structure
 from fellowship.signals import call_created
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,12 @@ def attach_default_form(call: Call) -> None:
 
 
 def form_of(application: Application) -> Questionnaire:
-    return application_form(application.call)
+    """The call's application form for reading: the structure this process keeps by version (questions.structure),
+    one statement instead of three and no objects built; read-only (change a form through application_form)."""
+    questionnaire_id = application.call.questionnaire_id
+    if questionnaire_id is None:
+        return application_form(application.call)
+    return questionnaire_structure(questionnaire_id)
 
 
 def section_of(questionnaire: Questionnaire, key: str) -> QuestionnaireSection | None:
@@ -110,6 +117,7 @@ def save_answers(application: Application, section: QuestionnaireSection, values
                  ) -> Any:
     """Keep the section's well-formed answers and copy the tagged ones onto the application's profile columns."""
     result = engine().save_section_answers(response_of(application), section, values)
+    application.locale = current_locale()
     questionnaire = form_of(application)
     project(application, tagged_answers(questionnaire, answers_of(application)))
     db.session.flush()

@@ -107,7 +107,7 @@ DEFAULT_FORM: list[dict[str, Any]] = [
 
 def default_application_form(title: str | None = None) -> Questionnaire:
     """A new questionnaire holding the default application form (unlocked, version 1)."""
-    from fellowship.questions import services as questions
+    import fellowship.questions.services as questions
     from fellowship.questions.kinds import QuestionKind
 
     questionnaire = questions.create_questionnaire({"en": title or TITLE})

@@ -57,6 +57,20 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
 
 
+def language_name(code: str | None) -> str:
+    """The language `code` named in the language being rendered (Babel's CLDR names); "" for none."""
+    from babel import Locale, UnknownLocaleError
+
+    from fellowship.i18n.texts import current_locale
+
+    if not code:
+        return ""
+    try:
+        return Locale.parse(code).get_display_name(current_locale() or DEFAULT_LOCALE) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def init_app(app: Flask) -> None:
     from fellowship.i18n.texts import Texts, current_locale
 
@@ -69,6 +83,9 @@ def init_app(app: Flask) -> None:
 
     # {{ programme_note|localized }}: a {lang: text} stored by staff, in the language being rendered (English else).
     app.add_template_filter(lambda value: Texts.of(value).get_for(current_locale()) if value else "", "localized")
+
+    # {{ application.locale|language_name }}: "French" for an English reader, "français" for a French one.
+    app.add_template_filter(language_name, "language_name")
 
     @app.context_processor
     def language_globals() -> dict[str, Any]:

@@ -255,6 +255,8 @@ class ReviewerView:
     sections: list[FactSection]
     documents: list[DocumentLink]
     referees: list[RefereeLine]
+    #: The language the application is written in (answers are shown as typed, never translated).
+    locale: str | None = None
 
 
 def _text(value: Any) -> str:
@@ -313,7 +315,7 @@ def _reviewer_view(application: Application, *, blind: bool) -> ReviewerView:
         f"{application.display_name} ({application.reference})" if application.reference
         else application.display_name)
     return ReviewerView(blind=blind, title=title, sections=_sections(application, blind=blind), documents=links,
-                        referees=lines)
+                        referees=lines, locale=application.locale)
 
 
 def blind_view(application: Application) -> ReviewerView:

@@ -27,6 +27,8 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('locale', sa.String(length=10), nullable=True))
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('locale', sa.String(length=10), nullable=True))
     with op.batch_alter_table('referees', schema=None) as batch_op:
         batch_op.add_column(sa.Column('locale', sa.String(length=10), nullable=False, server_default='en'))
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
@@ -55,6 +57,8 @@ def downgrade():
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_column('locale')
     with op.batch_alter_table('referees', schema=None) as batch_op:
+        batch_op.drop_column('locale')
+    with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_column('locale')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('locale')

@@ -160,6 +160,10 @@ class Application(IdMixin, TimestampMixin, Base):
     #: (applications.profile), kept for the lists, quotas and conflicts that filter on them.
     response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="RESTRICT"), unique=True)
 
+    #: The language the applicant was reading when they last saved an answer. Answers are kept as typed, never
+    #: translated, so staff and reviewers are shown which language an application is written in.
+    locale: Mapped[str | None] = mapped_column(String(10))
+
     #: Outcome of the deadline screening (None: not screened yet); an override wins.
     eligible: Mapped[bool | None] = mapped_column()
     eligibility_override: Mapped[bool | None] = mapped_column()
