@@ -44,6 +44,8 @@ REMINDER_INTERVAL = timedelta(days=7)
 FINAL_REMINDER_BEFORE = timedelta(days=2)
 #: Never two emails to the same referee closer together than this (the daily job may drift a little).
 MIN_REMINDER_GAP = timedelta(hours=20)
+#: A referee invited at shortlist (after the call's deadline) has this long from the invitation to upload the letter.
+LETTER_DAYS_AT_SHORTLIST = timedelta(days=14)
 REMINDER_BATCH = 200
 
 # Messages (English) translated where raised: `_(LINK_USED)`.
@@ -205,11 +207,20 @@ def deadline_text(call: Call) -> str:
     return format_in_zone(call.closes_at, call.time_zone)
 
 
+def letter_due_text(referee: Referee, application: Application) -> str:
+    """When the letter is due: the call's deadline, or for a referee invited at shortlist (the deadline has
+    passed) LETTER_DAYS_AT_SHORTLIST after the invitation, in the programme's zone."""
+    call = application.call
+    if call.references_at_shortlist and referee.invited_at is not None and referee.invited_at >= call.closes_at:
+        return format_in_zone(referee.invited_at + LETTER_DAYS_AT_SHORTLIST, call.time_zone)
+    return deadline_text(call)
+
+
 def _email_referee(referee: Referee, application: Application, template: str, *,
                    dedupe_key: str | None = None) -> bool:
     """Queue an invitation or reminder in the referee's language; False when the dedupe key was already used."""
     with force_locale(referee.locale or "en"):  # the deadline and the call's title read in the referee's language
-        deadline, call_title = deadline_text(application.call), application.call.title
+        deadline, call_title = letter_due_text(referee, application), application.call.title
     message = queue_email(
         referee.email, template, dedupe_key=dedupe_key, locale=referee.locale, referee_name=referee.name,
         applicant_name=application.display_name, call_title=call_title,

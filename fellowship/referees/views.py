@@ -139,7 +139,7 @@ def letter_upload(token: str):
     application = referee.application
     return render_template("referees/letter_upload.html", form=form, referee=referee,
                            applicant_name=application.display_name, call_title=application.call.title,
-                           deadline=services.deadline_text(application.call))
+                           deadline=services.letter_due_text(referee, application))
 
 
 @bp.route("/referee/thanks")

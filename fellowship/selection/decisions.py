@@ -23,7 +23,15 @@ from fellowship.geo import region_name
 from fellowship.models import utcnow
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.notifications.services import public_link, queue_email
-from fellowship.selection.models import ApplicationScore, Decision, DecisionOutcome, Offer, OfferStatus
+from fellowship.selection.models import (
+    ApplicationScore,
+    Decision,
+    DecisionOutcome,
+    Offer,
+    OfferStatus,
+    SelectionStage,
+    StageResult,
+)
 from fellowship.signals import offer_accepted
 from fellowship.timezones import format_for_viewer
 
@@ -399,6 +407,18 @@ class ProposalDecisions:
     needs_reviews: list[LackingReviews]
 
 
+def _not_shortlisted_at(application_ids: list[int]) -> dict[int, str]:
+    """Application id -> the name of the confirmed shortlist it did not advance at (one query)."""
+    if not application_ids:
+        return {}
+    rows = db.session.execute(
+        select(StageResult.application_id, SelectionStage.name)
+        .join(SelectionStage, SelectionStage.id == StageResult.stage_id)
+        .where(StageResult.application_id.in_(sorted(application_ids)), StageResult.advanced.is_(False))
+        .order_by(SelectionStage.position)).tuples().all()
+    return dict(rows)
+
+
 def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:
     """Accept the proposal's selection, waitlist the next `waitlist_size` by rank, reject the rest that were fully
     reviewed; an application with missing reviews that the proposal leaves out is not decided (staff choose)."""
@@ -434,9 +454,12 @@ def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:
         if application_id in proposal.passed_over:
             reasons[application_id] += " " + _("Ranked above a candidate selected for a quota seat (%(regions)s): the "
                                                "quota, not the rank, decided.", regions=quota_regions)
+    cut_at = _not_shortlisted_at(rejected)
     for application_id in rejected:
         if application_id in proposal.excluded:
             reasons[application_id] = _("Not selected: excluded by the chair.")
+        elif application_id in cut_at:
+            reasons[application_id] = _("Not shortlisted at %(stage)s.", stage=cut_at[application_id])
         elif application_id in rank:
             reasons[application_id] = _("Not selected: rank %(rank)d, below the places and the waitlist.",
                                         rank=rank[application_id])
