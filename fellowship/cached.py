@@ -162,7 +162,8 @@ def flushed_scopes(session: Session, inputs: Inputs, scope: str = "call_id", *,
 
 def statement_scopes(state: ORMExecuteState, inputs: Inputs, scope: str = "call_id") -> set[Any] | None:
     """The `scope` values a bulk INSERT/UPDATE/DELETE of an input touches (it bypasses the flush): empty when it
-    touches no input, None when that cannot be told (callers treat it as "every scope")."""
+    touches no input, None when that cannot be told (callers treat it as "every scope"). A statement that names its
+    scope in the execution option `touched_<scope>` (e.g. touched_call_id=7) is taken at its word: no SELECT."""
     if not (state.is_insert or state.is_update or state.is_delete) or state.bind_mapper is None:
         return set()
     entity = state.bind_mapper.class_
@@ -173,6 +174,9 @@ def statement_scopes(state: ORMExecuteState, inputs: Inputs, scope: str = "call_
         values = getattr(state.statement, "_values", None) or {}
         if values and not {getattr(key, "key", key) for key in values} & set(attributes):
             return set()
+    named = state.execution_options.get(f"touched_{scope}")
+    if named is not None:  # the caller says which scope its rows are in (a submit's UPDATE of one application)
+        return {named}
     column = getattr(entity, scope, None)
     return touched_values(state, column if column is not None else entity.id)
 

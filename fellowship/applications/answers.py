@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from fellowship.applications.form_template import default_application_form
 from fellowship.applications.models import Application
@@ -65,8 +66,10 @@ def _loaded_response(response_id: int) -> Response:
     nobody kept was read again (with its answer sets) by each of a section save's steps, 8 of its 20 statements
     (make bench-surge). The session's `info` keeps it until the session ends, like the request's other objects."""
     kept: dict[int, Response] = db.session.info.setdefault("application_responses", {})
-    if response_id not in kept:
-        kept[response_id] = db.session.get_one(Response, response_id)
+    if response_id not in kept:  # with its answer sets in the same statement
+        kept[response_id] = db.session.scalars(
+            select(Response).where(Response.id == response_id).options(joinedload(Response.answer_sets))
+        ).unique().one()
     return kept[response_id]
 
 
@@ -113,10 +116,11 @@ def question_tagged(questionnaire: Questionnaire, tag: str) -> Question | None:
     return next((q for q in all_questions(questionnaire) if q.tag == tag), None)
 
 
-def save_answers(application: Application, section: QuestionnaireSection, values: dict[str, Any]
-                 ) -> Any:
-    """Keep the section's well-formed answers and copy the tagged ones onto the application's profile columns."""
-    result = engine().save_section_answers(response_of(application), section, values)
+def save_answers(application: Application, section: QuestionnaireSection, values: dict[str, Any], *,
+                 locked: bool = False) -> Any:
+    """Keep the section's well-formed answers and copy the tagged ones onto the application's profile columns
+    (`locked`: the application's row was locked before its response was first read in this transaction)."""
+    result = engine().save_section_answers(response_of(application), section, values, locked=locked)
     application.locale = current_locale()
     questionnaire = form_of(application)
     project(application, tagged_answers(questionnaire, answers_of(application)))

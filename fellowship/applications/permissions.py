@@ -11,6 +11,7 @@ from fellowship.applications.models import Application
 from fellowship.auth.models import Role, User
 from fellowship.calls.models import Call
 from fellowship.extensions import db
+from fellowship.locks import lock_row
 
 
 def can_view_application(user: User, application: Application) -> bool:
@@ -31,8 +32,10 @@ def get_application_or_404(application_id: int, *, owner_only: bool = False,
     # applicant does: two statements saved on each of a section save's 16, make bench-surge).
     stmt = select(Application).where(Application.id == application_id).options(
         defaultload(Application.call).lazyload(Call.quotas), defaultload(Application.call).lazyload(Call.criteria))
-    if for_update:
-        stmt = stmt.with_for_update()
+    if for_update:  # the application's row only (not its call's: saves of one call must not queue), read afresh
+        if db.session.get_bind().dialect.name == "sqlite":
+            lock_row(Application, application_id)
+        stmt = stmt.with_for_update(of=Application, key_share=True).execution_options(populate_existing=True)
     application = db.session.scalar(stmt)
     if application is None:
         abort(404)

@@ -6,14 +6,15 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fellowship.applications import answers
 from fellowship.applications.answers import SectionStatus
@@ -27,7 +28,7 @@ from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
-from fellowship.notifications.services import public_link, queue_email
+from fellowship.notifications.services import public_link, queue_email, recipient_locale
 from fellowship.questions.models import Questionnaire, QuestionnaireSection, Response
 from fellowship.timezones import format_for_viewer
 
@@ -110,13 +111,18 @@ class SectionSaved:
     missing: dict[str, str]
 
 
-def save_section(application: Application, section: QuestionnaireSection, values: dict[str, Any]) -> SectionSaved:
+def save_section(application: Application, section: QuestionnaireSection, values: dict[str, Any], *,
+                 locked: bool = False) -> SectionSaved:
     """Store a section's well-formed answers (a draft may be partial) through the engine, then project the tagged
-    ones onto the profile columns; returns what was refused and what is still missing."""
-    lock_row(Application, application.id)  # a submit at the same moment either came first or waits for this save
-    db.session.refresh(application, ["status"])
+    ones onto the profile columns; returns what was refused and what is still missing.
+
+    `locked`: the caller loaded the application with its row lock (permissions.get_application_or_404 with
+    for_update) before reading its answers, so its status and answers are current: one lock, nothing read twice."""
+    if not locked:
+        lock_row(Application, application.id)  # a submit at the same moment either came first or waits for this save
+        db.session.refresh(application, ["status"])
     ensure_editable(application)
-    result = answers.save_answers(application, section, values)
+    result = answers.save_answers(application, section, values, locked=locked)
     log.info("application %s: section %s saved", application.id, section.key)
     return SectionSaved(errors=dict(result.errors), missing=dict(result.missing))
 
@@ -189,29 +195,40 @@ def submit_application(application: Application, declarations: Collection[str]) 
     other raises, and its transaction (with the number it took) is rolled back.
     """
     declared = declarations_record(declarations)  # refused before any number is taken
+    ensure_editable(application)
+    # Completeness is read from the application's own rows, which the call's lock does not guard: it is checked
+    # before that lock, so submits to one call queue on it only for the writes (make bench-surge). A save of this
+    # application at the same moment holds the application's row: the UPDATE below waits for it.
+    report = progress(application)
+    if not report.complete:
+        raise DomainError(_("The application is not complete yet: %(problems)s", problems=" ".join(report.problems)))
     # The call first, as screening and decisions lock it: a submit at the deadline then waits for (or goes before)
     # the screening instead of deadlocking with it (the ranking's listener writes the call's row on a status change).
     lock_call(application.call_id)
     ensure_editable(application)
-    report = progress(application)
-    if not report.complete:
-        raise DomainError(_("The application is not complete yet: %(problems)s", problems=" ".join(report.problems)))
     now = utcnow()
     reference = take_reference_number(application.call.reference_prefix, application.call.year)
-    moved = cast(CursorResult[Any], db.session.execute(
+    # The call is named for the cache listeners, which would otherwise read which calls the UPDATE touches with
+    # its own WHERE; the values written are set on the loaded application (no second read).
+    written = {"status": ApplicationStatus.SUBMITTED, "reference": reference, "submitted_at": now, "declared_at": now,
+               "declarations": declared}
+    updated_at = db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.status == ApplicationStatus.DRAFT)
-        .values(status=ApplicationStatus.SUBMITTED, reference=reference, submitted_at=now, declared_at=now,
-                declarations=declared)
-        .execution_options(synchronize_session=False)
-    )).rowcount
-    if moved != 1:
+        .values(**written).returning(Application.updated_at)
+        .execution_options(synchronize_session=False, ranking_call_id=application.call_id,
+                           touched_call_id=application.call_id)
+    ).scalar_one_or_none()
+    if updated_at is None:
         raise DomainError(_("This application has already been submitted."))
-    db.session.refresh(application)
+    for name, value in {**written, "updated_at": updated_at}.items():
+        set_committed_value(application, name, value)
     if now >= application.call.closes_at:  # the clock may have passed the deadline while we waited
         raise DeadlinePassed(_("The deadline has passed; the application was not submitted."))
     applicant = db.session.get_one(User, application.applicant_id)
-    queue_email(applicant.email, "applications/submitted", name=applicant.full_name, reference=reference,
+    # The applicant's language from the account already loaded (queue_email would read it again by email).
+    queue_email(applicant.email, "applications/submitted", locale=recipient_locale(applicant.email, None, applicant),
+                name=applicant.full_name, reference=reference,
                 call_title=application.call.title,
                 submitted_at=format_for_viewer(now, applicant, application.call.time_zone),
                 url=public_link(f"/applications/{application.id}"),

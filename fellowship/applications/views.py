@@ -53,7 +53,9 @@ def _editable(application: Application) -> bool:
 def section(application_id: int, name: str):
     """One section of the call's form: saving keeps every well-formed answer (a draft may be partial), shows the
     refused ones beside their fields with what was typed, and re-renders so questions shown by a condition appear."""
-    application = get_application_or_404(application_id, owner_only=True)
+    # A save locks the application's row as it loads it, before its answers are read: a save and a submit of the
+    # same application take turns, and the save reads nothing twice (make bench-surge).
+    application = get_application_or_404(application_id, owner_only=True, for_update=request.method == "POST")
     questionnaire = answers.form_of(application)
     current = answers.section_of(questionnaire, name) or abort(404)
     given = answers.answers_of(application)
@@ -70,7 +72,7 @@ def section(application_id: int, name: str):
                   if key in form.stored and errors and isinstance(errors[0], str)}
     try:
         saved = services.save_section(application, current,
-                                      {k: v for k, v in form.values().items() if k not in unreadable})
+                                      {k: v for k, v in form.values().items() if k not in unreadable}, locked=True)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -154,15 +156,15 @@ def submit(application_id: int):
             abort(400)
         return _render_review(application, form, 400)
     try:
-        services.submit_application(application, declarations=form.ticked())
+        reference = services.submit_application(application, declarations=form.ticked()).reference
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("applications.review", application_id=application_id))
-    db.session.commit()
+    db.session.commit()  # the reference was read before: after the commit it would be read again
     flash(_("Your application is submitted. Your reference number is %(reference)s. We have emailed you a "
-            "confirmation.", reference=application.reference), "success")
-    return redirect(url_for("applications.overview", application_id=application.id))
+            "confirmation.", reference=reference), "success")
+    return redirect(url_for("applications.overview", application_id=application_id))
 
 
 @bp.route("/<int:application_id>/withdraw", methods=["GET", "POST"])

@@ -95,12 +95,16 @@ def queue_email(recipient: str, template: str, *, dedupe_key: str | None = None,
     return message
 
 
-def recipient_locale(recipient: str, locale: str | None = None) -> str:
-    """The language to write to `recipient` in: `locale` if it is one of ours, else the one saved on their account,
-    else the page's when they are the person acting (they read it now), else English."""
+def recipient_locale(recipient: str, locale: str | None = None, account: User | None = None) -> str:
+    """The language to write to `recipient` in: `locale` if it is one of ours, else the one saved on their account
+    (`account` if given and it is theirs, else read by email), else the page's when they are the person acting (they
+    read it now), else English."""
     if locale in LOCALES:
         return str(locale)
-    saved = db.session.scalar(select(User.locale).where(User.email == recipient.strip().lower()))
+    if account is not None and account.email == recipient.strip().lower():
+        saved = account.locale
+    else:
+        saved = db.session.scalar(select(User.locale).where(User.email == recipient.strip().lower()))
     if saved in LOCALES:
         return str(saved)
     if current_user and getattr(current_user, "email", None) == recipient:

@@ -1,0 +1,120 @@
+"""The deadline surge's two hot requests, a section save and a submit, send a pinned number of SQL statements.
+
+`make bench-surge` measures them under load (docs/performance.md); these counts are what its fixes bought, so a
+change that adds a statement to either (a repeated load of the form, an N+1 over sections, a second lock, a re-read
+of what was just written) fails here first. The counts are for a call with the default form, its structure locked
+as an open call's is, in a process that has served the form before (as the surge's workers have).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, text
+
+from fellowship.applications.models import Application, ApplicationStatus
+from fellowship.extensions import db
+from fellowship.models import utcnow
+from fellowship.questions.models import AnswerFacet, Question, Questionnaire
+from tests.applications.helpers import DECLARATION_TICKS, make_complete, owner_email
+from tests.conftest import csrf_token_from, login
+from tests.factories import ApplicationFactory, CallFactory
+from tests.querycount import counted_statements
+
+#: What the applicant posts for the "education" section of the default form (every question answered, valid).
+EDUCATION = {"highest_degree": "master", "degree_subject": "Environmental science",
+             "institution": "University of Nairobi", "graduation_year": "2021"}
+
+#: A section save that changes a profile column and no list facet, on PostgreSQL: the session's user; the
+#: application with its call, locked (FOR NO KEY UPDATE OF applications); the form's version (its sections and
+#: questions kept by the process); the response with its answer sets; the answer set's UPDATE; the applications
+#: row's UPDATE (the projected profile column). SQLite takes its lock with one more statement (fellowship.locks).
+SECTION_SAVE_STATEMENTS = 6
+#: A submit on PostgreSQL: user; application with call; referees' count; the form's version; response with answer
+#: sets; documents present; the call's lock; the reference number; the ranking's version; the status UPDATE; the
+#: confirmation in the outbox; the audit entry.
+SUBMIT_STATEMENTS = 12
+
+
+def _open_call_application(**answers: Any) -> Application:
+    application = ApplicationFactory(call=CallFactory(references_required=1), **answers)
+    questionnaire = db.session.get_one(Questionnaire, application.call.questionnaire_id)
+    questionnaire.structure_locked_at = utcnow()  # an open call's form, as calls.services locks it
+    db.session.commit()
+    return application
+
+
+def _shown(statements: list[str]) -> str:
+    return "\n".join(f"{i + 1}. {' '.join(s.split())[:200]}" for i, s in enumerate(statements))
+
+
+def _sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _save_page(client: Any, application: Application) -> tuple[str, dict[str, str]]:
+    login(client, owner_email(application))
+    url = f"/applications/{application.id}/sections/education"
+    token = csrf_token_from(client.get(url).get_data(as_text=True))  # the process has now built the form
+    db.session.remove()  # the request starts with an empty session, as a server's does
+    return url, {**EDUCATION, "csrf_token": token, "save": "Save"}
+
+
+def test_a_section_save_sends_six_statements_with_one_lock_and_nothing_read_twice(client, app_ctx):
+    application = _open_call_application()
+    url, data = _save_page(client, application)
+    with counted_statements() as statements:
+        response = client.post(url, data={**data, "institution": "Kenyatta University"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert len(statements) == SECTION_SAVE_STATEMENTS + _sqlite(), _shown(statements)
+    if not _sqlite():
+        assert sum("FOR NO KEY UPDATE" in s for s in statements) == 1, _shown(statements)
+    assert not any("questionnaire_sections" in s or "FROM questions" in s for s in statements), _shown(statements)
+    db.session.expire_all()
+    assert db.session.get_one(Application, application.id).institution == "Kenyatta University"
+
+
+def test_a_save_that_changes_a_choice_rewrites_only_that_questions_facet(client, app_ctx):
+    application = _open_call_application()
+    url, data = _save_page(client, application)
+    with counted_statements() as statements:
+        response = client.post(url, data={**data, "highest_degree": "doctorate"})
+    assert response.status_code == 302
+    assert len(statements) == SECTION_SAVE_STATEMENTS + 2 + _sqlite(), _shown(statements)  # its facet out and in
+    facets = {(row.question_id, row.value) for row in db.session.execute(
+        select(AnswerFacet.question_id, AnswerFacet.value).where(AnswerFacet.response_id == application.response_id))}
+    keys = dict(db.session.execute(select(Question.id, Question.key).where(
+        Question.id.in_([question_id for question_id, _value in facets]))).all())
+    assert {(keys[question_id], value) for question_id, value in facets} >= {
+        ("highest_degree", "doctorate"), ("nationality", "KE"), ("gender", "female")}
+    assert ("highest_degree", "master") not in {(keys[question_id], value) for question_id, value in facets}
+
+
+def test_a_wording_change_made_elsewhere_is_shown_by_the_next_request(client, app_ctx):
+    application = _open_call_application()
+    url, _data = _save_page(client, application)
+    # Another process renames a question through the engine: it bumps the form's version (here by SQL, so this
+    # process's ORM does not see the change happen).
+    db.session.execute(text("UPDATE questions SET label = :label WHERE questionnaire_id = :q AND key = 'institution'"),
+                       {"label": '{"en": "University or institute"}', "q": application.call.questionnaire_id})
+    db.session.execute(text("UPDATE questionnaires SET version = version + 1 WHERE id = :q"),
+                       {"q": application.call.questionnaire_id})
+    db.session.commit()
+    db.session.remove()
+    assert "University or institute" in client.get(url).get_data(as_text=True)
+
+
+def test_a_submit_sends_twelve_statements(client, app_ctx):
+    application = make_complete(_open_call_application())
+    login(client, owner_email(application))
+    url = f"/applications/{application.id}/submit"
+    token = csrf_token_from(client.get(f"/applications/{application.id}/review").get_data(as_text=True))
+    db.session.remove()
+    with counted_statements() as statements:
+        response = client.post(url, data={**DECLARATION_TICKS, "csrf_token": token})
+    assert response.status_code == 302 and "/review" not in response.headers["Location"]
+    assert len(statements) == SUBMIT_STATEMENTS, _shown(statements)
+    db.session.expire_all()
+    submitted = db.session.get_one(Application, application.id)
+    assert submitted.status is ApplicationStatus.SUBMITTED and submitted.reference
+    assert submitted.submitted_at == submitted.declared_at
