@@ -80,8 +80,8 @@ def register_extensions(app: Flask) -> None:
 VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views", "calls.views", "applications.views",
                 "applications.staff", "documents.views", "referees.views", "selection.panel_views",
                 "selection.review_views", "selection.ranking_views", "selection.decision_views",
-                "selection.stage_views", "fellows.views", "alumni.views", "alumni.dashboard_views", "i18n.views",
-                "calls.translation_views", "interviews.views")
+                "selection.stage_views", "selection.round_views", "fellows.views", "alumni.views",
+                "alumni.dashboard_views", "i18n.views", "calls.translation_views", "interviews.views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
 MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
                  "selection.models", "fellows.models", "alumni.models", "health.models",

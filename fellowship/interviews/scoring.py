@@ -15,9 +15,6 @@ where its answer set goes.
 from __future__ import annotations
 
 import logging
-import math
-from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -30,43 +27,12 @@ from fellowship.extensions import db
 from fellowship.interviews.models import BookingStatus, InterviewBooking, InterviewScore
 from fellowship.locks import lock_row
 from fellowship.selection.models import SelectionStage, StageCriterion
-from fellowship.selection.scores import FOUR_PLACES, MIN_VARIANCE, weighted_score
+from fellowship.selection.scores import normalise_per_scorer as normalise
+from fellowship.selection.scores import weighted_score
 from fellowship.selection.stages import stage_criteria, store_stage_scores
 
 log = logging.getLogger(__name__)
 MAX_NOTES = 10000
-
-
-def _q(value: float) -> Decimal:
-    return Decimal(value).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
-
-
-def _mean_sd(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    variance = sum(v * v for v in values) / len(values) - mean * mean
-    return mean, math.sqrt(variance) if variance > MIN_VARIANCE else 0.0
-
-
-def normalise(rows: list[tuple[int, int, Decimal]], min_count: int) -> list[tuple[int, Decimal, Decimal, int]]:
-    """(application, interviewer, weighted score) -> (application, raw mean, normalised mean, count), by
-    application: selection's per-reviewer z-score rules applied per interviewer."""
-    if not rows:
-        return []
-    everything = [float(s) for _a, _i, s in rows]
-    stage_mean, stage_sd = _mean_sd(everything)
-    by_interviewer: dict[int, list[float]] = defaultdict(list)
-    for _a, interviewer, s in rows:
-        by_interviewer[interviewer].append(float(s))
-    stats = {i: (len(v), *_mean_sd(v)) for i, v in by_interviewer.items()}
-    per_application: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for application, interviewer, s in rows:
-        n, mean, sd = stats[interviewer]
-        value = float(s)
-        if n >= min_count and sd > 0:
-            value = min(5.0, max(1.0, stage_mean + (value - mean) / sd * stage_sd))
-        per_application[application].append((float(s), value))
-    return [(a, _q(sum(r for r, _v in pairs) / len(pairs)), _q(sum(v for _r, v in pairs) / len(pairs)), len(pairs))
-            for a, pairs in sorted(per_application.items())]
 
 
 def recompute_stage(stage: SelectionStage) -> None:

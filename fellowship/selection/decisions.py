@@ -415,8 +415,8 @@ def _not_shortlisted_at(application_ids: list[int]) -> dict[int, str]:
         select(StageResult.application_id, SelectionStage.name)
         .join(SelectionStage, SelectionStage.id == StageResult.stage_id)
         .where(StageResult.application_id.in_(sorted(application_ids)), StageResult.advanced.is_(False))
-        .order_by(SelectionStage.position)).tuples().all()
-    return dict(rows)
+        .order_by(SelectionStage.position)).all()
+    return {row[0]: row[1] for row in rows}
 
 
 def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -61,6 +62,40 @@ def weighted_score(scores: Mapping[int, int], weights: Mapping[int, Decimal]) ->
         raise DomainError(_("The rubric's weights must add up to more than zero."))
     total = sum((Decimal(weights[c]) * scores[c] for c in weights), Decimal(0))
     return (total / total_weight).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    variance = sum(v * v for v in values) / len(values) - mean * mean
+    return mean, math.sqrt(variance) if variance > MIN_VARIANCE else 0.0
+
+
+def _q(value: float) -> Decimal:
+    return Decimal(value).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def normalise_per_scorer(rows: Iterable[tuple[int, int, Decimal]],
+                         min_count: int) -> list[tuple[int, Decimal, Decimal, int]]:
+    """(application, scorer, weighted score) -> (application, raw mean, normalised mean, count), by application:
+    this module's per-reviewer z-score rules in Python, for a later stage's tens to hundreds of scores (a later
+    review round, an interview)."""
+    rows = list(rows)
+    if not rows:
+        return []
+    stage_mean, stage_sd = _mean_sd([float(s) for _a, _i, s in rows])
+    by_scorer: dict[int, list[float]] = defaultdict(list)
+    for _a, scorer, s in rows:
+        by_scorer[scorer].append(float(s))
+    stats = {i: (len(v), *_mean_sd(v)) for i, v in by_scorer.items()}
+    per_application: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for application, scorer, s in rows:
+        n, mean, sd = stats[scorer]
+        value = float(s)
+        if n >= min_count and sd > 0:
+            value = min(5.0, max(1.0, stage_mean + (value - mean) / sd * stage_sd))
+        per_application[application].append((float(s), value))
+    return [(a, _q(sum(r for r, _v in pairs) / len(pairs)), _q(sum(v for _r, v in pairs) / len(pairs)), len(pairs))
+            for a, pairs in sorted(per_application.items())]
 
 
 def _sqrt_available_on_sqlite() -> None:

@@ -234,6 +234,10 @@ def shortlist(call_id: int, stage_id: int):
     call = get_call_or_404(call_id)
     stage = _stage_or_404(call, stage_id)
     if stage.kind is not StageKind.SHORTLIST:
+        from fellowship.selection.review_rounds import is_later_round
+
+        if is_later_round(stage):  # its panel, rubric and assignments
+            return redirect(url_for("selection.review_round", call_id=call.id, round_id=stage.id))
         return redirect(url_for("selection.edit_stage", call_id=call.id, stage_id=stage.id))
     return _render_shortlist(call, stage)
 

@@ -136,6 +136,57 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stage_adjustments_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stage_adjustments_stage_id'), ['stage_id'], unique=False)
 
+    # Later review rounds' assignments and reviews (the call's first round keeps assignments and reviews).
+    op.create_table('stage_assignments',
+    sa.Column('stage_id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('active', 'withdrawn', name='assignment_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('due_at', TS, nullable=False),
+    sa.Column('assigned_at', TS, nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], name=op.f('fk_stage_assignments_application_id_applications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['users.id'], name=op.f('fk_stage_assignments_assigned_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_stage_assignments_call_id_calls'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], name=op.f('fk_stage_assignments_reviewer_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['stage_id'], ['selection_stages.id'], name=op.f('fk_stage_assignments_stage_id_selection_stages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_assignments')),
+    sa.UniqueConstraint('stage_id', 'application_id', 'reviewer_id', name='uq_stage_assignments_stage_application_reviewer')
+    )
+    with op.batch_alter_table('stage_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stage_assignments_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stage_assignments_call_id'), ['call_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stage_assignments_reviewer_id'), ['reviewer_id'], unique=False)
+        batch_op.create_index('ix_stage_assignments_reviewer_status_due', ['reviewer_id', 'status', 'due_at', 'id'], unique=False)
+        batch_op.create_index('ix_stage_assignments_stage_status', ['stage_id', 'status', 'application_id'], unique=False)
+
+    op.create_table('stage_reviews',
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('stage_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'submitted', name='review_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('weighted_score', sa.Numeric(precision=6, scale=4), nullable=True),
+    sa.Column('submitted_at', TS, nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', TS, server_default=sa.func.now(), nullable=False),
+    sa.Column('updated_at', TS, server_default=sa.func.now(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id'], name=op.f('fk_stage_reviews_application_id_applications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['assignment_id'], ['stage_assignments.id'], name=op.f('fk_stage_reviews_assignment_id_stage_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], name=op.f('fk_stage_reviews_reviewer_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['stage_id'], ['selection_stages.id'], name=op.f('fk_stage_reviews_stage_id_selection_stages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_reviews')),
+    sa.UniqueConstraint('assignment_id', name=op.f('uq_stage_reviews_assignment_id'))
+    )
+    with op.batch_alter_table('stage_reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stage_reviews_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stage_reviews_reviewer_id'), ['reviewer_id'], unique=False)
+        batch_op.create_index('ix_stage_reviews_stage_status', ['stage_id', 'status'], unique=False)
+
     # The ranking reads its order a page at a time from these indexes (best score first, ties by id) and stores
     # the proposal as one row: the per-application copy of the order (ranking_positions) goes.
     op.drop_index('ix_application_scores_call_normalised', table_name='application_scores')
@@ -175,6 +226,8 @@ def downgrade():
     op.create_index('ix_application_scores_call_normalised', 'application_scores', ['call_id', 'normalised_mean'],
                     unique=False)
     op.create_index('ix_application_scores_call_raw', 'application_scores', ['call_id', 'raw_mean'], unique=False)
+    op.drop_table('stage_reviews')
+    op.drop_table('stage_assignments')
     op.drop_table('stage_adjustments')
     op.drop_table('stage_results')
     op.drop_table('stage_scores')

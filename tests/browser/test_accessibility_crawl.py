@@ -172,6 +172,22 @@ def seed_demo(app: Flask) -> dict[str, Any]:
                                    name="Shortlist", advance_count=4, advance_by_quota=True)
         db.session.add(shortlist)
         db.session.flush()
+        # A second review round after the shortlist, with the demo reviewer on its panel and one candidate to score.
+        from fellowship.selection.models import AssignmentStatus, StageAssignment, StageCriterion, StagePanelMember
+
+        second_round = SelectionStage(call_id=reviewing.id, position=shortlist.position + 1, kind=StageKind.REVIEW,
+                                      name="Second review", reviewers_per_application=1, blind=True)
+        db.session.add(second_round)
+        db.session.flush()
+        db.session.add(StagePanelMember(stage_id=second_round.id, user_id=user["reviewer"].id))
+        db.session.add(StageCriterion(stage_id=second_round.id, position=1, name="Leadership",
+                                      description="Evidence of leading others."))
+        round_assignment = StageAssignment(stage_id=second_round.id, call_id=reviewing.id,
+                                           application_id=assignment.application_id if assignment else own.id,
+                                           reviewer_id=user["reviewer"].id, status=AssignmentStatus.ACTIVE,
+                                           due_at=utcnow() + timedelta(days=10))
+        db.session.add(round_assignment)
+        db.session.flush()
         newcomer = User(email="newcomer@example.org", full_name="Nia Newcomer", password_hash="x")  # noqa: S106
         db.session.add(newcomer)
         invitee = User(email="invitee@example.org", full_name="Ines Invitee",
@@ -180,7 +196,8 @@ def seed_demo(app: Flask) -> dict[str, Any]:
         db.session.flush()
         ids = {
             "open_call": open_call.id, "reviewing_call": reviewing.id, "decided_call": decided.id,
-            "review_stage": review_stage.id, "shortlist": shortlist.id,
+            "review_stage": review_stage.id, "shortlist": shortlist.id, "second_round": second_round.id,
+            "round_assignment": round_assignment.id,
             "own": own.id, "assignment": assignment.id if assignment else None, "member": member.id if member else None,
             "decided_app": decided_app.id if decided_app else None, "submitted": submitted.id if submitted else None,
             "batch_key": batch_key, "fellow": fellow.id, "programme": programme.id if programme else None,
@@ -266,7 +283,8 @@ def targets(ids: dict[str, Any]) -> list[Target]:
     add("offered", ("application", f"/applications/{ids['offered']}"),
         ("offer-accept", f"/applications/{ids['offered']}/offer/accept"),
         ("offer-decline", f"/applications/{ids['offered']}/offer/decline"))
-    add("reviewer", ("home", "/"), ("my-reviews", "/review"), ("conflicts", "/review/conflicts"))
+    add("reviewer", ("home", "/"), ("my-reviews", "/review"), ("conflicts", "/review/conflicts"),
+        ("my-round-reviews", "/review/rounds"), ("round-review", f"/review/rounds/{ids['round_assignment']}"))
     if ids["assignment"]:
         add("reviewer", ("review", f"/review/assignments/{ids['assignment']}"),
             ("recuse", f"/review/assignments/{ids['assignment']}/recuse"))
@@ -284,6 +302,7 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("shortlist", f"/staff/calls/{rev}/stages/{ids['shortlist']}"),
         ("shortlist-confirm", f"/staff/calls/{rev}/stages/{ids['shortlist']}/confirm"),
         ("shortlist-outcome", f"/staff/calls/{rev}/stages/{ids['shortlist']}/outcome"),
+        ("review-round", f"/staff/calls/{rev}/rounds/{ids['second_round']}"),
         ("decisions-send", f"/staff/calls/{dec}/decisions/send"),
         ("decisions-from-proposal", f"/staff/calls/{rev}/decisions/from-proposal"),
         ("lock-reviews", f"/staff/calls/{rev}/panel/lock"),
@@ -454,6 +473,7 @@ def crawl(app: Flask, live_server: str, tmp_path_factory: pytest.TempPathFactory
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         sizes: dict[str, int] = {}
+        seen_in_locale: set[tuple[str, str]] = set()
         for role in dict.fromkeys(t.role for t in pages):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             if role != "anonymous":
@@ -470,6 +490,15 @@ def crawl(app: Flask, live_server: str, tmp_path_factory: pytest.TempPathFactory
                 page.set_viewport_size({"width": w, "height": h})
                 for target in (t for t in pages if t.role == role):
                     visits.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files))
+            for locale in EXTRA_LOCALES:  # the demo accounts save no language: the switcher's cookie decides
+                context.add_cookies([{"name": "locale", "value": locale, "url": live_server}])
+                own = [t for t in pages if t.role == role and (locale, t.path) not in seen_in_locale]
+                for width, (w, h) in WIDTHS.items():
+                    page.set_viewport_size({"width": w, "height": h})
+                    for target in own:
+                        visits.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files,
+                                            locale))
+                seen_in_locale.update((locale, t.path) for t in own)
             context.close()
         browser.close()
     nu = run_nu(sorted(html_files))
@@ -486,7 +515,6 @@ def test_every_page_of_every_role_opens(crawl: Crawl) -> None:
     broken = [f"{where(v)}: HTTP {v.status}" for v in crawl.visits
               if v.status != 200 and not (v.target.name == "not-found" and v.status == 404)]
     assert not broken, "pages that did not open:\n" + "\n".join(broken)
-        seen_in_locale: set[tuple[str, str]] = set()
 
 
 def test_no_serious_or_critical_axe_violation_at_desktop_and_phone_width(crawl: Crawl) -> None:
@@ -503,15 +531,6 @@ def test_every_page_is_valid_html_for_the_nu_checker(crawl: Crawl) -> None:
     by_path = {str(path): target for path, target in crawl.html_files.items()}
     problems = []
     for message in crawl.nu_messages:
-            for locale in EXTRA_LOCALES:  # the demo accounts save no language: the switcher's cookie decides
-                context.add_cookies([{"name": "locale", "value": locale, "url": live_server}])
-                own = [t for t in pages if t.role == role and (locale, t.path) not in seen_in_locale]
-                for width, (w, h) in WIDTHS.items():
-                    page.set_viewport_size({"width": w, "height": h})
-                    for target in own:
-                        visits.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files,
-                                            locale))
-                seen_in_locale.update((locale, t.path) for t in own)
         file = re.sub(r"^file:", "", message.get("url", ""))
         target = by_path.get(file)
         name = f"{target.role} {target.name} ({target.path})" if target else file

@@ -124,6 +124,16 @@ def build_world() -> dict[str, Any]:
     ensure_stages(call)
     shortlist = SelectionStage(call_id=call.id, position=2, kind=StageKind.SHORTLIST, name="Shortlist", advance_count=1)
     db.session.add(shortlist)
+    # A second review round: the reviewer is assigned applicant A's application in it (the conflicted one is not).
+    from fellowship.selection.models import AssignmentStatus, StageAssignment
+
+    second_round = SelectionStage(call_id=call.id, position=3, kind=StageKind.REVIEW, name="Second review")
+    db.session.add(second_round)
+    db.session.flush()
+    round_assignment = StageAssignment(stage_id=second_round.id, call_id=call.id, application_id=application.id,
+                                       reviewer_id=reviewer.id, status=AssignmentStatus.ACTIVE,
+                                       due_at=utcnow() + timedelta(days=7))
+    db.session.add(round_assignment)
     db.session.commit()
     # Interviews, in a call of their own: applicant_a shortlisted and booked in a slot the reviewer sits on.
     from fellowship.interviews.models import InterviewBooking, InterviewMode, InterviewSlot, SlotPanelMember
@@ -166,7 +176,8 @@ def build_world() -> dict[str, Any]:
             "application_id": application.id, "document_id": documents[DocumentKind.CV].id,
             "referee_id": received.id, "assignment_id": assignment.id, "call_id": call.id,
             "fellow_id": fellow.id, "follow_up_id": follow_up.id, "job_id": job.id, "member_id": member.id,
-            "message_id": message.id, "stage_id": shortlist.id,
+            "message_id": message.id, "stage_id": shortlist.id, "round_id": second_round.id,
+            "round_assignment_id": round_assignment.id,
             "interview_id": interview.id, "slot_id": slot.id, "booking_id": booking.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",

@@ -25,15 +25,17 @@ from fellowship.selection.models.scores import (
 from fellowship.selection.models.stages import (
     SelectionStage,
     StageAdjustment,
+    StageAssignment,
     StageCriterion,
     StageKind,
     StagePanelMember,
     StageResult,
+    StageReview,
     StageScore,
 )
 
 __all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "Conflict",
            "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus",
            "RankingProposal", "Recommendation", "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness",
-           "SelectionAdjustment", "SelectionStage", "StageAdjustment", "StageCriterion", "StageKind",
-           "StagePanelMember", "StageResult", "StageScore"]
+           "SelectionAdjustment", "SelectionStage", "StageAdjustment", "StageAssignment", "StageCriterion",
+           "StageKind", "StagePanelMember", "StageResult", "StageReview", "StageScore"]

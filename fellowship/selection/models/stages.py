@@ -9,11 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
 from fellowship.selection.models.decisions import AdjustmentAction
+from fellowship.selection.models.review import AssignmentStatus, ReviewStatus
 
 
 class StageKind(LabelledEnum):
@@ -149,3 +150,52 @@ class StageAdjustment(IdMixin, Base):
     reason: Mapped[str] = mapped_column(Text)
     made_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StageAssignment(IdMixin, Base):
+    """A panel member of a later review round assigned one of the candidates who advanced into it.
+
+    The call's first review round keeps its own `assignments` table; a later round's pairs live here, so the same
+    reviewer may review the same candidate in two rounds.
+    """
+
+    __tablename__ = "stage_assignments"
+    __table_args__ = (
+        UniqueConstraint("stage_id", "application_id", "reviewer_id",
+                         name="uq_stage_assignments_stage_application_reviewer"),
+        # A reviewer's list of their round assignments, soonest due first.
+        Index("ix_stage_assignments_reviewer_status_due", "reviewer_id", "status", "due_at", "id"),
+        Index("ix_stage_assignments_stage_status", "stage_id", "status", "application_id"),
+    )
+
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AssignmentStatus] = mapped_column(
+        enum_column(AssignmentStatus, "assignment_status"), default=AssignmentStatus.ACTIVE)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Null when assigned automatically.
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class StageReview(IdMixin, TimestampMixin, Base):
+    """A reviewer's review of one candidate in a later review round, against that round's rubric."""
+
+    __tablename__ = "stage_reviews"
+    __table_args__ = (Index("ix_stage_reviews_stage_status", "stage_id", "status"),)
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("stage_assignments.id", ondelete="CASCADE"), unique=True)
+    #: Copied from the assignment so the round's score query needs no join.
+    stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"))
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[ReviewStatus] = mapped_column(enum_column(ReviewStatus, "review_status"),
+                                                 default=ReviewStatus.DRAFT)
+    #: Criterion id (as text) -> score 1-5 (the round's StageCriterion rows).
+    scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: Σ(weight × score) / Σ(weight) over the round's rubric, on the 1-5 scale; set when submitted.
+    weighted_score: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
