@@ -1,6 +1,7 @@
 """Demo data for `make run`: accounts for each role, a programme with an open call of about 50
 applications from many countries, a closed call under review (the demo reviewer has reviews to do, the
-chair can rank and decide), an older call decided with offers answered: every state appears, and two past
+chair can rank and decide), an older call decided with offers answered, a call selected in stages (review ->
+shortlist -> interview, weighted; candidates shortlisted, slots to book): every state appears, and two past
 cohorts (2021, 2022) of alumni whose follow-ups are at every stage (alumnus@example.org is one of them).
 Loading it twice changes nothing."""
 
@@ -12,6 +13,7 @@ import random
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -170,11 +172,75 @@ def _load_programme() -> None:
         call.status = CallStatus.REVIEWING
         _review(call, reviewers, rng, leave_for_demo_reviewer=call is reviewing_call)
     _decide(decided_call)
+    _load_staged_call(programme, reviewers, password_hash, rng)
     demo_applicant = db.session.scalar(select(User).where(User.email == "applicant@example.org"))
     if demo_applicant is not None:
         _application(open_call, demo_applicant, "KE", "Amani", "Applicant", rng, complete=False)
     db.session.flush()
     _load_alumni(programme, password_hash)
+
+
+STAGED_CALL_TITLE = "Coastal Resilience Leaders 2026"
+
+
+def _load_staged_call(programme: Programme, reviewers: list[User], password_hash: str, rng: random.Random) -> None:
+    """A call selected in stages: review (40%) -> shortlist of 6 by quota (confirmed, outcome sent) -> interview
+    (60%) with its panel, rubric and slots; two shortlisted candidates have booked, the others have slots to book."""
+    from fellowship.interviews import services as interviews
+    from fellowship.interviews.models import InterviewMode
+    from fellowship.interviews.setup import add_criterion, add_interviewer
+    from fellowship.selection.models import SelectionStage, StageKind
+    from fellowship.selection.stages import confirm_advancing, ensure_stages, send_outcome, set_weights
+
+    call = _call(programme, STAGED_CALL_TITLE, 2026, -300, -40, CallStatus.OPEN)
+    candidates: list[tuple[Application, User]] = []
+    for index in range(14):
+        country, givens, families = PEOPLE[(index * 5) % (len(PEOPLE) - 1)]  # eligible nationalities only
+        given, family = givens[index % len(givens)], families[(index // 2) % len(families)]
+        user = User(email=f"{given.split()[0].lower()}.{family.lower()}.coast{index}@example.org",
+                    full_name=f"{given} {family}", password_hash=password_hash, email_confirmed_at=utcnow())
+        user.roles.append(UserRole(role=Role.APPLICANT))
+        db.session.add(user)
+        db.session.flush()
+        application = _application(call, user, country, given, family, rng, complete=True)
+        application.reference = take_reference_number(call.reference_prefix, call.year)
+        application.submitted_at = call.closes_at - timedelta(days=rng.randint(1, 20))
+        application.status = ApplicationStatus.SUBMITTED
+        db.session.flush()
+        _documents_and_referees(application, letter=True)
+        candidates.append((application, user))
+    # The stages were set while the call was open; the rows are written directly (the call has closed since).
+    review = ensure_stages(call)[0]
+    shortlist = SelectionStage(call_id=call.id, position=2, kind=StageKind.SHORTLIST, name="Shortlist",
+                               advance_count=6, advance_by_quota=True)
+    interview = SelectionStage(call_id=call.id, position=3, kind=StageKind.INTERVIEW, name="Interview", weight=0,
+                               reviewers_per_application=2)
+    db.session.add_all([shortlist, interview])
+    db.session.flush()
+    close_and_screen_call(call.id)
+    call.status = CallStatus.REVIEWING
+    _review(call, reviewers, rng, leave_for_demo_reviewer=False)
+    chair = db.session.scalars(select(User).where(User.email == "staff@example.org")).one()
+    set_weights(call, {review.id: 40, interview.id: 60}, chair)
+    for reviewer in reviewers[:2]:
+        add_interviewer(interview, reviewer.email, chair)
+    add_criterion(interview, "Leadership in the interview", Decimal("2"), "Explains how they would lead change.", chair)
+    add_criterion(interview, "Clarity of the study plan", Decimal("1"), "Answers questions on the plan precisely.",
+                  chair)
+    confirm_advancing(call, shortlist, chair)
+    send_outcome(call, shortlist, chair)  # not-shortlisted emails; the shortlisted are invited to book a slot
+    local_now = datetime.now(UTC).astimezone(ZoneInfo(call.time_zone)).replace(tzinfo=None, second=0, microsecond=0)
+    slots = []
+    for day, hour in ((7, 9), (7, 11), (8, 16), (9, 10)):
+        start = (local_now + timedelta(days=day)).replace(hour=hour, minute=0)
+        slots.append(interviews.create_slot(call, interview, interviews.SlotSettings(
+            starts_local=start, duration_minutes=45, capacity=2, mode=InterviewMode.VIDEO,
+            location="https://meet.example.org/elf-coast", panel_ids=tuple(r.id for r in reviewers[:2])), chair))
+    booked = 0
+    for application, user in candidates:
+        if booked < 2 and interviews.is_shortlisted(interview, application.id):
+            interviews.book(interview, application, slots[booked].id, user)
+            booked += 1
 
 
 def _application(call: Call, user: User, country: str, given: str, family: str, rng: random.Random, *,
