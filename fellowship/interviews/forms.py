@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     DecimalField,
     EmailField,
@@ -67,6 +68,18 @@ class StaffBookForm(FellowshipForm):
 
 class ConfirmForm(FellowshipForm):
     submit = SubmitField(_l("Confirm"))
+
+
+class NoteQuestionForm(FellowshipForm):
+    """A question of the interview stage's notes questionnaire."""
+
+    label = StringField(_l("Question"), validators=[InputRequired(), Length(max=500)])
+    kind = SelectField(_l("Kind of answer"), validators=[InputRequired()])
+    choices = TextAreaField(_l("Options (single choice only)"), validators=[Optional(), Length(max=4000)],
+                            description=_l("One option per line."))
+    help_text = StringField(_l("Help for the interviewer"), validators=[Optional(), Length(max=1000)])
+    required = BooleanField(_l("An answer is required to save the scores"))
+    submit = SubmitField(_l("Add the question"))
 
 
 class ScoreForm(FellowshipForm):

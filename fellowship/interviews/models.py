@@ -117,3 +117,6 @@ class InterviewScore(IdMixin, TimestampMixin, Base):
     scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     weighted_score: Mapped[Decimal] = mapped_column(Numeric(6, 4))
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: The interviewer's answers to the stage's notes questionnaire (when it has one), instead of `notes`.
+    notes_response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="SET NULL"),
+                                                          index=True)

@@ -7,14 +7,14 @@ is mapped onto the stage's own mean and spread (stage_mean + z * stage_sd, clamp
 An interview stage holds tens to hundreds of scores, so this runs in Python over one query; the rows then go
 through selection's `store_stage_scores` (G1's interface), which makes the call's stored proposals stale.
 
-Notes are free text: the questionnaire engine (fellowship/questions/) gives calls no interview-notes questionnaire
-yet (no owner's foreign key for one), so there is nothing to attach; when a call can name one, the notes field is
-where its answer set goes.
+Notes are free text, unless the stage has a notes questionnaire (interviews/notes.py): then the interviewer's
+notes are their Response to it, saved with the scores in the same transaction (an incomplete answer saves nothing).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.interviews.models import BookingStatus, InterviewBooking, InterviewScore
+from fellowship.interviews.notes import notes_questionnaire, save_notes
 from fellowship.locks import lock_row
 from fellowship.selection.models import SelectionStage, StageCriterion
 from fellowship.selection.scores import normalise_per_scorer as normalise
@@ -48,8 +49,9 @@ def recompute_stage(stage: SelectionStage) -> None:
 
 
 def score_interview(booking: InterviewBooking, interviewer: User, values: dict[int, int],
-                    notes: str) -> InterviewScore:
-    """Save the interviewer's scores of a booked candidate (replacing their earlier ones) and refresh the stage."""
+                    notes: str, notes_answers: dict[int, dict[str, Any]] | None = None) -> InterviewScore:
+    """Save the interviewer's scores of a booked candidate (replacing their earlier ones) and refresh the stage;
+    `notes_answers` (section id -> values by question key) answer the stage's notes questionnaire, if it has one."""
     lock_row(InterviewBooking, booking.id)
     db.session.refresh(booking)
     if booking.status is not BookingStatus.BOOKED:
@@ -74,6 +76,9 @@ def score_interview(booking: InterviewBooking, interviewer: User, values: dict[i
     score.booking_id = booking.id
     score.scores = {str(k): int(v) for k, v in sorted(values.items())}
     score.weighted_score, score.notes = weighted, notes.strip()
+    questionnaire = notes_questionnaire(stage)
+    if questionnaire is not None:
+        score.notes_response_id = save_notes(questionnaire, score.notes_response_id, notes_answers or {}).id
     db.session.flush()
     record("interviews.scored", score, actor_id=interviewer.id, call_id=stage.call_id, stage_id=stage.id,
            application_id=booking.application_id, before=before,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -15,13 +16,16 @@ from fellowship.auth.permissions import roles_required
 from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.interviews import bp, scoring, services, setup
+from fellowship.forms import field_for
+from fellowship.i18n.texts import SOURCE_LOCALE
+from fellowship.interviews import bp, notes, scoring, services, setup
 from fellowship.interviews.calendar import invitation_ics
 from fellowship.interviews.forms import (
     BookForm,
     ConfirmForm,
     CriterionForm,
     InterviewerForm,
+    NoteQuestionForm,
     SlotForm,
     StaffBookForm,
     score_field_name,
@@ -38,6 +42,12 @@ from fellowship.interviews.models import (
 from fellowship.interviews.setup import PANEL_ROLES
 from fellowship.models import utcnow
 from fellowship.pagination import paginate, requested_page
+from fellowship.questions import services as questions
+from fellowship.questions.display import displayed_answers
+from fellowship.questions.forms import SectionForm, section_form
+from fellowship.questions.kinds import QuestionKind
+from fellowship.questions.models import Question, Questionnaire
+from fellowship.questions.models import Response as NotesResponse
 from fellowship.selection.models import SelectionStage
 from fellowship.selection.ranking_views import STAFF_ROLES, get_call_or_404
 from fellowship.selection.reviewing import _reviewer_view
@@ -133,6 +143,68 @@ def add_criterion(interview_id: int):
     return _render_slots(call, stage, criterion=form), 422
 
 
+def _locale() -> str:
+    return str(get_locale() or SOURCE_LOCALE)
+
+
+def _render_notes(call: Call, stage: SelectionStage, form: NoteQuestionForm) -> str:
+    questionnaire = notes.notes_questionnaire(stage)
+    return render_template("interviews/notes.html", call=call, stage=stage, questionnaire=questionnaire,
+                           items=questions.ordered_questions(questionnaire) if questionnaire else [], form=form,
+                           confirm=ConfirmForm(formdata=None), locale=_locale())
+
+
+def _note_question_form(formdata: Any = None) -> NoteQuestionForm:
+    form = NoteQuestionForm(formdata=formdata) if formdata is not None else NoteQuestionForm()
+    form.kind.choices = notes.kind_choices()
+    return form
+
+
+@bp.route("/staff/interviews/<int:interview_id>/notes", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def notes_questions(interview_id: int):
+    """The questions of the stage's notes questionnaire (interviewers answer them beside their scores); POST adds
+    one. Without any, interviewers write free-text notes."""
+    stage, call = _stage_or_404(interview_id)
+    if request.method == "GET":
+        return _render_notes(call, stage, _note_question_form(formdata=None))
+    form = _note_question_form()
+    if form.validate_on_submit():
+        try:
+            notes.add_note_question(stage, notes.NoteQuestion(
+                label=form.label.data or "", kind=QuestionKind(form.kind.data), required=bool(form.required.data),
+                help_text=form.help_text.data or "", choices=tuple((form.choices.data or "").splitlines())),
+                current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            field_for(form, exc, default=form.label).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Question added to the interview notes."), "success")
+            return redirect(url_for("interviews.notes_questions", interview_id=stage.id))
+    return _render_notes(call, stage, form), 422
+
+
+@bp.route("/staff/interviews/<int:interview_id>/notes/<int:question_id>/remove", methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def remove_notes_question(interview_id: int, question_id: int):
+    stage, call = _stage_or_404(interview_id)
+    question = db.session.get(Question, question_id)
+    if question is None or stage.notes_questionnaire_id is None \
+            or question.questionnaire_id != stage.notes_questionnaire_id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            notes.remove_note_question(stage, question, current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Question removed from the interview notes."), "success")
+    return redirect(url_for("interviews.notes_questions", interview_id=stage.id))
+
+
 def _slot_or_404(slot_id: int) -> tuple[InterviewSlot, SelectionStage, Call]:
     slot = db.session.get(InterviewSlot, slot_id)
     if slot is None:
@@ -188,6 +260,30 @@ def _booking_for_staff(booking_id: int) -> InterviewBooking:
     if booking is None:
         abort(404)
     return booking
+
+
+@bp.route("/staff/interview-bookings/<int:booking_id>")
+@roles_required(*STAFF_ROLES)
+def booking_detail(booking_id: int):
+    """The candidate's interview for staff: the booking and every interviewer's scores and notes."""
+    booking = _booking_for_staff(booking_id)
+    slot = db.session.get_one(InterviewSlot, booking.slot_id)
+    stage = db.session.get_one(SelectionStage, booking.stage_id)
+    call = get_call_or_404(stage.call_id, with_quotas=False)
+    application = db.session.get_one(Application, booking.application_id)
+    rows = db.session.execute(
+        select(InterviewScore, User).join(User, User.id == InterviewScore.interviewer_id)
+        .where(InterviewScore.stage_id == stage.id, InterviewScore.application_id == application.id)
+        .order_by(User.full_name, User.id)).all()
+    questionnaire = notes.notes_questionnaire(stage)
+    response_ids = [score.notes_response_id for score, _user in rows if score.notes_response_id is not None]
+    responses = {r.id: r for r in db.session.scalars(
+        select(NotesResponse).where(NotesResponse.id.in_(response_ids)))} if response_ids else {}
+    answered = {response_id: displayed_answers(questionnaire, questions.answers_of(response), _locale())
+                for response_id, response in responses.items()} if questionnaire is not None else {}
+    return render_template("interviews/booking.html", booking=booking, slot=slot, stage=stage, call=call,
+                           application=application, rows=rows, criteria=stage_criteria(stage), answered=answered,
+                           BookingStatus=BookingStatus)
 
 
 @bp.route("/staff/interview-bookings/<int:booking_id>/no-show", methods=["POST"])
@@ -373,23 +469,35 @@ def score_interview(booking_id: int):
     """The candidate's file beside the interview rubric; POST saves this interviewer's scores and notes."""
     booking, slot, stage, application = _panel_booking_or_404(booking_id)
     criteria = stage_criteria(stage)
-    mine = db.session.scalar(select(InterviewScore).where(
-        InterviewScore.stage_id == stage.id, InterviewScore.application_id == application.id,
-        InterviewScore.interviewer_id == current_user.id))
+    mine = _my_score(stage, application)
+    questionnaire = notes.notes_questionnaire(stage)
+    error: str | None = None
     if request.method == "GET":
         data: dict[str, Any] = {"notes": mine.notes if mine else ""}
         data.update({score_field_name(c): (mine.scores.get(str(c.id)) if mine else None) for c in criteria})
         form = score_form(criteria, data)
+        note_forms = _note_forms(questionnaire, mine)
     else:
         form = score_form(criteria)
+        note_forms = _note_forms(questionnaire, mine)
         if form.validate_on_submit():
             try:
-                scoring.score_interview(booking, current_user,
-                                        {c.id: form[score_field_name(c)].data for c in criteria},
-                                        form.notes.data or "")
+                scoring.score_interview(
+                    booking, current_user, {c.id: form[score_field_name(c)].data for c in criteria},
+                    # With a notes questionnaire the free-text field is not shown: earlier text notes are kept.
+                    (mine.notes if mine else "") if questionnaire is not None else form.notes.data or "",
+                    {section_id: nf.values() for section_id, nf in note_forms})
+            except notes.NotesIncomplete as exc:
+                db.session.rollback()
+                error = str(exc)
+                for _section_id, nf in note_forms:
+                    nf.apply_result(questions.SaveResult(errors=exc.problems))
             except DomainError as exc:
                 db.session.rollback()
-                form.notes.errors = [*form.notes.errors, str(exc)]
+                if questionnaire is None:
+                    form.notes.errors = [*form.notes.errors, str(exc)]
+                else:
+                    error = str(exc)
             else:
                 db.session.commit()
                 flash(_("Your interview scores are saved."), "success")
@@ -400,4 +508,20 @@ def score_interview(booking_id: int):
     return render_template("interviews/score.html", booking=booking, slot=slot, stage=stage, call=call,
                            application=application, view=_reviewer_view(application, blind=False),
                            criteria=criteria, form=form, score_field_name=score_field_name,
-                           BookingStatus=BookingStatus), status
+                           note_forms=note_forms, error=error, BookingStatus=BookingStatus), status
+
+
+def _my_score(stage: SelectionStage, application: Application) -> InterviewScore | None:
+    return db.session.scalar(select(InterviewScore).where(
+        InterviewScore.stage_id == stage.id, InterviewScore.application_id == application.id,
+        InterviewScore.interviewer_id == current_user.id))
+
+
+def _note_forms(questionnaire: Questionnaire | None, mine: InterviewScore | None) -> list[tuple[int, SectionForm]]:
+    """A form per section of the stage's notes questionnaire, filled from this interviewer's answers (or the post)."""
+    if questionnaire is None:
+        return []
+    response = db.session.get(NotesResponse, mine.notes_response_id) \
+        if mine is not None and mine.notes_response_id is not None else None
+    answers = questions.answers_of(response) if response is not None else {}
+    return [(section.id, section_form(section, answers, _locale())) for section in questionnaire.sections]

@@ -97,6 +97,7 @@ def upgrade():
     sa.Column('scores', sa.JSON(), nullable=False),
     sa.Column('weighted_score', sa.Numeric(precision=6, scale=4), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('notes_response_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', TS, server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', TS, server_default=sa.func.now(), nullable=False),
@@ -104,6 +105,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['booking_id'], ['interview_bookings.id'], name=op.f('fk_interview_scores_booking_id_interview_bookings'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['interviewer_id'], ['users.id'], name=op.f('fk_interview_scores_interviewer_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['stage_id'], ['selection_stages.id'], name=op.f('fk_interview_scores_stage_id_selection_stages'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['notes_response_id'], ['responses.id'], name=op.f('fk_interview_scores_notes_response_id_responses'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interview_scores')),
     sa.UniqueConstraint('stage_id', 'application_id', 'interviewer_id', name='uq_interview_scores_one_each')
     )
@@ -112,9 +114,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_interview_scores_booking_id'), ['booking_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interview_scores_interviewer_id'), ['interviewer_id'], unique=False)
         batch_op.create_index('ix_interview_scores_stage_interviewer', ['stage_id', 'interviewer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_scores_notes_response_id'), ['notes_response_id'], unique=False)
+
+    # An interview stage's notes questionnaire (issue 15 item 5): the owner holds the foreign key, as calls do.
+    with op.batch_alter_table('selection_stages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('notes_questionnaire_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_selection_stages_notes_questionnaire_id_questionnaires'),
+                                    'questionnaires', ['notes_questionnaire_id'], ['id'], ondelete='RESTRICT')
+        batch_op.create_index(batch_op.f('ix_selection_stages_notes_questionnaire_id'), ['notes_questionnaire_id'],
+                              unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('selection_stages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_selection_stages_notes_questionnaire_id'))
+        batch_op.drop_constraint(batch_op.f('fk_selection_stages_notes_questionnaire_id_questionnaires'),
+                                 type_='foreignkey')
+        batch_op.drop_column('notes_questionnaire_id')
     op.drop_table('interview_scores')
     op.drop_table('interview_bookings')
     op.drop_table('interview_slot_panel')

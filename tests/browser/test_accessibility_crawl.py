@@ -326,7 +326,9 @@ def targets(ids: dict[str, Any]) -> list[Target]:
     add("reviewer", ("my-interviews", "/panel/interviews"),
         ("interview-score", f"/panel/interviews/{ids['interview_booking']}"))
     add("staff", ("interview-slots", f"/staff/interviews/{ids['interview']}"),
-        ("interview-slot", f"/staff/interview-slots/{ids['interview_slot']}"))
+        ("interview-slot", f"/staff/interview-slots/{ids['interview_slot']}"),
+        ("interview-notes", f"/staff/interviews/{ids['interview']}/notes"),
+        ("interview-booking", f"/staff/interview-bookings/{ids['interview_booking']}"))
     add("alumnus", ("home", "/"), ("career", "/alumni/career"), ("directory", "/alumni/directory"),
         ("my-surveys", "/alumni/surveys"), ("my-survey", f"/alumni/surveys/{ids['own_follow_up']}"))
     add("admin", ("home", "/"), ("users", "/admin/users"), ("audit", "/admin/audit"), ("invite", "/admin/users/invite"))

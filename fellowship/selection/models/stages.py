@@ -60,6 +60,9 @@ class SelectionStage(IdMixin, TimestampMixin, Base):
     advanced_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: Shortlist: when staff sent the outcome ("not shortlisted" emails to those who did not advance).
     outcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Interview: the questionnaire (fellowship/questions/) interviewers fill as their notes; None: free-text notes.
+    notes_questionnaire_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questionnaires.id", ondelete="RESTRICT"), index=True)
 
     @property
     def scored(self) -> bool:
