@@ -31,8 +31,9 @@ from fellowship.auth.models import User
 from fellowship.calls.models import Call, Programme
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow
+from fellowship.interviews.models import InterviewBooking, InterviewScore, InterviewSlot
 from fellowship.notifications.models import OutboxMessage
-from fellowship.selection.models import Assignment, CallReviewer, Conflict, Review
+from fellowship.selection.models import Assignment, CallReviewer, Conflict, Review, SelectionStage
 from fellowship.spreadsheets import csv_cell
 from fellowship.timezones import is_valid_zone
 from fellowship.words import N_
@@ -119,6 +120,18 @@ SENTENCES: dict[str, str | tuple[str, str]] = {
     # Outbox
     "notifications.resent": N_("%(actor)s sent the email to %(recipient)s again"),
     "notifications.bulk_resent": N_("%(actor)s sent %(count)s failed emails again"),
+    # Interviews (the object names the candidate's reference and the stage, or the stage and its call)
+    "interviews.slot_created": N_("%(actor)s added the interview slot %(object)s"),
+    "interviews.booked": N_("%(actor)s booked an interview for %(object)s"),
+    "interviews.rescheduled": N_("%(actor)s moved the interview of %(object)s to another time"),
+    "interviews.cancelled": N_("%(actor)s cancelled the interview of %(object)s"),
+    "interviews.no_show": N_("%(actor)s recorded that %(object)s did not come to the interview"),
+    "interviews.scored": N_("%(actor)s scored the interview of %(object)s"),
+    "interviews.panel_member_added": N_("%(actor)s added an interviewer to %(object)s"),
+    "interviews.criterion_added": N_("%(actor)s added the criterion “%(name)s” to the rubric of %(object)s"),
+    "interviews.notes_questionnaire_started": N_("%(actor)s gave %(object)s questions for the interview notes"),
+    "interviews.notes_question_added": N_("%(actor)s added the notes question “%(label)s” to %(object)s"),
+    "interviews.notes_question_removed": N_("%(actor)s removed the notes question “%(label)s” from %(object)s"),
 }
 
 #: Each action's name in the filter, a message (English) translated when shown.
@@ -321,6 +334,34 @@ def _names_of_export_jobs(ids: Sequence[int]) -> dict[int, str]:
     return {i: _("export #%(id)d", id=i) for i in db.session.scalars(select(ExportJob.id).where(ExportJob.id.in_(ids)))}
 
 
+def _names_of_stages(ids: Sequence[int]) -> dict[int, str]:
+    rows = db.session.execute(select(SelectionStage.id, SelectionStage.name, Call.title)
+                              .join(Call, Call.id == SelectionStage.call_id).where(SelectionStage.id.in_(ids)))
+    return {row.id: _("the stage “%(stage)s” of “%(title)s”", stage=row.name, title=row.title) for row in rows}
+
+
+def _candidate_in_stage(model: Any) -> Callable[[Sequence[int]], dict[int, str]]:
+    """Names of interview bookings and scores: the candidate's reference and the interview stage."""
+
+    def names(ids: Sequence[int]) -> dict[int, str]:
+        rows = db.session.execute(
+            select(model.id, Application.id.label("aid"), Application.reference, SelectionStage.name)
+            .join(Application, Application.id == model.application_id)
+            .join(SelectionStage, SelectionStage.id == model.stage_id).where(model.id.in_(ids)))
+        return {row.id: _("%(reference)s (%(stage)s)", reference=_reference(row.reference, row.aid),
+                          stage=row.name) for row in rows}
+
+    return names
+
+
+def _names_of_slots(ids: Sequence[int]) -> dict[int, str]:
+    rows = db.session.execute(select(InterviewSlot.id, InterviewSlot.starts_at, SelectionStage.name)
+                              .join(SelectionStage, SelectionStage.id == InterviewSlot.stage_id)
+                              .where(InterviewSlot.id.in_(ids)))
+    return {row.id: _("%(stage)s, %(when)s UTC", stage=row.name, when=row.starts_at.strftime("%Y-%m-%d %H:%M"))
+            for row in rows}
+
+
 @dataclass(frozen=True)
 class ObjectKind:
     """A kind of audited object: its label, how to name a page's worth in one query, what the filter searches."""
@@ -369,6 +410,10 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
     "FollowUp": ObjectKind(N_("Follow-up survey"), _names_of_follow_ups),
     "OutboxMessage": ObjectKind(N_("Email"), _names_of_messages),
     "ExportJob": ObjectKind(N_("Export"), _names_of_export_jobs),
+    "SelectionStage": ObjectKind(N_("Selection stage"), _names_of_stages),
+    "InterviewSlot": ObjectKind(N_("Interview slot"), _names_of_slots),
+    "InterviewBooking": ObjectKind(N_("Interview booking"), _candidate_in_stage(InterviewBooking)),
+    "InterviewScore": ObjectKind(N_("Interview score"), _candidate_in_stage(InterviewScore)),
 }
 
 

@@ -140,3 +140,14 @@ def test_a_question_of_another_stage_is_not_found_here(app, world):
     response = submit_form(client, f"/staff/interviews/{world.interview.id}/notes/{question.id}/remove", {},
                            page=f"/staff/interviews/{world.interview.id}/notes")
     assert response.status_code == 404
+
+
+def test_the_call_staff_pages_lead_to_the_interview_stage_page(app, world):
+    client = app.test_client()
+    login(client, world.staff.email)
+    stages = f"/staff/calls/{world.call.id}/stages"
+    assert f'href="{stages}"' in client.get(f"/staff/calls/{world.call.id}/edit").get_data(as_text=True)
+    assert f'href="{stages}"' in client.get("/staff/calls").get_data(as_text=True)  # the newest call: page 1
+    interview_page = f"/staff/interviews/{world.interview.id}"
+    assert f'href="{interview_page}"' in client.get(stages).get_data(as_text=True)
+    assert f'href="{interview_page}/notes"' in client.get(interview_page).get_data(as_text=True)
