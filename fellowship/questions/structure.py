@@ -21,7 +21,6 @@ before the objects are kept (a detached object cannot load one later). One entry
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -31,11 +30,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from fellowship.extensions import db
 from fellowship.questions.models import Question, Questionnaire, QuestionnaireSection
 
-#: questionnaire id -> (its row's version key, the detached questionnaire with its sections and questions).
-_KEPT: dict[int, tuple[tuple[int, datetime | None, datetime | None, datetime | None], Questionnaire]] = {}
+#: questionnaire id -> (its row's VERSION_COLUMNS, the detached questionnaire with its sections and questions).
+_KEPT: dict[int, tuple[tuple[Any, ...], Questionnaire]] = {}
 _GUARD = threading.Lock()
 #: Session info key: the structures whose version this transaction has checked (checked once per transaction).
 _SEEN = "questionnaire_structures_seen"
+#: Session info key: versions read by a caller along with its own rows (note_version).
+_NOTED = "questionnaire_versions_noted"
+#: What identifies a version of a questionnaire's structure (see above); a caller may read them in its own query.
+VERSION_COLUMNS = (Questionnaire.version, Questionnaire.created_at, Questionnaire.updated_at,
+                   Questionnaire.structure_locked_at)
 
 
 def questionnaire_structure(questionnaire_id: int) -> Questionnaire:
@@ -47,10 +51,9 @@ def questionnaire_structure(questionnaire_id: int) -> Questionnaire:
     seen: dict[int, Questionnaire] = db.session.info.setdefault(_SEEN, {})
     if questionnaire_id in seen:  # already checked in this transaction
         return seen[questionnaire_id]
-    row = db.session.execute(select(Questionnaire.version, Questionnaire.created_at, Questionnaire.updated_at,
-                                    Questionnaire.structure_locked_at)
-                             .where(Questionnaire.id == questionnaire_id)).one()
-    key = (row.version, row.created_at, row.updated_at, row.structure_locked_at)
+    key = db.session.info.get(_NOTED, {}).get(questionnaire_id)
+    if key is None:
+        key = tuple(db.session.execute(select(*VERSION_COLUMNS).where(Questionnaire.id == questionnaire_id)).one())
     kept = _KEPT.get(questionnaire_id)
     if kept is not None and kept[0] == key:
         questionnaire = kept[1]
@@ -60,6 +63,12 @@ def questionnaire_structure(questionnaire_id: int) -> Questionnaire:
             _KEPT[questionnaire_id] = (key, questionnaire)
     seen[questionnaire_id] = questionnaire
     return questionnaire
+
+
+def note_version(questionnaire_id: int, key: tuple[Any, ...]) -> None:
+    """Record the VERSION_COLUMNS of a questionnaire that a caller read along with its own row in this transaction
+    (the applicant's application, with its call's form): the structure is then served without reading them again."""
+    db.session.info.setdefault(_NOTED, {})[questionnaire_id] = key
 
 
 def _build(questionnaire_id: int) -> Questionnaire:
@@ -99,16 +108,15 @@ def forget(questionnaire_id: int | None = None) -> None:
 @event.listens_for(Session, "after_flush")
 def _forget_changed(session: Session, _context: Any) -> None:
     """A form's rows changed in this process by whatever path: its kept structure goes."""
-    if not _KEPT and not session.info.get(_SEEN):
+    if not _KEPT and not session.info.get(_SEEN) and not session.info.get(_NOTED):
         return
     for group in (session.new, session.dirty, session.deleted):
         for obj in group:
-            if isinstance(obj, Questionnaire):
-                forget(obj.id)
-                session.info.get(_SEEN, {}).pop(obj.id, None)
-            elif isinstance(obj, (QuestionnaireSection, Question)):
-                forget(obj.questionnaire_id)
-                session.info.get(_SEEN, {}).pop(obj.questionnaire_id, None)
+            if isinstance(obj, (Questionnaire, QuestionnaireSection, Question)):
+                questionnaire_id = obj.id if isinstance(obj, Questionnaire) else obj.questionnaire_id
+                forget(questionnaire_id)
+                session.info.get(_SEEN, {}).pop(questionnaire_id, None)
+                session.info.get(_NOTED, {}).pop(questionnaire_id, None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -116,3 +124,4 @@ def _forget_changed(session: Session, _context: Any) -> None:
 def _check_again_next_transaction(session: Session) -> None:
     """Another process may change a form between two transactions: the next one reads its version again."""
     session.info.pop(_SEEN, None)
+    session.info.pop(_NOTED, None)
