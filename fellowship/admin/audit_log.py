@@ -33,7 +33,7 @@ from fellowship.extensions import db
 from fellowship.fellows.models import Fellow
 from fellowship.interviews.models import InterviewBooking, InterviewScore, InterviewSlot
 from fellowship.notifications.models import OutboxMessage
-from fellowship.selection.models import Assignment, CallReviewer, Conflict, Review, SelectionStage
+from fellowship.selection.models import Assignment, CallReviewer, Conflict, DecisionOutcome, Review, SelectionStage
 from fellowship.spreadsheets import csv_cell
 from fellowship.timezones import is_valid_zone
 from fellowship.words import N_
@@ -206,6 +206,82 @@ ACTION_NAMES: dict[str, str] = {
     "alumni.export_built": N_("Export built"),
     "notifications.resent": N_("Resent"),
     "notifications.bulk_resent": N_("Bulk resent"),
+    "auth.locale_changed": N_("Language changed"),
+    "calls.form_copied": N_("Application form copied"),
+    "calls.form_started": N_("Application form started"),
+    "calls.translations_saved": N_("Translations saved"),
+    "questions.questionnaire_created": N_("Form created"),
+    "questions.questionnaire_copied": N_("Form copied"),
+    "questions.structure_locked": N_("Form structure locked"),
+    "questions.section_added": N_("Section added"),
+    "questions.section_updated": N_("Section updated"),
+    "questions.section_moved": N_("Section moved"),
+    "questions.section_removed": N_("Section removed"),
+    "questions.question_added": N_("Question added"),
+    "questions.question_updated": N_("Question updated"),
+    "questions.question_moved": N_("Question moved"),
+    "questions.question_removed": N_("Question removed"),
+    "referees.invited_at_shortlist": N_("Referees invited at the shortlist"),
+    "referees.locale_changed": N_("Referee's language changed"),
+    "selection.references_at_shortlist": N_("References asked for at the shortlist"),
+    "selection.stage_added": N_("Stage added"),
+    "selection.stage_changed": N_("Stage changed"),
+    "selection.stage_removed": N_("Stage removed"),
+    "selection.stage_weights_set": N_("Stage weights set"),
+    "selection.stage_adjusted": N_("Stage adjusted"),
+    "selection.stage_advanced": N_("Stage advanced"),
+    "selection.stage_outcome_sent": N_("Stage outcome sent"),
+    "selection.round_member_added": N_("Review round member added"),
+    "selection.round_criterion_added": N_("Review round criterion added"),
+    "selection.round_assigned": N_("Review round assigned"),
+    "selection.round_auto_assigned": N_("Review round auto assigned"),
+    "selection.round_review_submitted": N_("Review round review submitted"),
+    "interviews.panel_member_added": N_("Interview panel member added"),
+    "interviews.criterion_added": N_("Interview criterion added"),
+    "interviews.slot_created": N_("Interview slot created"),
+    "interviews.booked": N_("Interview booked"),
+    "interviews.rescheduled": N_("Interview rescheduled"),
+    "interviews.cancelled": N_("Interview cancelled"),
+    "interviews.no_show": N_("Interview no-show"),
+    "interviews.scored": N_("Interview scored"),
+    "interviews.notes_questionnaire_started": N_("Interview notes questions started"),
+    "interviews.notes_question_added": N_("Interview notes question added"),
+    "interviews.notes_question_removed": N_("Interview notes question removed"),
+}
+
+#: Each detail's name where an entry shows the details its sentence does not say (the values are data, shown as
+#: recorded); a key not listed reads as itself made readable.
+DETAIL_LABELS: dict[str, str] = {
+    "account": N_("account"), "actual_return_date": N_("actual return date"), "added": N_("added"),
+    "adjustment": N_("adjustment"), "advanced": N_("advanced"), "after": N_("after"),
+    "application_id": N_("application id"), "applications": N_("applications"), "assignment_id": N_("assignment id"),
+    "assignments": N_("assignments"), "batch": N_("batch"), "before": N_("before"), "by_staff": N_("by staff"),
+    "call_id": N_("call id"), "cap": N_("cap"), "career_entry_id": N_("career entry id"),
+    "changed": N_("changed"), "changes": N_("changes"), "closed_entry_id": N_("closed entry id"),
+    "conflict_id": N_("conflict id"), "consent": N_("consent"), "count": N_("count"), "day": N_("day"),
+    "digest_sent": N_("digest sent"), "document_id": N_("document id"), "eligible": N_("eligible"),
+    "email": N_("email"), "emails": N_("emails"), "fellow_id": N_("fellow id"), "filename": N_("file name"),
+    "filters": N_("filters"), "follow_up_id": N_("follow-up id"), "format": N_("format"),
+    "freed_offer_id": N_("freed offer id"), "ineligible": N_("ineligible"), "institution": N_("institution"),
+    "key": N_("key"), "kind": N_("kind"), "lapsed": N_("lapsed"), "locale": N_("language"),
+    "lost_contact": N_("lost contact"), "months": N_("months"), "name": N_("name"),
+    "nationality": N_("nationality"), "new_override": N_("new override"), "new_status": N_("new status"),
+    "not_advanced": N_("not advanced"), "note": N_("note"), "offer_id": N_("offer id"), "offset": N_("offset"),
+    "old_override": N_("old override"), "old_status": N_("old status"), "outcome": N_("outcome"),
+    "overdue": N_("overdue"), "pending": N_("pending"), "position": N_("position"), "previous": N_("previous"),
+    "questionnaire_id": N_("questionnaire id"), "queued": N_("queued"), "reason": N_("reason"),
+    "recipient": N_("recipient"), "recommendation": N_("recommendation"), "recovered": N_("recovered"),
+    "referee_id": N_("referee id"), "referees_invited": N_("referees invited"), "reference": N_("reference"),
+    "reminded": N_("reminded"), "reminder": N_("reminder"), "replaced": N_("replaced"),
+    "returned_on": N_("returned on"), "reviewer_id": N_("reviewer id"), "role": N_("role"), "roles": N_("roles"),
+    "rows": N_("rows"), "rules_result": N_("rules result"), "scores": N_("scores"), "screened": N_("screened"),
+    "sent": N_("sent"), "sha256": N_("SHA-256"), "shortfalls": N_("shortfalls"), "size": N_("size"),
+    "slot_id": N_("slot id"), "sort": N_("sort"), "source": N_("source"), "source_call_id": N_("source call id"),
+    "source_id": N_("source id"), "stage_assignment_id": N_("stage assignment id"), "stage_id": N_("stage id"),
+    "status": N_("status"), "time_zone": N_("time zone"), "title": N_("title"), "user_id": N_("user id"),
+    "value": N_("value"), "weight": N_("weight"), "weighted_score": N_("weighted score"),
+    "withdrawn_from": N_("withdrawn from"), "booking_id": N_("booking id"), "mode": N_("mode"),
+    "criterion_id": N_("criterion id"), "round_id": N_("round id"),
 }
 
 #: The areas (first part of an action) as the filter names them.
@@ -213,7 +289,7 @@ AREAS: dict[str, str] = {
     "auth": N_("Accounts"), "admin": N_("Administration"), "calls": N_("Programmes and calls"),
     "applications": N_("Applications"), "documents": N_("Documents"), "referees": N_("Referees"),
     "eligibility": N_("Eligibility"), "selection": N_("Selection"), "fellows": N_("Fellows"), "alumni": N_("Alumni"),
-    "notifications": N_("Outbox"),
+    "notifications": N_("Outbox"), "questions": N_("Application forms"), "interviews": N_("Interviews"),
 }
 
 #: Who acted when nobody did (a task or a command); translated where shown.
@@ -455,8 +531,22 @@ class Described:
     def sentence(self) -> str:
         return "".join(part.text for part in self.parts)
 
+    @property
+    def detail_lines(self) -> list[tuple[str, str]]:
+        """(the detail's name in the reader's language, its recorded value as text) for the small print."""
+        return [(detail_label(key), value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                                                     default=str))
+                for key, value in self.other_details.items()]
 
-def _detail_text(value: Any) -> str:
+
+def detail_label(key: str) -> str:
+    """A recorded detail's name in the reader's language ("actual_return_date" -> "actual return date")."""
+    return _(DETAIL_LABELS[key]) if key in DETAIL_LABELS else key.replace("_", " ")
+
+
+def _detail_text(value: Any, name: str = "", action: str = "") -> str:
+    if name == "outcome" and action == "selection.decision_recorded" and value in {o.value for o in DecisionOutcome}:
+        return str(DecisionOutcome(value).label)  # "accept" recorded, "Accept" read in the reader's language
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -497,7 +587,7 @@ def describe(entry: AuditEntry, names: Mapping[tuple[str, int], str], actor_name
         elif name == "object":
             parts.append(Part(object_name or "", "object"))
         elif name:
-            parts.append(Part(_detail_text(details.get(name)), "value"))
+            parts.append(Part(_detail_text(details.get(name), name, entry.action), "value"))
     other = {k: v for k, v in details.items() if k not in fields}
     return Described(entry=entry, parts=tuple(parts), other_details=other)
 

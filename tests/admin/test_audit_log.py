@@ -57,15 +57,15 @@ def test_the_audit_log_reads_as_sentences_naming_people_and_objects(client, worl
         "Sora Staff: panel fiddled — “Environmental Leaders 2026”.",  # an action no sentence knows yet
         "Aiko Admin gave Sora Staff the staff role.",
         "Sora Staff locked the reviews of “Environmental Leaders 2026”.",
-        "Sora Staff recorded 'accept' for ELF-2026-00012.",
+        "Sora Staff recorded 'Accept' for ELF-2026-00012.",  # the outcome's label, in the reader's language
     ]
 
 
 def test_details_a_sentence_does_not_say_are_shown_beside_it(client, world):
     login(client, world["admin"].email)
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert '<p class="audit-details hint">reason: Strong</p>' in page
-    assert "ineligible: 9" in page
+    assert '<p class="audit-details hint">reason: <bdi data-data>Strong</bdi></p>' in page
+    assert "ineligible: <bdi data-data>9</bdi>" in page
 
 
 def test_filter_by_person_by_name_or_email(client, world):
@@ -88,7 +88,7 @@ def test_a_persons_name_in_a_sentence_links_to_their_entries(client, world):
 def test_filter_by_object_reference_or_kind(client, world):
     login(client, world["admin"].email)
     by_reference = sentences(client.get("/admin/audit?object=elf-2026-00012").get_data(as_text=True))
-    assert by_reference == ["Sora Staff recorded 'accept' for ELF-2026-00012."]
+    assert by_reference == ["Sora Staff recorded 'Accept' for ELF-2026-00012."]
     accounts = sentences(client.get("/admin/audit?object_type=User").get_data(as_text=True))
     assert accounts == ["Aiko Admin gave Sora Staff the staff role."]
     calls = sentences(client.get("/admin/audit?object_type=Call&object=leaders").get_data(as_text=True))
@@ -114,7 +114,7 @@ def test_filter_by_date_range_in_the_viewers_time_zone(client, world):
     db.session.commit()
     login(client, world["admin"].email)
     one_day = sentences(client.get("/admin/audit?since=2026-03-14&until=2026-03-14").get_data(as_text=True))
-    assert one_day == ["Sora Staff recorded 'accept' for ELF-2026-00012."]
+    assert one_day == ["Sora Staff recorded 'Accept' for ELF-2026-00012."]
     both = sentences(client.get("/admin/audit?since=2026-03-12&until=2026-03-14").get_data(as_text=True))
     assert len(both) == 2
     bad = client.get("/admin/audit?since=14/03/2026").get_data(as_text=True)
