@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from markupsafe import escape
 from sqlalchemy import (
     Select,
     and_,
@@ -38,6 +40,7 @@ from fellowship.cached import flushed_scopes, statement_scopes
 from fellowship.calls.models import Call, RegionalQuota
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.geo import region_name
 from fellowship.models import utcnow
 from fellowship.pagination import Page, paginate
 from fellowship.selection import stages
@@ -53,7 +56,7 @@ from fellowship.selection.models import (
     StageResult,
     StageScore,
 )
-from fellowship.words import N_
+from fellowship.words import COUNTED_WORDS, N_
 
 log = logging.getLogger(__name__)
 
@@ -170,27 +173,126 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def _shortage(region: str, minimum: int, places: int, percent: int, available: int, excluded: int) -> str:
-    need = f"{region} needs at least {minimum} of {places} places ({percent}%)"
-    if available == 0:
-        have = f"no candidate from {region} is ranked"
-    else:
-        have = f"only {_plural(available, 'candidate')} from {region} {'is' if available == 1 else 'are'} ranked"
+#: Each line a proposal's explanation may hold, by key: its message, filled with the line's parameters in the
+#: reader's language where it is shown (a parameter `num` chooses the plural form).
+LINES: dict[str, Any] = {
+    "quota_none": lambda **p: _(
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%) but no candidate from "
+        "%(region)s is ranked.", **p),
+    "quota_only": lambda num, **p: ngettext(
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%) but only %(num)d candidate "
+        "from %(region)s is ranked.",
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%) but only %(num)d candidates "
+        "from %(region)s are ranked.", num, **p),
+    "quota_none_excluded": lambda **p: _(
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%) but no candidate from "
+        "%(region)s is ranked and not excluded by the chair (%(excluded)d excluded).", **p),
+    "quota_only_excluded": lambda num, **p: ngettext(
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%) but only %(num)d candidate "
+        "from %(region)s is ranked and not excluded by the chair (%(excluded)d excluded).",
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%) but only %(num)d candidates "
+        "from %(region)s are ranked and not excluded by the chair (%(excluded)d excluded).", num, **p),
+    "too_many_included": lambda num, **p: ngettext(
+        "The chair included %(applications)s but the call has only %(num)d place.",
+        "The chair included %(applications)s but the call has only %(num)d places.", num, **p),
+    "quotas_over_places": lambda num, **p: ngettext(
+        "The quotas need at least %(total)d places (%(regions)s) but the call has only %(num)d place.",
+        "The quotas need at least %(total)d places (%(regions)s) but the call has only %(num)d places.", num, **p),
+    "quotas_over_inclusions": lambda num, **p: ngettext(
+        "The quotas need %(needed)s (%(regions)s) but only %(num)d place is left after the chair's inclusions.",
+        "The quotas need %(needed)s (%(regions)s) but only %(num)d places are left after the chair's inclusions.",
+        num, **p),
+    "quota_met": lambda **p: _(
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%): %(proposed)d proposed.", **p),
+    "quota_met_moved": lambda num, **p: ngettext(
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%): %(proposed)d proposed, "
+        "%(num)d of them moved up over higher-ranked candidates.",
+        "%(region)s needs at least %(minimum)d of %(places)d places (%(percent)d%%): %(proposed)d proposed, "
+        "%(num)d of them moved up over higher-ranked candidates.", num, **p),
+    "too_few_candidates": lambda num, **p: ngettext(
+        "Only %(applications)s can be proposed for %(num)d place.",
+        "Only %(applications)s can be proposed for %(num)d places.", num, **p),
+    "fewer_reviews": lambda num, **p: ngettext(
+        "%(num)d proposed application has fewer reviews than the call asks for.",
+        "%(num)d proposed applications have fewer reviews than the call asks for.", num, **p),
+    "unreviewed": lambda num, **p: ngettext(
+        "%(num)d application without a submitted review is not ranked.",
+        "%(num)d applications without a submitted review are not ranked.", num, **p),
+    "unscored_stages": lambda num, **p: ngettext(
+        "%(num)d application without a score in every stage is not ranked.",
+        "%(num)d applications without a score in every stage are not ranked.", num, **p),
+    "best_effort": lambda **p: _(
+        "This proposal cannot meet every quota and is only a best effort: quota seats go to each region's "
+        "best-ranked candidates while places last, the other places by rank."),
+}
+
+
+def _value(key: str, value: Any) -> Any:
+    """A line's parameter as the reader reads it: a region named in their language, [[region, seats], ...] as
+    "Africa 2, Asia 3", {"counted": word, "num": n} as "2 applications"; numbers as they are."""
+    if key == "region":
+        return region_name(value)
+    if key == "regions":
+        return ", ".join(f"{region_name(region)} {seats}" for region, seats in value)
+    if isinstance(value, dict) and "counted" in value:
+        return COUNTED_WORDS[value["counted"]](value["num"])
+    return value
+
+
+class Explanation(str):
+    """One line of a proposal's explanation, kept as a message key and its parameters (JSON, in the stored
+    proposal) so that each reader sees it in their own language; as a str it reads as when it was made."""
+
+    key: str
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, **params: Any) -> Explanation:
+        line = super().__new__(cls, _line_text(key, params))
+        line.key, line.params = key, params
+        return line
+
+    def translated(self) -> str:
+        """The line in the language being rendered."""
+        return _line_text(self.key, self.params)
+
+    def __html__(self) -> str:
+        return str(escape(self.translated()))
+
+    def to_json(self) -> list[Any]:
+        return [self.key, self.params]
+
+    @classmethod
+    def from_json(cls, value: Any) -> str:
+        """A stored line: [key, params], or the English text a proposal stored before its lines were messages."""
+        if isinstance(value, list) and len(value) == 2 and value[0] in LINES:
+            return cls(value[0], **value[1])
+        return str(value)
+
+
+def _line_text(key: str, params: Mapping[str, Any]) -> str:
+    return str(LINES[key](**{name: _value(name, value) for name, value in params.items()}))
+
+
+def _shortage(region: str, minimum: int, places: int, percent: int, available: int,
+              excluded: int) -> Explanation:
+    need = {"region": region, "minimum": minimum, "places": places, "percent": percent}
+    key = "quota_none" if available == 0 else "quota_only"
     if excluded:
-        have += f" and not excluded by the chair ({excluded} excluded)"
-    return f"{need} but {have}."
+        need["excluded"] = excluded
+        key += "_excluded"
+    return Explanation(key, **need) if available == 0 else Explanation(key, num=available, **need)
 
 
 def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapping[str, int],
                       adjustments: Mapping[int, str] | None = None, *, unranked_count: int | None = None,
-                      unranked_words: str | None = None) -> Proposal:
+                      unranked_words: Literal["unreviewed", "unscored_stages"] | None = None) -> Proposal:
     """Fill `places` by rank while giving each quota region its minimum seats, after the chair's adjustments.
 
     Inclusions are selected and exclusions never are; then each quota region gets its minimum seats
     (ceil(percent x places / 100)) from its best-ranked candidates; the remaining places go by rank to everybody.
     An unmeetable quota gives feasible=False, the reasons, and a best-effort list (never a silently wrong one).
     `unranked_count` counts the unscored applications when `candidates` leave them out (the stored proposal passes
-    only those that can be selected); `unranked_words` says why they are unscored.
+    only those that can be selected); `unranked_words` says why they are unscored (a key of LINES).
     """
     adjustments = adjustments or {}
     by_id = {c.application_id: c for c in candidates}
@@ -200,22 +302,21 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
     unranked = sorted(c.application_id for c in candidates
                       if c.score is None and c.application_id not in included)
     available = [c for c in ranked if c.application_id not in excluded and c.application_id not in included]
-    problems: list[str] = []
+    problems: list[str] = []  # each an Explanation (a str that keeps its message)
     notes: list[str] = []
 
     selected: set[int] = set(included)
     if len(included) > places:
-        problems.append(f"The chair included {_plural(len(included), 'application')} but the call has only "
-                        f"{_plural(places, 'place')}.")
+        problems.append(Explanation("too_many_included", num=places,
+                                    applications={"counted": "application", "num": len(included)}))
     remaining = max(places - len(selected), 0)
 
     # Minimum seats per quota region, and the region's best-ranked candidates to fill what inclusions leave.
     minimums = {region: minimum_seats(percent, places) for region, percent in sorted(quotas.items())}
     total_minimum = sum(minimums.values())
     if total_minimum > places:
-        parts = ", ".join(f"{region} {n}" for region, n in minimums.items() if n)
-        problems.append(f"The quotas need at least {total_minimum} places ({parts}) but the call has only "
-                        f"{_plural(places, 'place')}.")
+        problems.append(Explanation("quotas_over_places", num=places, total=total_minimum,
+                                    regions=[[region, n] for region, n in minimums.items() if n]))
     demand: list[Candidate] = []
     short_by: dict[str, int] = {}
     for region, minimum in minimums.items():
@@ -231,10 +332,9 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
         short_by[region] = need
     demand.sort(key=_rank_key)
     if len(demand) > remaining and total_minimum <= places and included:
-        parts = ", ".join(f"{region} {n}" for region, n in short_by.items())
-        problems.append(f"The quotas need {_plural(len(demand), 'more place')} ({parts}) but only "
-                        f"{_plural(remaining, 'place')} {'is' if remaining == 1 else 'are'} left after the "
-                        f"chair's inclusions.")
+        problems.append(Explanation("quotas_over_inclusions", num=remaining,
+                                    needed={"counted": "more place", "num": len(demand)},
+                                    regions=[[region, n] for region, n in short_by.items()]))
     reserved = [c.application_id for c in demand[:remaining]]  # best effort: the best-ranked of the demand
     selected.update(reserved)
 
@@ -261,27 +361,22 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
     for quota in seats:
         moved = sum(1 for i in by_quota if by_id[i].region == quota.region)
         if quota.minimum and quota.met:
-            line = (f"{quota.region} needs at least {quota.minimum} of {places} places ({quota.percent}%): "
-                    f"{quota.proposed} proposed")
-            if moved:
-                line += (f", {moved} of them moved up over higher-ranked candidates" if moved > 1
-                         else ", 1 of them moved up over higher-ranked candidates")
-            notes.append(line + ".")
+            seats_line = {"region": quota.region, "minimum": quota.minimum, "places": places,
+                          "percent": quota.percent, "proposed": quota.proposed}
+            notes.append(Explanation("quota_met_moved", num=moved, **seats_line) if moved
+                         else Explanation("quota_met", **seats_line))
     if len(selected_ids) < places and not problems:
-        notes.append(f"Only {_plural(len(selected_ids), 'application')} can be proposed for "
-                     f"{_plural(places, 'place')}.")
+        notes.append(Explanation("too_few_candidates", num=places,
+                                 applications={"counted": "application", "num": len(selected_ids)}))
     missing = sum(1 for i in selected_ids if not by_id[i].has_enough_reviews)
     if missing:
-        notes.append(f"{_plural(missing, 'proposed application')} {'has' if missing == 1 else 'have'} fewer "
-                     f"reviews than the call asks for.")
+        notes.append(Explanation("fewer_reviews", num=missing))
     unscored = len(unranked) if unranked_count is None else unranked_count
     if unscored:
-        notes.append(f"{_plural(unscored, 'application')} {unranked_words or 'without a submitted review'} "
-                     f"{'is' if unscored == 1 else 'are'} not ranked.")
+        notes.append(Explanation(unranked_words or "unreviewed", num=unscored))
     feasible = not problems
     if not feasible:
-        problems.append("This proposal cannot meet every quota and is only a best effort: quota seats go to each "
-                        "region's best-ranked candidates while places last, the other places by rank.")
+        problems.append(Explanation("best_effort"))
     return Proposal(selected=selected_ids, waitlist=waitlist, explanation=problems + notes, feasible=feasible,
                     places=places, seats=seats, by_quota=by_quota, included=included, excluded=excluded,
                     unranked=unranked, passed_over=passed_over)
@@ -472,7 +567,8 @@ class ProposalSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {"selected": self.selected_count, "waitlist": self.waitlist_count, "feasible": self.feasible,
-                "explanation": self.explanation, "ranked": self.ranked, "scored": self.scored,
+                "explanation": [line.to_json() if isinstance(line, Explanation) else line for line in self.explanation],
+                "ranked": self.ranked, "scored": self.scored,
                 "seats": [[q.region, q.percent, q.minimum, q.proposed] for q in self.seats],
                 "labels": [[i, label] for i, label in sorted(self.labels.items())],
                 "selected_ids": sorted(self.selected),
@@ -484,7 +580,8 @@ class ProposalSummary:
     def from_json(cls, data: Mapping[str, Any]) -> ProposalSummary:
         key = data.get("passed_over_key")
         return cls(selected_count=data["selected"], waitlist_count=data["waitlist"], feasible=data["feasible"],
-                   explanation=list(data["explanation"]), ranked=data["ranked"], scored=data.get("scored", 0),
+                   explanation=[Explanation.from_json(line) for line in data["explanation"]],
+                   ranked=data["ranked"], scored=data.get("scored", 0),
                    seats=[QuotaSeats(*q) for q in data["seats"]],
                    labels={int(i): label for i, label in data.get("labels", [])},
                    selected=frozenset(data.get("selected_ids", [])),
@@ -640,7 +737,7 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
         select(func.count(), func.count(case((Application.status.in_(PROPOSAL_STATUSES), 1))))
         .where(Application.call_id == call.id, Application.status.in_(RANKED_STATUSES))).one()
     included_unscored = sum(1 for c in candidates if c.score is None and adjustments.get(c.application_id) == "include")
-    words = None if order.plain else "without a score in every stage"
+    words: Literal["unscored_stages"] | None = None if order.plain else "unscored_stages"
     proposal = propose_selection(candidates, call.places, quotas, adjustments,
                                  unranked_count=competing - scored_competing - included_unscored,
                                  unranked_words=words)

@@ -416,6 +416,7 @@ def _candidates_query(stage: SelectionStage, scoring: Scoring) -> Any:
 def propose_cut(call: Call, stage: SelectionStage) -> Cut:
     """Who the shortlist advances: the top `advance_count` by the stages before it, the call's quotas applied to
     those places when `advance_by_quota`, after the chair's adjustments (the ranking's own propose_selection)."""
+    from fellowship.geo import region_name
     from fellowship.selection.ranking import Candidate, _rank_key, propose_selection, quotas_of
 
     if stage.kind is not StageKind.SHORTLIST:
@@ -441,7 +442,8 @@ def propose_cut(call: Call, stage: SelectionStage) -> Cut:
         elif application_id in proposal.excluded:
             why = _("Does not advance: excluded by the chair.")
         elif application_id in proposal.by_quota:
-            why = _("Advances: rank %(rank)d, to meet the %(region)s quota.", rank=rank or 0, region=r.region or "")
+            why = _("Advances: rank %(rank)d, to meet the %(region)s quota.", rank=rank or 0,
+                    region=region_name(r.region))
         elif advances:
             why = _("Advances: rank %(rank)d.", rank=rank or 0)
         elif rank is None:
