@@ -158,7 +158,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from fellowship.calls.models import DEFAULT_TIME_ZONE, DocumentKind
     from fellowship.geo import country_name, region_name
-    from fellowship.timezones import TIME_FORMAT, format_day, format_for_viewer, format_in_zone
+    from fellowship.timezones import TIME_FORMAT, format_day, format_for_viewer, format_in_zone, format_month
     from fellowship.words import and_list, plural
 
     # Every time on a page is shown in the viewer's zone (theirs, else the programme's), the zone named:
@@ -174,6 +174,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(format_in_zone, "in_exact_zone")
     app.add_template_filter(format_day, "day")  # {{ follow_up.due_on|day }}: a calendar day in the page's language
+    app.add_template_filter(format_month, "month")  # {{ career.start_date|month }}: "March 2027", "mars 2027"
     app.add_template_filter(lambda code: country_name(code) if code else "", "country_name")
     app.add_template_filter(region_name, "region_name")  # {{ "Africa"|region_name }}: the region in the reader's words
     app.add_template_filter(lambda kind: DocumentKind(kind).label, "document_label")

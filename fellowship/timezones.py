@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_datetime_format, get_timezone_location
+from babel.dates import format_date, format_skeleton, format_time, get_datetime_format, get_timezone_location
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -116,6 +116,16 @@ def format_day(day: date | None, locale: str | None = None) -> str:
     if locale.split("_")[0] == "en":
         return f"{day.day} {day.strftime('%B %Y')}"
     return str(format_date(day, "long", locale=babel_locale(locale)))
+
+
+def format_month(day: date | None, locale: str | None = None) -> str:
+    """A month of a year in the reader's language ('March 2027', 'mars 2027', '2027年3月'): Babel's pattern for it."""
+    if day is None:
+        return ""
+    locale = _locale(locale)
+    if locale.split("_")[0] == "en":
+        return day.strftime("%B %Y")
+    return str(format_skeleton("yMMMM", day, locale=babel_locale(locale)))
 
 
 def viewer_zone(viewer: Any, programme_zone: str | None) -> str:

@@ -205,7 +205,8 @@ def visible_reviews(application_id: int, reviewer_id: int) -> list[OtherReview]:
         .order_by(Review.submitted_at, Review.id)
     ).all()
     return [
-        OtherReview(reviewer_label=f"Reviewer {n}" if blind else name, weighted_score=review.weighted_score,
+        OtherReview(reviewer_label=_("Reviewer %(number)d", number=n) if blind else name,
+                    weighted_score=review.weighted_score,
                     recommendation=review.recommendation, comment=review.comment,
                     submitted_at=review.submitted_at, scores={s.criterion_id: s.score for s in review.scores})
         for n, (review, name, blind) in enumerate(rows, start=1)
@@ -304,14 +305,16 @@ def _reviewer_view(application: Application, *, blind: bool) -> ReviewerView:
     for doc in documents:
         if blind:
             number = letter_numbers.get(doc.referee_id) if doc.referee_id else None
-            label = f"{doc.kind.label} (referee {number})" if number else doc.kind.label
+            label = (_("%(document)s (referee %(number)d)", document=doc.kind.label, number=number) if number
+                     else doc.kind.label)
         else:
             label = f"{doc.kind.label}: {doc.filename}"
         links.append(DocumentLink(document_id=doc.id, kind=doc.kind, label=label))
-    lines = [RefereeLine(name=f"Referee {n}" if blind else ref.name, email=None if blind else ref.email,
+    lines = [RefereeLine(name=_("Referee %(number)d", number=n) if blind else ref.name,
+                         email=None if blind else ref.email,
                          relation=ref.relation, letter_received=ref.status is RefereeStatus.RECEIVED)
              for n, ref in enumerate(referees, start=1)]
-    title = (application.reference or f"Application {application.id}") if blind else (
+    title = (application.reference or _("Application %(number)d", number=application.id)) if blind else (
         f"{application.display_name} ({application.reference})" if application.reference
         else application.display_name)
     return ReviewerView(blind=blind, title=title, sections=_sections(application, blind=blind), documents=links,

@@ -32,7 +32,8 @@ class StageForm(FellowshipForm):
 
     kind = SelectField(_l("Kind"), choices=StageKind.lazy_choices(), validators=[InputRequired()])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
-    weight = IntegerField(_l("Weight in the final score (%)"), default=0, validators=[NumberRange(0, 100)],
+    weight = IntegerField(_l("Weight in the final score (%(unit)s)", unit="%"), default=0,
+                          validators=[NumberRange(0, 100)],
                           description=_l("Review rounds and interviews; a shortlist gives no score (0)."))
     reviewers_per_application = IntegerField(
         _l("Reviewers or interviewers per application"), validators=[Optional(), NumberRange(1, 20)],

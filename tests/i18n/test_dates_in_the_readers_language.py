@@ -50,3 +50,13 @@ def test_time_left_is_counted_in_the_readers_language(app, app_ctx):
     with app.test_request_context(), force_locale("fr"):
         assert time_left(MOMENT, now) == "3 jours restants"
         assert time_left(MOMENT, MOMENT - timedelta(hours=1, minutes=5)) == "1 heure restante"
+
+
+def test_a_month_of_a_year_reads_in_the_readers_language(app_ctx):
+    from fellowship.timezones import format_month
+
+    day = date(2024, 3, 5)
+    assert format_month(day, "en") == "March 2024"
+    assert format_month(day, "fr") == "mars 2024"
+    assert format_month(day, "ja") == "2024年3月"
+    assert format_month(day, "pt") == "março de 2024"

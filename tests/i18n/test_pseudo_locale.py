@@ -7,8 +7,9 @@ pseudo-locale is `en_001` (English as CLDR writes it for the world): dates and n
 is left outside markers is either data or a string nobody marked.
 
 Data, allowed outside markers: every string value stored in the database (names, emails, references, titles,
-answers, the questionnaire's texts), the configured programme contact, country and time-zone names, dates, times,
-numbers and punctuation; and any element marked `data-data` (the language switcher's names, each in itself).
+answers, the questionnaire's texts), the configured programme contact, country, region, language and time-zone names
+(Babel's locale data, translated by Babel, not by our catalogs), dates, times, numbers and punctuation; and any element
+marked `data-data` (the language switcher's names, each in itself).
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ def unmarked(text: str, data: list[str]) -> str:
 
 def test_every_page_of_every_role_has_no_visible_text_outside_markers_but_data(app: Flask, pseudo_locale: int) -> None:
     from fellowship.demo import DEMO_PASSWORD
-    from fellowship.geo import country_choices
+    from fellowship.geo import REGIONS, country_choices, region_name
+    from fellowship.i18n import language_name
     from fellowship.timezones import zone_names
     from tests.conftest import login
 
@@ -193,9 +195,11 @@ def test_every_page_of_every_role_has_no_visible_text_outside_markers_but_data(a
     pages = targets(ids)
     with app.app_context():
         data = database_strings()
-    for locale in ("en", PSEUDO):  # country names come from Babel's data for the page's language
+    for locale in ("en", PSEUDO):  # country, region and language names come from Babel's data for the page's language
         with app.test_request_context(), force_locale(locale):
             data.update(name for _code, name in country_choices())
+            data.update(region_name(region) for region in REGIONS)
+            data.update(language_name(code) for code in i18n.LOCALES)
     data.update(zone_names())
     data.update(str(app.config[key]) for key in ("PROGRAMME_CONTACT_NAME", "PROGRAMME_CONTACT_EMAIL"))
     data.update(BRAND)
