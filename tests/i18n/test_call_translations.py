@@ -32,7 +32,8 @@ def test_staff_translate_a_title_and_a_question_and_the_french_applicant_sees_th
     section, questions = first_section_questions(call)
     translated, untranslated = questions[0], questions[1]
     untranslated_english = Texts.of(untranslated.label).get_for("en")
-    assert not Texts.of(untranslated.label).get("fr"), "the second question starts without French"
+    untranslated.label = Texts.of({"en": untranslated_english})  # as a question staff wrote in English only
+    db.session.commit()
 
     staff = app.test_client()
     login(staff, "staff@example.org")
@@ -127,3 +128,41 @@ def test_the_calls_privacy_notice_and_email_notes_are_written_per_language_and_s
 
     assert "Bonne chance !" in build_email(message).get_body(("plain",)).get_content()
     assert "Good luck!" in build_email(english).get_body(("plain",)).get_content()
+
+
+def test_a_new_calls_default_form_reads_in_french_and_arabic_without_staff_translating_it(app, app_ctx):
+    french = UserFactory(email="amelie@example.org", locale="fr")
+    arabic = UserFactory(email="amina@example.org", locale="ar")
+    call = CallFactory(title="Environmental Leaders 2028")
+    in_french = ApplicationFactory(call=call, applicant=french)
+    in_arabic = ApplicationFactory(call=call, applicant=arabic)
+    db.session.commit()
+
+    pages = {}
+    for user, application in ((french, in_french), (arabic, in_arabic)):
+        client = app.test_client()
+        login(client, user.email)
+        pages[user.locale] = {key: html_lib.unescape(client.get(f"/applications/{application.id}/sections/{key}")
+                                                     .get_data(as_text=True)) for key in ("personal", "language")}
+    assert "Informations personnelles" in pages["fr"]["personal"]  # the section's title
+    assert "Prénom(s)" in pages["fr"]["personal"] and "Date de naissance" in pages["fr"]["personal"]
+    assert "Telle qu'elle figure sur votre passeport." in pages["fr"]["personal"]  # a help text
+    assert "Je préfère ne pas répondre" in pages["fr"]["personal"]  # a choice
+    assert "Given name(s)" not in pages["fr"]["personal"]
+    assert "Anglais (niveau CECRL)" in pages["fr"]["language"] and "Langue maternelle" in pages["fr"]["language"]
+    assert "البيانات الشخصية" in pages["ar"]["personal"] and "تاريخ الميلاد" in pages["ar"]["personal"]
+    assert "أفضّل عدم الإفصاح" in pages["ar"]["personal"] and "Date of birth" not in pages["ar"]["personal"]
+    assert "اختبار اللغة والدرجة (اختياري)" in pages["ar"]["language"]
+
+
+def test_the_default_form_leaves_no_text_missing_a_translation_for_a_new_call(app, app_ctx):
+    UserFactory(email="staff@example.org", roles=[Role.STAFF])
+    call = CallFactory(title="Environmental Leaders 2028")
+    db.session.commit()
+    staff = app.test_client()
+    login(staff, "staff@example.org")
+    page = html_lib.unescape(staff.get(f"/staff/calls/{call.id}/translations?lang=ar").get_data(as_text=True))
+    listed = page.split('id="missing-heading"')[1].split('id="edit-heading"')[0]
+    for code in ("fr", "pt", "es", "ar", "ja"):
+        row = listed.split(f'lang="{code}"')[1].split("</tr>")[0]
+        assert "Application form" not in row, (code, row)  # no section, question, help text or choice listed
