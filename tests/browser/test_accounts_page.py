@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from fellowship.auth.models import Role, User
 from fellowship.extensions import db
-from tests.factories import UserFactory
 from tests.browser.test_safe_actions_journey import log_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser]
 
