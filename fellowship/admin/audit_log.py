@@ -31,8 +31,10 @@ from fellowship.auth.models import User
 from fellowship.calls.models import Call, Programme
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow
+from fellowship.i18n.texts import Texts, current_locale
 from fellowship.interviews.models import InterviewBooking, InterviewScore, InterviewSlot
 from fellowship.notifications.models import OutboxMessage
+from fellowship.questions.models import Question, Questionnaire, QuestionnaireSection
 from fellowship.selection.models import Assignment, CallReviewer, Conflict, DecisionOutcome, Review, SelectionStage
 from fellowship.spreadsheets import csv_cell
 from fellowship.timezones import is_valid_zone
@@ -42,6 +44,18 @@ from fellowship.words import N_
 #: commands), %(object)s the object's name, any other %(name)s a detail of the entry. A pair is (with an object,
 #: without one).
 SENTENCES: dict[str, str | tuple[str, str]] = {
+    # Forms (the questionnaire engine)
+    "questions.questionnaire_created": N_("%(actor)s created %(object)s"),
+    "questions.questionnaire_copied": N_("%(actor)s made %(object)s as a copy of another form"),
+    "questions.structure_locked": N_("%(actor)s locked the questions of %(object)s: from now on only wording changes"),
+    "questions.section_added": N_("%(actor)s added the section %(object)s"),
+    "questions.section_updated": N_("%(actor)s changed the section %(object)s"),
+    "questions.section_moved": N_("%(actor)s moved the section %(object)s"),
+    "questions.section_removed": N_("%(actor)s removed a section (%(key)s)"),
+    "questions.question_added": N_("%(actor)s added the question %(object)s"),
+    "questions.question_updated": N_("%(actor)s changed the question %(object)s"),
+    "questions.question_moved": N_("%(actor)s moved the question %(object)s"),
+    "questions.question_removed": N_("%(actor)s removed a question (%(key)s)"),
     # Accounts
     "auth.registered": N_("%(actor)s created their account"),
     "auth.email_confirmed": N_("%(actor)s confirmed their email address"),
@@ -438,6 +452,29 @@ def _names_of_slots(ids: Sequence[int]) -> dict[int, str]:
             for row in rows}
 
 
+def _form_name(questionnaire_id: int, title: Any, call_title: str | None) -> str:
+    if call_title:
+        return _("the application form of “%(title)s”", title=call_title)
+    return _("the form “%(title)s”", title=Texts.of(title).get_for(current_locale()))
+
+
+def _names_of_questionnaires(ids: Sequence[int]) -> dict[int, str]:
+    rows = db.session.execute(select(Questionnaire.id, Questionnaire.title, Call.title.label("call_title"))
+                              .outerjoin(Call, Call.questionnaire_id == Questionnaire.id)
+                              .where(Questionnaire.id.in_(ids)))
+    return {row.id: _form_name(row.id, row.title, row.call_title) for row in rows}
+
+
+def _names_of_form_parts(model: Any, text: Any) -> Callable[[Sequence[int]], dict[int, str]]:
+    """Names of a form's sections or questions: their title or label, in the reader's language."""
+
+    def names(ids: Sequence[int]) -> dict[int, str]:
+        rows = db.session.execute(select(model.id, text.label("text")).where(model.id.in_(ids)))
+        return {row.id: _("“%(text)s”", text=Texts.of(row.text).get_for(current_locale())) for row in rows}
+
+    return names
+
+
 @dataclass(frozen=True)
 class ObjectKind:
     """A kind of audited object: its label, how to name a page's worth in one query, what the filter searches."""
@@ -488,6 +525,10 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
     "ExportJob": ObjectKind(N_("Export"), _names_of_export_jobs),
     "SelectionStage": ObjectKind(N_("Selection stage"), _names_of_stages),
     "InterviewSlot": ObjectKind(N_("Interview slot"), _names_of_slots),
+    "Questionnaire": ObjectKind(N_("Form"), _names_of_questionnaires),
+    "QuestionnaireSection": ObjectKind(N_("Form section"),
+                                       _names_of_form_parts(QuestionnaireSection, QuestionnaireSection.title)),
+    "Question": ObjectKind(N_("Question"), _names_of_form_parts(Question, Question.label)),
     "InterviewBooking": ObjectKind(N_("Interview booking"), _candidate_in_stage(InterviewBooking)),
     "InterviewScore": ObjectKind(N_("Interview score"), _candidate_in_stage(InterviewScore)),
 }

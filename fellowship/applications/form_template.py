@@ -263,20 +263,21 @@ DEFAULT_FORM: list[dict[str, Any]] = [
 
 
 def default_application_form(title: str | None = None) -> Questionnaire:
-    """A new questionnaire holding the default application form (unlocked, version 1)."""
+    """A new questionnaire holding the default application form (unlocked, version 1), audited as one creation."""
     import fellowship.questions.services as questions
     from fellowship.questions.kinds import QuestionKind
 
-    questionnaire = questions.create_questionnaire({"en": title} if title else texts(TITLE))
-    for section_data in DEFAULT_FORM:
-        section = questions.add_section(questionnaire, section_data["key"], texts(section_data["title"]))
-        for data in section_data["questions"]:
-            help_text = data["help_text"]
-            questions.add_question(
-                section, kind=QuestionKind(data["kind"]), key=data["key"], label=texts(data["label"]),
-                required=data["required"],
-                help_text=(texts(help_text) if isinstance(help_text, str) else help_text) if help_text else None,
-                personal_data=data["personal_data"], tag=data["tag"], config=data["config"] or None)
+    with questions.built_from_template("default"):
+        questionnaire = questions.create_questionnaire({"en": title} if title else texts(TITLE))
+        for section_data in DEFAULT_FORM:
+            section = questions.add_section(questionnaire, section_data["key"], texts(section_data["title"]))
+            for data in section_data["questions"]:
+                help_text = data["help_text"]
+                questions.add_question(
+                    section, kind=QuestionKind(data["kind"]), key=data["key"], label=texts(data["label"]),
+                    required=data["required"],
+                    help_text=(texts(help_text) if isinstance(help_text, str) else help_text) if help_text else None,
+                    personal_data=data["personal_data"], tag=data["tag"], config=data["config"] or None)
     # add_question counts each addition as a change; a brand-new form starts at version 1.
     questionnaire.version = 1
     return questionnaire

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,12 +180,35 @@ def _check_order(questionnaire: Questionnaire, order: list[Question]) -> None:
         seen.add(question.key)
 
 
+#: Set while a whole form is built from a template: that is one audited event, not one entry per section and question.
+_building_from_template: ContextVar[str | None] = ContextVar("building_from_template", default=None)
+
+
+@contextmanager
+def built_from_template(template: str) -> Iterator[None]:
+    """Build a whole questionnaire inside this block: its sections and questions are not audited one by one; the
+    questionnaire's creation is audited once, naming the template."""
+    token = _building_from_template.set(template)
+    try:
+        yield
+    finally:
+        _building_from_template.reset(token)
+
+
+def _record(action: str, target: Any, **details: Any) -> None:
+    template = _building_from_template.get()
+    if template is None:
+        record(action, target, **details)
+    elif action == "questions.questionnaire_created":
+        record(action, target, template=template, **details)
+
+
 def create_questionnaire(title: str | dict[str, str]) -> Questionnaire:
     """A new, empty, unlocked questionnaire at version 1."""
     questionnaire = Questionnaire(title=_texts(title, field_name="title", required=True), version=1)
     db.session.add(questionnaire)
     db.session.flush()
-    record("questions.questionnaire_created", questionnaire)
+    _record("questions.questionnaire_created", questionnaire)
     return questionnaire
 
 
@@ -201,7 +226,7 @@ def add_section(questionnaire: Questionnaire, key: str, title: str | dict[str, s
     _bump(questionnaire)
     db.session.flush()
     db.session.expire(questionnaire, ["sections"])
-    record("questions.section_added", section, questionnaire_id=questionnaire.id, key=key)
+    _record("questions.section_added", section, questionnaire_id=questionnaire.id, key=key)
     return section
 
 
@@ -238,7 +263,7 @@ def add_question(section: QuestionnaireSection, *, kind: QuestionKind | str, key
     db.session.expire(section, ["questions"])
     if group is not None:
         db.session.expire(group, ["children"])
-    record("questions.question_added", question, questionnaire_id=questionnaire.id, key=key, kind=kind.value)
+    _record("questions.question_added", question, questionnaire_id=questionnaire.id, key=key, kind=kind.value)
     return question
 
 
@@ -304,7 +329,7 @@ def update_question(question: Question, **changes: Any) -> Question:
         setattr(question, name, value)
     _bump(questionnaire)
     db.session.flush()
-    record("questions.question_updated", question, questionnaire_id=questionnaire.id, key=question.key,
+    _record("questions.question_updated", question, questionnaire_id=questionnaire.id, key=question.key,
            changed=sorted(changed))
     return question
 
@@ -358,7 +383,7 @@ def update_section(section: QuestionnaireSection, **changes: Any) -> Questionnai
         setattr(section, name, value)
     _bump(questionnaire)
     db.session.flush()
-    record("questions.section_updated", section, questionnaire_id=questionnaire.id, changed=sorted(changed))
+    _record("questions.section_updated", section, questionnaire_id=questionnaire.id, changed=sorted(changed))
     return section
 
 
@@ -390,7 +415,7 @@ def move_question(question: Question, offset: int) -> None:
     db.session.expire(question.section, ["questions"])
     if question.group is not None:
         db.session.expire(question.group, ["children"])
-    record("questions.question_moved", question, questionnaire_id=questionnaire.id, offset=offset)
+    _record("questions.question_moved", question, questionnaire_id=questionnaire.id, offset=offset)
 
 
 def move_section(section: QuestionnaireSection, offset: int) -> None:
@@ -406,7 +431,7 @@ def move_section(section: QuestionnaireSection, offset: int) -> None:
     _bump(questionnaire)
     db.session.flush()
     db.session.expire(questionnaire, ["sections"])
-    record("questions.section_moved", section, questionnaire_id=questionnaire.id, offset=offset)
+    _record("questions.section_moved", section, questionnaire_id=questionnaire.id, offset=offset)
 
 
 def _dependants(questionnaire: Questionnaire, keys: set[str]) -> list[Question]:
@@ -426,7 +451,7 @@ def remove_question(question: Question) -> None:
     ids = [question.id, *(child.id for child in question.children)]
     # SQLite does not enforce ON DELETE CASCADE here, so the rows that refer to the question go explicitly.
     db.session.execute(delete(AnswerFacet).where(AnswerFacet.question_id.in_(ids)))
-    record("questions.question_removed", question, questionnaire_id=questionnaire.id, key=question.key)
+    _record("questions.question_removed", question, questionnaire_id=questionnaire.id, key=question.key)
     section, group = question.section, question.group
     db.session.delete(question)
     _bump(questionnaire)
@@ -455,7 +480,7 @@ def remove_section(section: QuestionnaireSection) -> None:
         for question in sorted(questions, key=lambda q: q.group_id is None):
             db.session.delete(question)
         db.session.flush()
-    record("questions.section_removed", section, questionnaire_id=questionnaire.id, key=section.key)
+    _record("questions.section_removed", section, questionnaire_id=questionnaire.id, key=section.key)
     db.session.delete(section)
     _bump(questionnaire)
     db.session.flush()
@@ -491,7 +516,7 @@ def copy_questionnaire(source: Questionnaire, title: str | dict[str, str] | None
                 for child in question.children:
                     clone(child, twin_section, twin)
     db.session.flush()
-    record("questions.questionnaire_copied", copy, source_id=source.id)
+    _record("questions.questionnaire_copied", copy, source_id=source.id)
     return copy
 
 
@@ -509,7 +534,7 @@ def lock_structure(questionnaire: Questionnaire) -> None:
     if questionnaire.structure_locked_at is None:
         questionnaire.structure_locked_at = utcnow()
         db.session.flush()
-        record("questions.structure_locked", questionnaire)
+        _record("questions.structure_locked", questionnaire)
 
 
 # --- answers --------------------------------------------------------------------------------------------------
