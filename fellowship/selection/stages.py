@@ -10,7 +10,8 @@ The model (tables in fellowship/selection/models/stages.py, migration 0016):
   reviews and ApplicationScore: that machinery is unchanged, and its settings stay on the call
   (reviewers_per_application, review_due_at, blind_review). Every other scored stage (a later review round, an
   interview) has its own rubric (`StageCriterion`), panel (`StagePanelMember`), reviewers per application, due
-  date and `blind`, and gives its scores through `StageScore`.
+  date and `blind`, and gives its scores through `StageScore`. A later review round's assignments and reviews
+  (StageAssignment, StageReview) and its pages are in review_rounds.py and round_views.py.
 * A SHORTLIST ranks the candidates still in (those who advanced at the previous confirmed shortlist, else every
   ranked application) by the weighted combination of the scored stages BEFORE it, and advances the top
   `advance_count`, with the call's regional quotas applied to those places when `advance_by_quota` (the same
