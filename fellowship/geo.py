@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -103,6 +103,13 @@ def country_name(code: str) -> str:
     return _names_in(_reader_locale()).get(_normalise(code), code)
 
 
+def country_namer() -> Callable[[str], str]:
+    """`country_name` bound to the reader's language now, for naming many countries at once (an export's rows):
+    the language is looked up once instead of per name."""
+    names = _names_in(_reader_locale())
+    return lambda code: names.get(_normalise(code), code)
+
+
 def _reader_locale() -> str:
     locale = get_locale()  # None outside a request or a forced locale: English
     return str(locale) if locale else "en"
@@ -114,7 +121,7 @@ def _names_in(locale: str) -> dict[str, str]:
     names = _names()
     if locale == "en":
         return names
-    territories = Locale.parse(locale).territories
+    territories = _territories(locale)
     return {code: territories.get(code) or name for code, name in names.items()}
 
 
@@ -134,7 +141,14 @@ def region_name(region: str | None) -> str:
     code = _M49_AREA_CODES.get(region)
     if locale == "en" or code is None:
         return region
-    return Locale.parse(locale).territories.get(code) or region
+    return _territories(locale).get(code) or region
+
+
+# Babel's territory names per language, kept: Locale.parse per call made naming a region (a list's every row) and
+# building the country names cost a locale parse each time.
+@functools.lru_cache(maxsize=32)
+def _territories(locale: str) -> dict[str, str]:
+    return dict(Locale.parse(locale).territories)
 
 
 def country_choices() -> list[tuple[str, str]]:

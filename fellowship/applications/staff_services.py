@@ -256,6 +256,8 @@ def safe_cell(value: Any) -> str:
     """A cell as text that a spreadsheet will not run as a formula: '=1+1' becomes "'=1+1"."""
     if value is None:
         return ""
+    if type(value) is str:  # most cells: skip the label lookup (hasattr on a str raises inside, per cell)
+        return neutralise_formula(value)
     if isinstance(value, datetime):
         text = value.strftime("%Y-%m-%d %H:%M")
     elif hasattr(value, "label"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from babel import Locale, UnknownLocaleError
@@ -17,6 +18,9 @@ def text_in(texts: Texts | dict[str, str] | None, locale: str | None) -> str:
     return Texts.of(texts).get_for(locale) if texts else ""
 
 
+# Kept per language: Locale.parse reads and builds the locale's data on every call, and the kinds call this per
+# answer shown or exported (a 5,000-row export formatting a date or a country per row spent most of its time here).
+@lru_cache(maxsize=64)
 def babel_locale(locale: str | None) -> Locale:
     """The Babel locale for formatting dates, country and language names (English when unknown)."""
     try:
