@@ -162,8 +162,11 @@ def section_statuses(application: Application, answers: dict[str, Any] | None = 
     """Every section of the call's form with what is still missing (conditions evaluated on the answers)."""
     questionnaire = form_of(application)
     answers = answers_of(application) if answers is None else answers
-    return [SectionStatus(section, section_missing(application, section, answers))
-            for section in questionnaire.sections]
+    if application.response_id is None:
+        return [SectionStatus(section, section_missing(application, section, answers))
+                for section in questionnaire.sections]
+    by_section = engine().missing_by_section(questionnaire, answers)  # the conditions walked once, not per section
+    return [SectionStatus(section, by_section[section.id]) for section in questionnaire.sections]
 
 
 @call_created.connect
