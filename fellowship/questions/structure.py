@@ -3,8 +3,10 @@
 What it buys: the respondent's requests (a section page, a section save, a submit's completeness check) read the
 whole form on every request: three statements (questionnaire, sections, questions with their sub-questions) and
 the ORM's building of some thirty objects. During a deadline surge thousands of such requests read the same few
-forms, so each process keeps each form's objects and a transaction pays one statement by primary key (the row's
-version) instead (`make bench-surge`, docs/performance.md: a section save 15 -> 8 statements with the other fixes).
+forms, so each process keeps each form's objects and a transaction reads only the row's version: one statement
+by primary key, or none when the caller read it with its own row (`note_version`: the applicant's application
+loads its call's form version in the same statement). `make bench-surge`, docs/performance.md: 3 of the 10
+statements a section save lost in its second round, and about a third of its Python time.
 
 How it stays right: the entry is keyed by what changes whenever the form does. Every change made through
 questions.services bumps `version` (wording too) and `updated_at`; opening a call sets `structure_locked_at`;
