@@ -6,7 +6,7 @@ the ORM's building of some thirty objects. During a deadline surge thousands of 
 forms, so each process keeps each form's objects and a transaction reads only the row's version: one statement
 by primary key, or none when the caller read it with its own row (`note_version`: the applicant's application
 loads its call's form version in the same statement). `make bench-surge`, docs/performance.md: 3 of the 10
-statements a section save lost in its second round, and about a third of its Python time.
+statements a section save lost in its second round (15 -> 5), with the ORM building of the form's objects.
 
 How it stays right: the entry is keyed by what changes whenever the form does. Every change made through
 questions.services bumps `version` (wording too) and `updated_at`; opening a call sets `structure_locked_at`;
