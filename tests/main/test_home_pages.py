@@ -196,4 +196,6 @@ def test_each_home_page_runs_the_same_number_of_queries_whatever_the_amount_of_w
     client.get("/")
     before = home_queries(client)
     add_work(user(email), 4)
-    assert home_queries(client) == before
+    # Never more with more work. (The admin's recent activity names its objects with one query per kind of object
+    # among the entries shown, so more work can show fewer kinds: each new call's form creation is one entry.)
+    assert home_queries(client) <= before
