@@ -283,7 +283,7 @@ DETAIL_LABELS: dict[str, str] = {
     "not_advanced": N_("not advanced"), "note": N_("note"), "offer_id": N_("offer id"), "offset": N_("offset"),
     "old_override": N_("old override"), "old_status": N_("old status"), "outcome": N_("outcome"),
     "overdue": N_("overdue"), "pending": N_("pending"), "position": N_("position"), "previous": N_("previous"),
-    "questionnaire_id": N_("questionnaire id"), "queued": N_("queued"), "reason": N_("reason"),
+    "questionnaire_id": N_("questionnaire id"), "queued": N_("queued"), "reason": N_("reason"), "template": N_("template"),
     "recipient": N_("recipient"), "recommendation": N_("recommendation"), "recovered": N_("recovered"),
     "referee_id": N_("referee id"), "referees_invited": N_("referees invited"), "reference": N_("reference"),
     "reminded": N_("reminded"), "reminder": N_("reminder"), "replaced": N_("replaced"),
