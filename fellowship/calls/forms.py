@@ -86,7 +86,8 @@ class CriterionForm(Form):
 
 class QuotaForm(Form):
     region = StringField(_l("Region"), render_kw={"readonly": True})
-    min_share_percent = IntegerField(_l("Minimum share of places (%)"), validators=[Optional(), NumberRange(min=0, max=100)])
+    min_share_percent = IntegerField(_l("Minimum share of places (%)"),
+                                     validators=[Optional(), NumberRange(min=0, max=100)])
 
 
 class CallForm(FellowshipForm):
