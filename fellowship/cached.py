@@ -137,10 +137,11 @@ Inputs = Mapping[type, tuple[str, ...] | None]
 
 
 def flushed_scopes(session: Session, inputs: Inputs, scope: str = "call_id", *,
-                   counts_when_added_or_removed: Callable[[Any], bool] = lambda obj: True) -> set[Any]:
+                   counts_when_added_or_removed: Callable[[Any], bool] = lambda obj: True,
+                   counts_when_changed: Callable[[Any], bool] = lambda obj: True) -> set[Any]:
     """The `scope` values (e.g. call ids) whose derived figures a flush changes: rows of `inputs` added or removed
-    (where `counts_when_added_or_removed` says they matter), or with one of their attributes changed. A row moved
-    to another scope changes both."""
+    (where `counts_when_added_or_removed` says they matter), or with one of their attributes changed (where
+    `counts_when_changed` says the row matters). A row moved to another scope changes both."""
     scopes: set[Any] = set()
     for group, changed_only in ((session.new, False), (session.deleted, False), (session.dirty, True)):
         for obj in group:
@@ -150,6 +151,8 @@ def flushed_scopes(session: Session, inputs: Inputs, scope: str = "call_id", *,
             state: Any = inspect(obj)
             if changed_only and attributes is not None:
                 if not any(state.attrs[name].history.has_changes() for name in attributes):
+                    continue
+                if not counts_when_changed(obj):
                     continue
             elif not changed_only and not counts_when_added_or_removed(obj):
                 continue

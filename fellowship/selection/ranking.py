@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, lazyload
 
@@ -519,7 +520,8 @@ def invalidate_proposals(connection: Any, call_ids: Iterable[int] | None) -> Non
 @event.listens_for(Session, "after_flush")
 def _invalidate_after_flush(session: Session, _context: Any) -> None:
     """A flush that changes an input of a call's proposal makes the call's stored proposals stale."""
-    call_ids = flushed_scopes(session, _PROPOSAL_INPUTS, counts_when_added_or_removed=_ever_ranked)
+    call_ids = flushed_scopes(session, _PROPOSAL_INPUTS, counts_when_added_or_removed=_ever_ranked,
+                              counts_when_changed=_ranked_before_or_after)
     if call_ids:
         invalidate_proposals(session.connection(), call_ids)
 
@@ -527,6 +529,18 @@ def _invalidate_after_flush(session: Session, _context: Any) -> None:
 def _ever_ranked(obj: object) -> bool:
     """A new draft, or a deleted application the ranking never showed, changes no proposal."""
     return not isinstance(obj, Application) or obj.status in RANKED_STATUSES
+
+
+def _ranked_before_or_after(obj: object) -> bool:
+    """A change to an application the ranking does not show, and that does not move it into (or out of) the ranking,
+    changes no proposal: a draft's region set by a section save must not write (and lock) its call's row, which
+    made every applicant's personal-details save and every submit of the call queue on it (make bench-surge)."""
+    if not isinstance(obj, Application):
+        return True
+    state: Any = sa_inspect(obj)
+    if "status" in state.unloaded or state.attrs.status.history.has_changes():
+        return True
+    return obj.status in RANKED_STATUSES
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -119,3 +119,22 @@ def test_a_submit_sends_eleven_statements(client, app_ctx):
     submitted = db.session.get_one(Application, application.id)
     assert submitted.status is ApplicationStatus.SUBMITTED and submitted.reference
     assert submitted.submitted_at == submitted.declared_at
+
+
+def test_a_drafts_nationality_change_does_not_write_or_lock_its_calls_row(client, app_ctx):
+    application = _open_call_application()
+    login(client, owner_email(application))
+    url = f"/applications/{application.id}/sections/personal"
+    html = client.get(url).get_data(as_text=True)
+    db.session.remove()
+    data = {"csrf_token": csrf_token_from(html), "save": "Save", "given_name": "Amani", "family_name": "Njeri",
+            "date_of_birth": "1996-04-12", "gender": "female", "nationality": "VN", "country_of_residence": "KE",
+            "phone": "+254 700 000000"}
+    with counted_statements() as statements:
+        response = client.post(url, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    # A draft is in no ranking: its region changing must not make every save and submit of the call queue on the
+    # call's row (the ranking's listener wrote it on every personal-details save).
+    assert not any(s.lstrip().startswith("UPDATE calls") for s in statements), _shown(statements)
+    db.session.expire_all()
+    assert db.session.get_one(Application, application.id).region == "Asia"
