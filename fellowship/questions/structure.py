@@ -78,24 +78,32 @@ def _build(questionnaire_id: int) -> Questionnaire:
     session = Session(bind=db.session.connection())
     try:
         questionnaire = session.get_one(Questionnaire, questionnaire_id)
+        # A group's sub-questions in one statement: the self-referential `children` is not eager-loaded through
+        # section.questions (SQLAlchemy stops self-referential eager loads without a join_depth).
+        children_of: dict[int, list[Question]] = {}
+        for child in session.scalars(select(Question).where(Question.questionnaire_id == questionnaire_id,
+                                                            Question.group_id.is_not(None))
+                                     .order_by(Question.group_id, Question.position)):
+            children_of.setdefault(child.group_id or 0, []).append(child)
         for section in questionnaire.sections:
             set_committed_value(section, "questionnaire", questionnaire)
             for question in section.questions:
-                _complete(question, section, None)
+                _complete(question, section, None, children_of)
         session.expunge_all()
     finally:
         session.close()
     return questionnaire
 
 
-def _complete(question: Question, section: QuestionnaireSection, group: Question | None) -> None:
+def _complete(question: Question, section: QuestionnaireSection, group: Question | None,
+              children_of: dict[int, list[Question]]) -> None:
     """Set every relationship a reader follows (a detached object cannot load it later)."""
     set_committed_value(question, "section", section)
     set_committed_value(question, "group", group)
     if "children" in inspect(question).unloaded:
-        set_committed_value(question, "children", [])
+        set_committed_value(question, "children", children_of.get(question.id, []))
     for child in question.children:
-        _complete(child, section, question)
+        _complete(child, section, question, children_of)
 
 
 def forget(questionnaire_id: int | None = None) -> None:
