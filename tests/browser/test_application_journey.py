@@ -89,7 +89,7 @@ def test_register_apply_upload_referee_letter_submit_and_get_the_confirmation(
     page.goto(overview.split("/documents")[0])
     page.get_by_role("link", name="Referees").click()
     page.get_by_label("Referee's full name").fill("Prof. Hoang Van Minh")
-    page.get_by_label("Referee's email").fill("prof.minh@example.org")
+    page.get_by_label("Referee's email", exact=True).fill("prof.minh@example.org")
     page.get_by_label("How they know you").fill("Master's supervisor")
     page.get_by_role("button", name="Add referee and send the invitation").click()
     link = email_link(smtp_server, "prof.minh@example.org", "/referee/", live_server)
