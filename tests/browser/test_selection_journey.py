@@ -79,7 +79,7 @@ def test_reviewer_scores_chair_ranks_and_decides_applicant_accepts(
     page.get_by_role("button", name="Record decisions…").click()
     page.get_by_role("button", name="Record 1 decision").click()
     assert "1 decision recorded from the proposal" in page.locator(".flashes").inner_text()
-    page.get_by_role("link", name="Review and send 1 decisions").click()
+    page.get_by_role("link", name="Review and send 1 decision").click()
     page.get_by_role("button", name="Send 1 decision").click()
     page.wait_for_url("**/progress/**")
     context.close()
