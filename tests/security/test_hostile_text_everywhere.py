@@ -386,7 +386,9 @@ def test_every_email_template_escapes_every_value_it_is_given(app, app_ctx):
         for name in email_templates(app):
             source = app.jinja_env.loader.get_source(app.jinja_env, name)[0]  # type: ignore[union-attr]
             variables = meta.find_undeclared_variables(app.jinja_env.parse(source))
-            html = render_template(name, **{v: f"<script>{v}</script>" for v in variables})
+            # A count that chooses a plural form is a number the code computes, never text anyone typed: it gets 3.
+            counts = set(re.findall(r'ngettext\(\s*"[^"]*",\s*"[^"]*",\s*([A-Za-z_]\w*)', source))
+            html = render_template(name, **{v: 3 if v in counts else f"<script>{v}</script>" for v in variables})
             problems += [f"{name}: {{{{ {v} }}}} is not escaped" for v in variables if f"<script>{v}<" in html]
     assert len(email_templates(app)) >= 20
     assert not problems, "\n".join(problems)
