@@ -19,6 +19,7 @@ from fellowship.applications.models import ApplicationStatus
 from fellowship.extensions import db, limiter
 from tests.conftest import login, make_app
 from tests.factories import _PASSWORD_HASH
+from tests.scratch_databases import scratch_database
 
 #: The columns that move into answer sets, and the profile columns that stay (copies of tagged answers).
 MOVED = ("phone", "degree_subject", "graduation_year", "current_position", "employer", "sector", "years_experience",
@@ -32,24 +33,8 @@ LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2", "native", "none")
 
 @pytest.fixture
 def scratch_database_url(database_url: str, tmp_root: Path) -> Iterator[str]:
-    """An empty database beside the tests' one (same server or, on SQLite, a file of its own)."""
-    url = sa.make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        path = tmp_root / "migration-0014.db"
-        path.unlink(missing_ok=True)
-        yield f"sqlite:///{path}"
-        return
-    name = "fellowship_migration_0014"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database(database_url, tmp_root, "fellowship_migration_0014") as url:
+        yield url
 
 
 def _row(n: int, status: ApplicationStatus) -> dict[str, Any]:

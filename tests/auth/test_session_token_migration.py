@@ -13,28 +13,13 @@ from flask_migrate import downgrade, upgrade
 
 from fellowship.extensions import db, limiter
 from tests.conftest import make_app
+from tests.scratch_databases import scratch_database
 
 
 @pytest.fixture
 def scratch_database_url(database_url: str, tmp_root: Path) -> Iterator[str]:
-    """An empty database beside the tests' one (same server or, on SQLite, a file of its own)."""
-    url = sa.make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        path = tmp_root / "migration-0008.db"
-        path.unlink(missing_ok=True)
-        yield f"sqlite:///{path}"
-        return
-    name = "fellowship_migration_0008"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database(database_url, tmp_root, "fellowship_migration_0008") as url:
+        yield url
 
 
 def test_existing_accounts_get_distinct_random_session_tokens(app: Flask, app_settings: dict[str, Any],

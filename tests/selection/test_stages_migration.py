@@ -16,28 +16,13 @@ from fellowship.extensions import db, limiter
 from fellowship.selection import ranking
 from fellowship.selection.models import Decision, DecisionOutcome
 from tests.conftest import make_app
+from tests.scratch_databases import scratch_database
 
 
 @pytest.fixture
 def scratch_database_url(database_url: str, tmp_root: Path) -> Iterator[str]:
-    """An empty database beside the tests' one (same server or, on SQLite, a file of its own)."""
-    url = sa.make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        path = tmp_root / "migration-0016.db"
-        path.unlink(missing_ok=True)
-        yield f"sqlite:///{path}"
-        return
-    name = "fellowship_migration_0016"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database(database_url, tmp_root, "fellowship_migration_0016") as url:
+        yield url
 
 
 def ranking_of(call_id: int) -> tuple[list[int], list[int], list[tuple[int, str, Any]]]:
