@@ -1,0 +1,26 @@
+"""later review rounds: reassignment and reminders (issue 15 follow-up)
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-01
+
+RESERVED STUB: the engineer working on this area fills in upgrade() and downgrade(); if the area needs no schema
+change, this stays a no-op revision so the chain stays linear.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0019'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
