@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
@@ -41,6 +41,9 @@ class Assignment(IdMixin, Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: Null when assigned automatically.
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The reminder window last claimed ("<due epoch>:before", "<due epoch>:overdue-<n>"): one reminder per window,
+    #: decided by one conditional UPDATE (selection/reminders.py).
+    reminded_window: Mapped[str | None] = mapped_column(String(40))
 
     review: Mapped[Review | None] = relationship(back_populates="assignment", lazy="raise", uselist=False)
 

@@ -169,6 +169,7 @@ class StageAssignment(IdMixin, Base):
         # A reviewer's list of their round assignments, soonest due first.
         Index("ix_stage_assignments_reviewer_status_due", "reviewer_id", "status", "due_at", "id"),
         Index("ix_stage_assignments_stage_status", "stage_id", "status", "application_id"),
+        Index("ix_stage_assignments_status_due_at", "status", "due_at"),  # reviewer reminders
     )
 
     stage_id: Mapped[int] = mapped_column(ForeignKey("selection_stages.id", ondelete="CASCADE"))
@@ -181,6 +182,8 @@ class StageAssignment(IdMixin, Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: Null when assigned automatically.
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The reminder window last claimed, as on the first round's assignments (selection/reminders.py).
+    reminded_window: Mapped[str | None] = mapped_column(String(40))
 
 
 class StageReview(IdMixin, TimestampMixin, Base):
