@@ -362,10 +362,10 @@ def text_body(message: EmailMessage) -> str:
 
 
 def launch_until_ready(cmd: list[str], env: dict[str, str], log_path: Path, marker: str, what: str,
-                       timeout: float) -> subprocess.Popen[bytes]:
+                       timeout: float, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     """Start `cmd` in a session of its own, logging to `log_path`, and wait until `marker` appears in its log."""
     log = log_path.open("ab")
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline, text = time.monotonic() + timeout, ""
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace") if log_path.exists() else ""
@@ -380,20 +380,26 @@ def launch_until_ready(cmd: list[str], env: dict[str, str], log_path: Path, mark
 class CeleryWorker:
     """A real `celery worker` process (optionally with embedded beat) for the app named by `env`."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, *, beat: bool = False, concurrency: int = 2) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, *, beat: bool = False, concurrency: int = 2,
+                 cwd: Path = ROOT, name: str | None = None) -> None:
         self.env = env
         self.log_path = log_dir / f"worker-{free_port()}.log"
         self.beat = beat
         self.concurrency = concurrency
+        #: The working directory (the multi-host rehearsal gives each worker a folder of its own; the code is found
+        #: through PYTHONPATH then) and the node name (default: unique per start).
+        self.cwd = cwd
+        self.name = name
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         cmd = [sys.executable, "-m", "celery", "-A", "wsgi:celery_app", "worker", "--loglevel", "INFO",
                "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle",
-               "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+               "--without-heartbeat", "-n", self.name or f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
         if self.beat:
             cmd += ["--beat", "--schedule", str(self.log_path.with_suffix(".beat"))]
-        self.process = launch_until_ready(cmd, self.env, self.log_path, " ready.", "celery worker", timeout)
+        self.process = launch_until_ready(cmd, self.env, self.log_path, " ready.", "celery worker", timeout,
+                                          cwd=self.cwd)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
