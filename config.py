@@ -37,6 +37,11 @@ class Config:
     def __init__(self) -> None:
         instance = Path(_env("FELLOWSHIP_INSTANCE", str(BASE_DIR / "instance")) or "")
         self.INSTANCE_DIR = str(instance)
+        #: Where documents and export files are kept: unset (a folder, UPLOAD_FOLDER or INSTANCE_DIR/uploads),
+        #: file:///abs/folder, or s3://bucket?endpoint=...&region=... with the keys in AWS_ACCESS_KEY_ID and
+        #: AWS_SECRET_ACCESS_KEY (see fellowship/documents/storage.py). Every host must see the same store.
+        self.STORAGE_URL = _env("STORAGE_URL")
+        self.UPLOAD_FOLDER = _env("UPLOAD_FOLDER")
         self.SECRET_KEY = _env("SECRET_KEY")
         self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{instance / 'fellowship.db'}")
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -122,6 +127,8 @@ class Config:
         self.RATELIMIT_STRATEGY = "fixed-window"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "5 per minute")
+        #: Requests one personal access token may make to the JSON API (all operations together).
+        self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
 
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

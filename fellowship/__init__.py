@@ -38,6 +38,9 @@ def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
     from fellowship.errors import register_error_handlers
 
     register_error_handlers(app)
+    from fellowship.api import init_api
+
+    init_api(app)  # after the site's error handlers: the API's wrap them for paths under /api/
     register_cli(app)
     return app
 
@@ -83,8 +86,8 @@ VIEW_MODULES = ("main.views", "auth.views", "admin.views", "notifications.views"
                 "selection.stage_views", "selection.round_views", "fellows.views", "alumni.views",
                 "alumni.dashboard_views", "i18n.views", "calls.translation_views", "interviews.views")
 #: Every area's models, so the metadata (and Alembic) sees all tables.
-MODEL_MODULES = ("auth.models", "audit.models", "notifications.models", "calls.models", "applications.models",
-                 "selection.models", "fellows.models", "alumni.models", "health.models",
+MODEL_MODULES = ("auth.models", "auth.tokens", "audit.models", "notifications.models", "calls.models",
+                 "applications.models", "selection.models", "fellows.models", "alumni.models", "health.models",
                  "questions.models", "interviews.models")
 #: Modules with Celery tasks, imported so the worker registers them.
 TASK_MODULES = ("notifications.tasks", "applications.tasks", "eligibility.tasks", "referees.tasks",
