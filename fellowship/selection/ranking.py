@@ -73,6 +73,8 @@ PROPOSAL_STATUSES = tuple(s for s in RANKED_STATUSES if s is not ApplicationStat
 MAX_REASON_LENGTH = 2000
 #: Said of a waitlisted application ranked above one selected for a quota seat: why it is not selected.
 PASSED_OVER = N_("(a quota seat went to a lower rank)")
+#: The proposal's label of an application selected only to meet a quota (stored in English, shown translated).
+SELECTED_BY_QUOTA = N_("Selected (quota)")
 
 
 # --- The proposed selection (pure) ---------------------------------------------------------------------------
@@ -135,7 +137,7 @@ class Proposal:
         if application_id in self.included:
             return N_("Selected (included by the chair)")
         if application_id in self.by_quota:
-            return N_("Selected (quota)")
+            return SELECTED_BY_QUOTA
         if application_id in self._selected_set:
             return N_("Selected")
         return None
@@ -602,6 +604,10 @@ class ProposalSummary:
                    blockers=[(Decimal(s), int(i)) for s, i in data.get("blockers", [])],
                    passed_over_key=(Decimal(key[0]), int(key[1])) if key else None)
 
+    def selected_by_quota(self, application_id: int) -> bool:
+        """Whether the proposal selects the application only to meet a quota (ranked below someone left out)."""
+        return self.labels.get(application_id) == SELECTED_BY_QUOTA
+
     def label_of(self, application_id: int, score: Decimal | None, position: int, *, declined: bool,
                  cut_out: bool) -> tuple[str, int | None]:
         """The proposal's words for one ranked row at `position` (and its waitlist place, if any)."""
@@ -913,12 +919,16 @@ def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: Store
     The proposal is computed once per change of its inputs and stored as one row; a page reads its own rows in
     rank order from an index and labels them from the stored proposal, whatever the size of the call.
     """
+    return ranking_slice(call, sort, (page - 1) * per_page, per_page, stored)
+
+
+def ranking_slice(call: Call, sort: Sort, offset: int, limit: int, stored: StoredVersion | None = None) -> Ranking:
+    """The `limit` rows of the ranking after the first `offset` (ranking_rows' page; the JSON API's cursor)."""
     summary, refreshed = current_proposal(call, sort, stored)
-    offset = (page - 1) * per_page
     order = _order(call, sort)
-    placed = _page_order(call, order, summary, offset + 1, offset + per_page)
+    placed = _page_order(call, order, summary, offset + 1, offset + limit)
     details = {r.id: r for r in db.session.execute(ranking_page_statement(), {"ids": [p[0] for p in placed]})}
-    result = Page(items=placed, page=page, per_page=per_page, total=summary.ranked)
+    result = Page(items=placed, page=offset // limit + 1, per_page=limit, total=summary.ranked)
     enough = call.reviewers_per_application
     scoring = order.scoring
     in_stages = not scoring.plain
