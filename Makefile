@@ -90,10 +90,19 @@ screenshots: install $(VNU_JAR)
 bench-followups: install
 	$(BIN)/python -m bench.followups
 
-## Pages at 5,000 and 50,000 applications under gunicorn: req/s, latency, SQL queries, growth (BENCH_SIZES, BENCH_SECONDS).
+## Pages at 5,000 and 50,000 applications under gunicorn: req/s, latency, SQL queries, growth, the pages in ja and ar
+## against en (issue 16), the ranking over 3 stages and its first view after a score change (issue 15); one PASS/FAIL
+## table at the end; exits non-zero if a measured request answers anything but 200 (BENCH_SIZES, BENCH_SECONDS,
+## BENCH_REPEATS).
 .PHONY: bench
 bench: install
 	$(BIN)/python -m bench.pages
+
+## Issue 15 alone: the ranking over 3 stages at 5,000 and 50,000 applications beside /healthz, and its first view
+## after a score change (same variables as bench).
+.PHONY: bench-stages
+bench-stages: install
+	$(BIN)/python -m bench.stages
 
 ## The deadline surge: 500 applicants log in, save every section, upload two documents and submit, 16 at a time, on a
 ## call holding 50,000 applications, beside a bare write (SURGE_EXISTING, SURGE_APPLICANTS, SURGE_CLIENTS).

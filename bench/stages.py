@@ -3,6 +3,12 @@
 Seeded in set-based SQL after the review scores are computed: the stages, the confirmed shortlist's result for every
 application (the best SHORTLIST by normalised review score advance), and an interview score for each of them, so the
 ranking page orders and labels 50,000 applications by the combined score of two stages among those shortlisted.
+
+    make bench-stages   (or .venv/bin/python -m bench.stages; BENCH_SIZES, BENCH_SECONDS, BENCH_REPEATS as make bench)
+
+prints issue 15's figures alone: `make bench` (bench/pages.py) driven on /healthz and the ranking only, at 5,000 and
+50,000 applications, no languages: the ranking's throughput against /healthz, its growth and queries, and its first
+view after a score change (≤ 250 ms at 50,000), with PASS/FAIL per target.
 """
 
 from __future__ import annotations
@@ -37,3 +43,17 @@ def seed_stages(conn: sa.Connection, call_id: int, shortlist: int = SHORTLIST) -
         "updated_at) SELECT :interview, application_id, :call, 3, 1 + (application_id * 37 % 400) / 100.0, "
         "1 + (application_id * 37 % 400) / 100.0, now() FROM stage_results WHERE stage_id = :cut AND advanced"),
         {**p, "cut": cut, "interview": interview})
+
+
+#: The pages `make bench-stages` drives (bench.pages' names): the ranking over three stages, and /healthz for its share.
+PAGES = {"/healthz (bare)", "ranking, 3 stages"}
+
+
+def main() -> None:
+    from bench import pages  # bench.pages seeds with seed_stages: imported here, not at the top, to avoid a cycle
+
+    pages.main(only=PAGES, languages=False)
+
+
+if __name__ == "__main__":
+    main()
