@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from fellowship.auth.models import Role
 from fellowship.auth.passwords import MAX_LENGTH, MIN_LENGTH
@@ -92,3 +102,23 @@ class ProfileForm(FellowshipForm):
                             description=_l("Deadlines are shown in the programme's time zone and in yours."))
     locale = language_field(_l("Language"), _l("The language of your pages and of the emails you receive."))
     submit = SubmitField(_l("Save"))
+
+
+class ScopeCheckboxes(SelectMultipleField):
+    """Scopes as a list of checkboxes (the template puts them in a fieldset with the label as its legend)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ApiTokenForm(FellowshipForm):
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("Where the token is used, e.g. \"University admissions sync\"."))
+    scopes = ScopeCheckboxes(_l("What the token may read"), validate_choice=False)
+    expires_on = DateField(_l("Expires on"), validators=[DataRequired()],
+                           description=_l("The token stops working after this day (UTC); at most a year ahead."))
+    submit = SubmitField(_l("Create token"))
+
+
+class RevokeTokenForm(FellowshipForm):
+    submit = SubmitField(_l("Revoke"))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from fellowship.auth import bp, invitations, services
+from fellowship.auth import bp, invitations, services, tokens
 from fellowship.auth.forms import (
     AcceptInvitationForm,
+    ApiTokenForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
@@ -16,13 +19,15 @@ from fellowship.auth.forms import (
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
+    RevokeTokenForm,
 )
 from fellowship.auth.sessions import forget_remember_cookie, keep_this_browser_logged_in, log_out_this_browser
 from fellowship.auth.tokens import TokenExpired, TokenInvalid
-from fellowship.errors import DomainError
+from fellowship.errors import DomainError, FieldError
 from fellowship.extensions import db, limiter, remote_address_and_email
 from fellowship.i18n import DEFAULT_LOCALE
 from fellowship.i18n.texts import current_locale
+from fellowship.models import utcnow
 from fellowship.navigation import safe_local_path
 from fellowship.timezones import zone_names
 
@@ -213,3 +218,49 @@ def profile():
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, logout_everywhere_form=LogoutEverywhereForm())
+
+
+# --- Personal access tokens for the JSON API --------------------------------------------------------------------
+
+def _token_page(form: ApiTokenForm, issued: tokens.IssuedToken | None = None):
+    user = current_user._get_current_object()
+    response = current_app.make_response(render_template(
+        "auth/api_tokens.html", form=form, issued=issued, tokens=tokens.tokens_of(user.id),
+        revoke_form=RevokeTokenForm(), now=utcnow(), max_days=tokens.MAX_LIFETIME_DAYS))
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a new secret: no cache keeps it
+    return response
+
+
+@bp.route("/profile/tokens", methods=["GET", "POST"])
+@login_required
+@limiter.limit("30 per hour", methods=["POST"])
+def api_tokens():
+    """Create and list personal access tokens; a new token's secret is shown in the answer to the POST, once (it is
+    never put in the session, which lives in a cookie, nor stored anywhere but as a hash)."""
+    form = ApiTokenForm()
+    form.scopes.choices = [(scope.value, scope.label) for scope in tokens.scopes_allowed(current_user)]
+    if request.method == "GET":
+        form.expires_on.data = utcnow().date() + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
+    issued = None
+    if form.validate_on_submit():
+        try:
+            issued = tokens.create_token(current_user, form.name.data or "", form.scopes.data or [],
+                                         form.expires_on.data)
+        except FieldError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            db.session.commit()
+            form = ApiTokenForm(formdata=None)
+            form.scopes.choices = [(scope.value, scope.label) for scope in tokens.scopes_allowed(current_user)]
+            form.expires_on.data = utcnow().date() + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
+    return _token_page(form, issued)
+
+
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id: int):
+    if tokens.revoke_token(current_user, token_id) is None:
+        abort(404)
+    db.session.commit()
+    flash(_("The token is revoked: it no longer works."), "success")
+    return redirect(url_for("auth.api_tokens"))
