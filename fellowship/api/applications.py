@@ -105,6 +105,7 @@ def sees_every_application(user: User) -> bool:
 @blp.route("")
 @token_required(Scope.APPLICATIONS_READ)
 @blp.arguments(ApplicationArgsSchema, location="query", as_kwargs=True)
+@blp.alt_response(400, response="BAD_REQUEST")
 @blp.response(200, ApplicationPageSchema)
 def list_applications(cursor: str | None = None, limit: int = 50, call_id: int | None = None,
                       status: str | None = None) -> Any:

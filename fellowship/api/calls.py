@@ -66,6 +66,7 @@ def call_out(call: Call) -> dict[str, Any]:
 
 @blp.route("")
 @blp.arguments(CallArgsSchema, location="query", as_kwargs=True)
+@blp.alt_response(400, response="BAD_REQUEST")
 @blp.response(200, CallPageSchema)
 def list_calls(cursor: str | None = None, limit: int = 50, status: str | None = None) -> Any:
     """Calls, oldest first: every call the public site shows (open and past, never drafts)."""
