@@ -23,6 +23,16 @@ PREFIX = "/api/v1"
 RESOURCE_MODULES = ("calls", "applications")
 
 
+#: Headers that come with some problems, documented on their responses.
+PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "The Bearer challenge (RFC 6750), naming the error for a token that "
+                                              "was sent but does not do.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait before the token's budget allows another request.",
+                          "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}},
+}
+
+
 class FellowshipApi(Api):
     """flask-smorest's Api with our error handling: its own handler would answer every error of the whole site in
     JSON, so it registers none (fellowship.api.errors answers errors under /api/ only), and its documented error
@@ -41,6 +51,8 @@ class FellowshipApi(Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 content_type = PROBLEM_CONTENT_TYPE
+            if status in PROBLEM_HEADERS:
+                response["headers"] = PROBLEM_HEADERS[status]
             prepare_response(response, self.spec, content_type)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}

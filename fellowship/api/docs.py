@@ -83,8 +83,9 @@ def _responses(spec: dict[str, Any], responses: dict[str, Any]) -> list[Reply]:
     for status, response in sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])):
         if "$ref" in response:
             response = spec["components"]["responses"][_ref_name(response["$ref"])]
-        content_type, media = next(iter(response.get("content", {}).items()), ("", {}))
-        schema = media.get("schema", {})
+        content: dict[str, dict[str, Any]] = response.get("content", {})
+        content_type, media = next(iter(content.items()), ("", {}))
+        schema: dict[str, Any] = media.get("schema", {})
         replies.append(Reply(status=status, description=response.get("description", ""), content_type=content_type,
                              schema=_type_of(schema) if schema else ""))
     return replies
