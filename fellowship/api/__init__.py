@@ -20,7 +20,7 @@ from fellowship.api.schemas import PROBLEM_CONTENT_TYPE, ProblemSchema
 
 PREFIX = "/api/v1"
 #: Resource modules, each with a flask_smorest Blueprint `blp` whose url_prefix starts with PREFIX.
-RESOURCE_MODULES = ("calls", "applications")
+RESOURCE_MODULES = ("calls", "applications", "reviews", "rankings", "fellows", "alumni")
 
 
 #: Headers that come with some problems, documented on their responses.

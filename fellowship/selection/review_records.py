@@ -121,17 +121,27 @@ def _scores(criteria: dict[int, Any], given: Sequence[tuple[int, int]]) -> list[
             for cid, criterion in criteria.items() if cid in by_criterion]
 
 
-def review_records(review_round: Round, *, after_id: int | None = None, limit: int = 50,
-                   application_id: int | None = None) -> list[ReviewRecord]:
-    """Up to `limit` submitted reviews of the round with an id above `after_id`, by id."""
+@dataclass(frozen=True, slots=True)
+class ReviewFilter:
+    """Which of the round's submitted reviews to read: after a review id, of one application, of one reviewer,
+    and only those that count (what a reviewer may still see of their own: not after a recusal or withdrawal)."""
+
+    after_id: int | None = None
+    application_id: int | None = None
+    reviewer_id: int | None = None
+    counted_only: bool = False
+
+
+def review_records(review_round: Round, which: ReviewFilter, limit: int) -> list[ReviewRecord]:
+    """Up to `limit` submitted reviews of the round that `which` selects, by id."""
     criteria = _criteria(review_round)
     if review_round.first:
-        return _first_round(review_round, criteria, after_id, limit, application_id)
-    return _later_round(review_round, criteria, after_id, limit, application_id)
+        return _first_round(review_round, criteria, which, limit)
+    return _later_round(review_round, criteria, which, limit)
 
 
-def _first_round(review_round: Round, criteria: dict[int, Any], after_id: int | None, limit: int,
-                 application_id: int | None) -> list[ReviewRecord]:
+def _first_round(review_round: Round, criteria: dict[int, Any], which: ReviewFilter,
+                 limit: int) -> list[ReviewRecord]:
     conflicted = exists().where(Conflict.application_id == Review.application_id,
                                 Conflict.reviewer_id == Review.reviewer_id)
     counted = and_(Assignment.status == AssignmentStatus.ACTIVE, ~conflicted)
@@ -144,10 +154,14 @@ def _first_round(review_round: Round, criteria: dict[int, Any], after_id: int | 
             .outerjoin(ApplicationScore, ApplicationScore.application_id == Review.application_id)
             .where(Review.call_id == review_round.call_id, Review.status == ReviewStatus.SUBMITTED)
             .order_by(Review.id).limit(limit))
-    if after_id is not None:
-        stmt = stmt.where(Review.id > after_id)
-    if application_id is not None:
-        stmt = stmt.where(Review.application_id == application_id)
+    if which.after_id is not None:
+        stmt = stmt.where(Review.id > which.after_id)
+    if which.application_id is not None:
+        stmt = stmt.where(Review.application_id == which.application_id)
+    if which.reviewer_id is not None:
+        stmt = stmt.where(Review.reviewer_id == which.reviewer_id)
+    if which.counted_only:
+        stmt = stmt.where(counted)
     rows = db.session.execute(stmt).all()
     given: dict[int, list[tuple[int, int]]] = {}
     if rows:
@@ -164,8 +178,8 @@ def _first_round(review_round: Round, criteria: dict[int, Any], after_id: int | 
             for r in rows]
 
 
-def _later_round(review_round: Round, criteria: dict[int, Any], after_id: int | None, limit: int,
-                 application_id: int | None) -> list[ReviewRecord]:
+def _later_round(review_round: Round, criteria: dict[int, Any], which: ReviewFilter,
+                 limit: int) -> list[ReviewRecord]:
     assert review_round.stage is not None
     stage_id = review_round.stage.id
     conflicted = exists().where(Conflict.application_id == StageReview.application_id,
@@ -181,10 +195,14 @@ def _later_round(review_round: Round, criteria: dict[int, Any], after_id: int | 
                                         StageScore.application_id == StageReview.application_id))
             .where(StageReview.stage_id == stage_id, StageReview.status == ReviewStatus.SUBMITTED)
             .order_by(StageReview.id).limit(limit))
-    if after_id is not None:
-        stmt = stmt.where(StageReview.id > after_id)
-    if application_id is not None:
-        stmt = stmt.where(StageReview.application_id == application_id)
+    if which.after_id is not None:
+        stmt = stmt.where(StageReview.id > which.after_id)
+    if which.application_id is not None:
+        stmt = stmt.where(StageReview.application_id == which.application_id)
+    if which.reviewer_id is not None:
+        stmt = stmt.where(StageReview.reviewer_id == which.reviewer_id)
+    if which.counted_only:
+        stmt = stmt.where(counted)
     return [ReviewRecord(id=r.id, application_id=r.application_id, reference=r.reference, reviewer_id=r.reviewer_id,
                          reviewer_name=r.full_name, stage_id=stage_id, stage_name=review_round.name,
                          round=review_round.position,
