@@ -44,11 +44,13 @@ MESSAGES = {
 RETRY_AFTER_SECONDS = 30
 
 
-def render_error(code: int, *, database_available: bool = True) -> tuple[str, int]:
-    """The error page for `code`. Its navigation normally names the logged-in user and their menus, which are
-    loaded from the database; when the database is unavailable (known, or found while rendering) the page is
-    rendered with a navigation that needs no user, so the error page itself never fails."""
-    title, message = MESSAGES.get(code, MESSAGES[500])
+def render_error(code: int, *, database_available: bool = True, message: str | None = None) -> tuple[str, int]:
+    """The error page for `code` (with `message` instead of the code's usual one, if given). Its navigation normally
+    names the logged-in user and their menus, which are loaded from the database; when the database is unavailable
+    (known, or found while rendering) the page is rendered with a navigation that needs no user, so the error page
+    itself never fails."""
+    title, usual = MESSAGES.get(code, MESSAGES[500])
+    message = message or usual
     if database_available:
         try:
             return render_template("errors/error.html", code=code, title=str(title), message=str(message)), code

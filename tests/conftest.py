@@ -7,6 +7,7 @@ test every table is emptied, so tests that commit (and worker processes that rea
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tempfile
@@ -158,6 +159,29 @@ def seaweed_server() -> Iterator[SeaweedServer]:
         yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def document_store(request: pytest.FixtureRequest, app: Flask, app_settings: dict[str, Any],
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each document store: the default folder, and a fresh key prefix of a private bucket on
+    SeaweedFS. The app, and any worker started after this fixture (list it before `worker`), use that store."""
+    if request.param == "folder":
+        yield "folder"
+        return
+    server: SeaweedServer = request.getfixturevalue("seaweed_server")
+    server.create_bucket("documents")
+    url = server.storage_url("documents", prefix=f"test-{os.getpid()}-{next(_store_numbers)}")
+    settings = {"STORAGE_URL": url, **server.env()}
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)  # boto3's default chain, as in production
+    monkeypatch.setitem(app.config, "STORAGE_URL", url)
+    for name, value in settings.items():
+        monkeypatch.setitem(app_settings, name, value)  # for worker_env
+    yield "s3"
+
+
+_store_numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="session")

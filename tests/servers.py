@@ -210,9 +210,11 @@ class SeaweedServer:
     def s3_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
 
-    def storage_url(self, bucket: str) -> str:
-        """The STORAGE_URL naming `bucket` on this server (the keys come from AWS_* in the environment)."""
-        return f"s3://{bucket}?endpoint={self.s3_endpoint}&region={self.region}"
+    def storage_url(self, bucket: str, prefix: str = "") -> str:
+        """The STORAGE_URL naming `bucket` (and a key prefix in it, if given) on this server (the keys come from
+        AWS_* in the environment)."""
+        path = f"/{prefix.strip('/')}" if prefix.strip("/") else ""
+        return f"s3://{bucket}{path}?endpoint={self.s3_endpoint}&region={self.region}"
 
     def env(self) -> dict[str, str]:
         """The credentials as the standard variables boto3 reads (for worker and web processes)."""
@@ -236,7 +238,9 @@ class SeaweedServer:
             f"-master.port={port['master']}", f"-master.port.grpc={port['master.grpc']}",
             # A one-node master: no saved raft state to wait out an election for on restart (about 20 s).
             "-master.resumeState=false", "-master.electionTimeout=1s", "-master.telemetry=false",
-            "-master.volumeSizeLimitMB=16", "-volume.max=8", "-volume.preStopSeconds=0",
+            # Small volumes, and room for many: each bucket is a collection that grows several volumes of its own
+            # (files are sparse until written, so a high count costs nothing).
+            "-master.volumeSizeLimitMB=16", "-volume.max=100", "-volume.preStopSeconds=0",
             f"-volume.port={port['volume']}", f"-volume.port.grpc={port['volume.grpc']}",
             "-filer", f"-filer.port={port['filer']}", f"-filer.port.grpc={port['filer.grpc']}",
             "-s3", f"-s3.port={port['s3']}", f"-s3.port.grpc={port['s3.grpc']}", "-s3.port.iceberg=0",

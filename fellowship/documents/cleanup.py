@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from fellowship.documents.storage import DocumentStorage
+from fellowship.documents.storage import DocumentStorage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def _delete_files(pairs: list[tuple[DocumentStorage, str]] | None) -> None:
     for storage, key in pairs or []:
         try:
             storage.delete(key)
-        except OSError as exc:  # an orphan file is harmless; a row without its file is not
+        except (OSError, StorageUnavailable) as exc:  # an orphan file is harmless; a row without its file is not
             log.warning("stored file %s not deleted: %s", key, exc)
 
 

@@ -77,8 +77,11 @@ def save_validated(application: Application, kind: DocumentKind, checked: Valida
         replaced = list(db.session.scalars(
             select(Document).where(Document.application_id == application.id, Document.kind == kind)))
     key = new_key()
-    storage.save(key, checked.data)
+    # Registered before the write: an object the store kept although the write reported a failure (a timeout
+    # after the data arrived) goes too, since no row will refer to it. A StorageUnavailable from the save is a
+    # DomainError for the caller to show; nothing has been written to the database yet.
     _after_rollback(session, storage, key)
+    storage.save(key, checked.data)
     for old in replaced:
         _after_commit(session, storage, old.storage_key)
         db.session.delete(old)

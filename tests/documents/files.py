@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfWriter
 
+from fellowship.documents.storage import S3Storage, get_storage
 from tests.conftest import submit_form
 
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
@@ -202,6 +203,17 @@ def uploads_dir(app: Flask) -> Path:
 
 
 def stored_files(app: Flask) -> dict[str, bytes]:
-    """Every file in the upload folder, by name."""
+    """Every file in the app's document store (its folder, or its bucket and prefix), by key."""
+    with app.app_context():
+        storage = get_storage()
+    if isinstance(storage, S3Storage):  # read as the bucket lists it, not through the app's own lookups
+        found: dict[str, bytes] = {}
+        pages = storage.client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket,
+                                                                           Prefix=storage.prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                body = storage.client.get_object(Bucket=storage.bucket, Key=item["Key"])["Body"].read()
+                found[item["Key"].removeprefix(storage.prefix)] = body
+        return found
     root = uploads_dir(app)
     return {p.name: p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}

@@ -55,7 +55,7 @@ def field_error(html: str) -> str:
 
 @pytest.mark.parametrize("content", [WINDOWS_EXE, LINUX_ELF], ids=["windows-exe", "linux-elf"])
 def test_a_renamed_executable_is_refused_with_a_clear_message_and_nothing_is_stored(
-        app, client, application, content):
+        app, client, application, content, document_store):
     login(client, "amani@example.org")
     before = stored_files(app)
     response = upload(client, application.id, content, name="cv.pdf")
@@ -112,7 +112,7 @@ def test_image_bytes_inside_a_scanned_pdf_that_spell_js_do_not_get_it_refused(ap
     (PDF, "other", "../../etc/passwd", "etc_passwd.pdf", "application/pdf"),
 ], ids=["pdf", "jpeg", "png", "png-named-pdf", "path-in-name"])
 def test_a_valid_file_is_stored_under_a_random_name_and_downloads_byte_identical(
-        app, client, application, content, kind, name, stored_name, content_type):
+        app, client, application, content, kind, name, stored_name, content_type, document_store):
     login(client, "amani@example.org")
     before = stored_files(app)
     response = upload(client, application.id, content, name=name, kind=kind, follow_redirects=True)
@@ -136,7 +136,7 @@ def test_a_valid_file_is_stored_under_a_random_name_and_downloads_byte_identical
     assert download.headers["Cache-Control"] == "private, no-store"
 
 
-def test_a_new_cv_replaces_the_old_one_but_other_documents_accumulate(app, client, application):
+def test_a_new_cv_replaces_the_old_one_but_other_documents_accumulate(app, client, application, document_store):
     login(client, "amani@example.org")
     upload(client, application.id, PDF, name="old-cv.pdf", kind="cv")
     old_key = db.session.scalars(select(Document.storage_key)).one()
@@ -155,7 +155,7 @@ def test_a_new_cv_replaces_the_old_one_but_other_documents_accumulate(app, clien
     assert re.search(r"Passport page:\s*<span class=\"tag tag-missing\">Missing", page)
 
 
-def test_the_applicant_removes_a_document_and_its_file(app, client, application):
+def test_the_applicant_removes_a_document_and_its_file(app, client, application, document_store):
     login(client, "amani@example.org")
     upload(client, application.id, PDF, name="cv.pdf")
     document = db.session.scalars(select(Document)).one()
@@ -211,7 +211,8 @@ def reference_letter_for(application) -> Document:
     return letter
 
 
-def test_only_the_owner_and_staff_can_download_and_only_staff_a_reference_letter(app, client, application):
+def test_only_the_owner_and_staff_can_download_and_only_staff_a_reference_letter(
+        app, client, application, document_store):
     other_app = ApplicationFactory(applicant=UserFactory(email="bola@example.org"))
     UserFactory(email="staff@example.org", roles=[Role.STAFF])
     UserFactory(email="reviewer@example.org", roles=[Role.REVIEWER])

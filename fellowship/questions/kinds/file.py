@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import FileField
 
 from fellowship.documents.cleanup import delete_after_rollback
-from fellowship.documents.storage import get_storage, new_key
+from fellowship.documents.storage import StorageUnavailable, get_storage, new_key
 from fellowship.documents.validation import MB, InvalidDocument, check_file
 from fellowship.extensions import db
 from fellowship.questions.kinds.base import AnswerError, ExportColumn, Kind, QuestionKind
@@ -56,8 +56,11 @@ class File(Kind):
             raise AnswerError(str(exc)) from exc
         storage = get_storage()
         key = new_key()
-        storage.save(key, checked.data)
-        delete_after_rollback(db.session(), storage, key)
+        delete_after_rollback(db.session(), storage, key)  # before the write: see documents.services
+        try:
+            storage.save(key, checked.data)
+        except StorageUnavailable as exc:  # beside the field; the section's other answers are still saved
+            raise AnswerError(str(exc)) from exc
         return {"key": key, "filename": checked.filename, "content_type": checked.content_type, "size": checked.size}
 
     def form_field(self, question: Question, locale: str | None) -> UnboundField:
