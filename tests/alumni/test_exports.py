@@ -15,7 +15,9 @@ from fellowship.auth.models import Role
 from fellowship.extensions import db
 from tests.alumni.test_outcomes import build_fixture
 from tests.conftest import login, submit_form
+from tests.documents.files import stored_files
 from tests.factories import UserFactory
+from tests.servers import wait_until
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
@@ -43,7 +45,7 @@ def test_small_export_streams_directly_without_a_job(client, app_ctx, staff):
 
 
 def test_large_export_runs_as_a_job_with_progress_and_downloads_for_its_creator(client, app, app_ctx, staff,
-                                                                               monkeypatch):
+                                                                               monkeypatch, document_store):
     monkeypatch.setitem(app.config, "EXPORT_INLINE_LIMIT", 2)
     build_fixture()
     login(client, staff.email)
@@ -86,7 +88,7 @@ def test_large_export_runs_as_a_job_with_progress_and_downloads_for_its_creator(
     assert admin_client.get(f"/staff/exports/{job.id}/download").status_code == 200
 
 
-def test_large_xlsx_export_job_writes_every_row(client, app, app_ctx, staff, monkeypatch):
+def test_large_xlsx_export_job_writes_every_row(client, app, app_ctx, staff, monkeypatch, document_store):
     monkeypatch.setitem(app.config, "EXPORT_INLINE_LIMIT", 5)
     build_fixture()
     login(client, staff.email)
@@ -97,3 +99,29 @@ def test_large_xlsx_export_job_writes_every_row(client, app, app_ctx, staff, mon
     assert download.status_code == 200 and download.mimetype == exports.XLSX_MIMETYPE
     rows = list(load_workbook(io.BytesIO(download.get_data())).active.iter_rows(values_only=True))
     assert list(rows[0]) == exports.ALUMNI_HEADER and len(rows) == 7
+
+
+@pytest.mark.worker
+def test_an_export_built_by_a_worker_process_is_kept_in_the_store_and_downloads_through_the_web(
+        client, app, app_ctx, staff, monkeypatch, document_store, worker):
+    """The worker writes the file into the configured store (a bucket on S3), and the web process reads it there."""
+    monkeypatch.setitem(app.config, "EXPORT_INLINE_LIMIT", 2)
+    build_fixture()
+    before = stored_files(app)
+    login(client, staff.email)
+    assert submit_form(client, "/staff/alumni/export", {"file_format": "csv"}).status_code == 302
+    job_id = db.session.scalars(select(ExportJob.id)).one()
+
+    def finished() -> ExportJob | None:
+        db.session.expire_all()
+        job = db.session.get_one(ExportJob, job_id)
+        return job if job.status in (ExportStatus.DONE, ExportStatus.FAILED) else None
+
+    job = wait_until(finished, timeout=60, message=f"the worker did not finish the export:\n{worker.log()[-3000:]}")
+    assert job.status is ExportStatus.DONE, job.error
+    new = {key: data for key, data in stored_files(app).items() if key not in before}
+    assert list(new) == [job.storage_key]
+    download = client.get(f"/staff/exports/{job.id}/download")
+    assert download.status_code == 200 and download.get_data() == new[job.storage_key]
+    rows = _csv_rows(download.get_data())
+    assert rows[0] == exports.ALUMNI_HEADER and len(rows) == 7
