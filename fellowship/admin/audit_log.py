@@ -35,7 +35,16 @@ from fellowship.i18n.texts import Texts, current_locale
 from fellowship.interviews.models import InterviewBooking, InterviewScore, InterviewSlot
 from fellowship.notifications.models import OutboxMessage
 from fellowship.questions.models import Question, Questionnaire, QuestionnaireSection
-from fellowship.selection.models import Assignment, CallReviewer, Conflict, DecisionOutcome, Review, SelectionStage
+from fellowship.selection.models import (
+    Assignment,
+    CallReviewer,
+    Conflict,
+    DecisionOutcome,
+    Review,
+    SelectionStage,
+    StageAssignment,
+)
+from fellowship.selection.models.stages import stage_name
 from fellowship.spreadsheets import csv_cell
 from fellowship.timezones import is_valid_zone
 from fellowship.words import N_
@@ -102,6 +111,8 @@ SENTENCES: dict[str, str | tuple[str, str]] = {
     "selection.auto_assigned": N_("%(actor)s assigned reviewers in %(object)s automatically (%(assignments)s "
                                   "assignments)"),
     "selection.unassigned": N_("%(actor)s took back the assignment of %(object)s"),
+    "selection.reassigned": N_("%(actor)s gave %(object)s to another reviewer"),
+    "selection.round_assigned": N_("%(actor)s assigned %(object)s"),
     "selection.automatic_conflicts_added": N_("%(actor)s found %(added)s conflicts of interest in %(object)s"),
     "selection.conflict_declared": N_("%(actor)s declared a conflict of interest with %(object)s"),
     "selection.recused": N_("%(actor)s stepped back from reviewing %(object)s"),
@@ -190,6 +201,7 @@ ACTION_NAMES: dict[str, str] = {
     "selection.assigned": N_("Assigned"),
     "selection.auto_assigned": N_("Auto assigned"),
     "selection.unassigned": N_("Unassigned"),
+    "selection.reassigned": N_("Reassigned"),
     "selection.automatic_conflicts_added": N_("Automatic conflicts added"),
     "selection.conflict_declared": N_("Conflict declared"),
     "selection.recused": N_("Recused"),
@@ -284,6 +296,7 @@ DETAIL_LABELS: dict[str, str] = {
     "old_override": N_("old override"), "old_status": N_("old status"), "outcome": N_("outcome"),
     "overdue": N_("overdue"), "pending": N_("pending"), "position": N_("position"), "previous": N_("previous"),
     "questionnaire_id": N_("questionnaire id"), "queued": N_("queued"), "reason": N_("reason"),
+    "from_reviewer_id": N_("from reviewer id"), "to_reviewer_ids": N_("to reviewer ids"),
     "template": N_("template"),
     "recipient": N_("recipient"), "recommendation": N_("recommendation"), "recovered": N_("recovered"),
     "referee_id": N_("referee id"), "referees_invited": N_("referees invited"), "reference": N_("reference"),
@@ -380,7 +393,7 @@ def _reviewer_and_application(model: Any) -> Callable[[Sequence[int]], dict[int,
     """Names of rows that tie a reviewer to an application (assignments, reviews, conflicts)."""
     reviewer = aliased(User)
     templates = {Assignment: N_("%(ref)s to %(name)s"), Review: N_("the review of %(ref)s by %(name)s"),
-                 Conflict: "%(ref)s"}
+                 Conflict: "%(ref)s", StageAssignment: N_("%(ref)s to %(name)s")}
 
     def names(ids: Sequence[int]) -> dict[int, str]:
         rows = db.session.execute(
@@ -428,7 +441,8 @@ def _names_of_export_jobs(ids: Sequence[int]) -> dict[int, str]:
 def _names_of_stages(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.execute(select(SelectionStage.id, SelectionStage.name, Call.title)
                               .join(Call, Call.id == SelectionStage.call_id).where(SelectionStage.id.in_(ids)))
-    return {row.id: _("the stage “%(stage)s” of “%(title)s”", stage=row.name, title=row.title) for row in rows}
+    return {row.id: _("the stage “%(stage)s” of “%(title)s”", stage=stage_name(row.name), title=row.title)
+            for row in rows}
 
 
 def _candidate_in_stage(model: Any) -> Callable[[Sequence[int]], dict[int, str]]:
@@ -440,7 +454,7 @@ def _candidate_in_stage(model: Any) -> Callable[[Sequence[int]], dict[int, str]]
             .join(Application, Application.id == model.application_id)
             .join(SelectionStage, SelectionStage.id == model.stage_id).where(model.id.in_(ids)))
         return {row.id: _("%(reference)s (%(stage)s)", reference=_reference(row.reference, row.aid),
-                          stage=row.name) for row in rows}
+                          stage=stage_name(row.name)) for row in rows}
 
     return names
 
@@ -449,7 +463,8 @@ def _names_of_slots(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.execute(select(InterviewSlot.id, InterviewSlot.starts_at, SelectionStage.name)
                               .join(SelectionStage, SelectionStage.id == InterviewSlot.stage_id)
                               .where(InterviewSlot.id.in_(ids)))
-    return {row.id: _("%(stage)s, %(when)s UTC", stage=row.name, when=row.starts_at.strftime("%Y-%m-%d %H:%M"))
+    return {row.id: _("%(stage)s, %(when)s UTC", stage=stage_name(row.name),
+                      when=row.starts_at.strftime("%Y-%m-%d %H:%M"))
             for row in rows}
 
 
@@ -517,6 +532,7 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
     "Document": ObjectKind(N_("Document"), _names_of_documents),
     "Referee": ObjectKind(N_("Referee"), _names_of_referees),
     "Assignment": ObjectKind(N_("Review assignment"), _reviewer_and_application(Assignment)),
+    "StageAssignment": ObjectKind(N_("Review round assignment"), _reviewer_and_application(StageAssignment)),
     "Review": ObjectKind(N_("Review"), _reviewer_and_application(Review)),
     "Conflict": ObjectKind(N_("Conflict of interest"), _reviewer_and_application(Conflict)),
     "CallReviewer": ObjectKind(N_("Panel member"), _names_of_panel_members),

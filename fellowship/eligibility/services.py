@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
@@ -27,6 +28,7 @@ from fellowship.calls.services import lock_call
 from fellowship.eligibility.rules import ApplicationSnapshot, CallRules, Outcome, evaluate
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.i18n.texts import SOURCE_LOCALE
 from fellowship.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -103,15 +105,21 @@ def _screen_batch(rules: CallRules, applications: Sequence[Application]) -> dict
     }
     now = utcnow()
     decisions: dict[int, bool] = {}
+    # Evaluated in English: each reason is kept as a message (to_json) every reader sees in their own language,
+    # and its English text (str) for the record, whatever language the screening runs in.
+    with force_locale(SOURCE_LOCALE):
+        every_outcome = {a.id: evaluate(snapshots[a.id], rules) for a in applications}
     for application in applications:
-        outcomes: dict[str, Outcome] = evaluate(snapshots[application.id], rules)
+        outcomes: dict[str, Outcome] = every_outcome[application.id]
         for rule, outcome in outcomes.items():
             result = existing.get((application.id, rule))
+            reason, message = str(outcome.reason), outcome.reason.to_json()
             if result is None:
                 db.session.add(EligibilityResult(application_id=application.id, rule=rule, passed=outcome.passed,
-                                                 reason=outcome.reason, checked_at=now))
+                                                 reason=reason, reason_message=message, checked_at=now))
             else:
-                result.passed, result.reason, result.checked_at = outcome.passed, outcome.reason, now
+                result.passed, result.reason, result.reason_message, result.checked_at = (
+                    outcome.passed, reason, message, now)
         application.eligible = all(o.passed for o in outcomes.values())
         if application.status in SCREENED_STATUSES:
             application.status = _status_for(decided_eligible(application))

@@ -317,7 +317,7 @@ def timeline(fellow: Fellow) -> Timeline:
         [(_("Reference"), application.reference or ""), (_("Cohort"), f"{call.year} · {call.title}")])
     if decision is not None:
         add(decision.sent_at or decision.decided_at, "decision",
-            _("Decision: %(outcome)s", outcome=decision.outcome.label.lower()), [(_("Reason"), decision.reason or "")])
+            _("Decision: %(outcome)s", outcome=decision.outcome.label.lower()), [(_("Reason"), decision.shown_reason)])
     if offer is not None and offer.responded_at is not None:
         add(offer.responded_at, "offer", _("Offer %(status)s", status=offer.status.label.lower()))
     add(fellow.arrival_date, "fellowship", _("Arrived in Japan"),

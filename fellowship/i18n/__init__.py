@@ -137,6 +137,7 @@ def _template_ngettext(context: Context, singular: str, plural: str, num: int, /
 
 
 def init_app(app: Flask) -> None:
+    from fellowship.i18n.messages import shown_message
     from fellowship.i18n.texts import Texts, current_locale
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
@@ -164,6 +165,8 @@ def init_app(app: Flask) -> None:
 
     # {{ application.locale|language_name }}: "French" for an English reader, "français" for a French one.
     app.add_template_filter(language_name, "language_name")
+    # {{ row.reason_message|stored_message(row.reason) }}: a sentence the system stored, in the reader's language.
+    app.add_template_filter(shown_message, "stored_message")
 
     @app.context_processor
     def language_globals() -> dict[str, Any]:

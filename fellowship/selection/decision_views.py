@@ -42,7 +42,8 @@ class FromProposalForm(FellowshipForm):
 @roles_required(*STAFF)
 def call_decisions(call_id: int):
     call = db.get_or_404(Call, call_id)
-    stmt = (select(Decision.id, Decision.outcome, Decision.reason, Decision.waitlist_position, Decision.sent_at,
+    stmt = (select(Decision.id, Decision.outcome, Decision.reason, Decision.reason_message, Decision.waitlist_position,
+                   Decision.sent_at,
                    Application.id.label("application_id"), Application.reference, Application.given_name,
                    Application.family_name, Application.region, Offer.status.label("offer_status"),
                    Offer.expires_at.label("offer_expires_at"), Offer.decline_reason)

@@ -19,7 +19,7 @@ from fellowship.calls.models import Call
 from fellowship.calls.services import lock_call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
-from fellowship.geo import region_name
+from fellowship.i18n.messages import StoredMessage
 from fellowship.models import utcnow
 from fellowship.notifications.models import MessageStatus, OutboxMessage
 from fellowship.notifications.services import public_link, queue_email
@@ -32,6 +32,7 @@ from fellowship.selection.models import (
     SelectionStage,
     StageResult,
 )
+from fellowship.selection.reasons import REASONS
 from fellowship.signals import offer_accepted
 from fellowship.timezones import format_for_viewer
 
@@ -94,7 +95,10 @@ def _record_decision(application: Application, outcome: DecisionOutcome, reason:
         decision = Decision(call_id=application.call_id, application_id=application.id, outcome=outcome)
         db.session.add(decision)
     previous = decision.outcome if decision.id else None
-    decision.outcome, decision.reason = outcome, reason.strip()
+    if isinstance(reason, StoredMessage):  # a reason the system gave: each reader sees it in their language
+        decision.outcome, decision.reason, decision.reason_message = outcome, reason.english(), reason.to_json()
+    else:  # typed by staff: kept as typed
+        decision.outcome, decision.reason, decision.reason_message = outcome, reason.strip(), None
     decision.waitlist_position = waitlist_position if outcome is DecisionOutcome.WAITLIST else None
     decision.decided_by_id, decision.decided_at = (by.id if by else None), utcnow()
     db.session.flush()
@@ -114,16 +118,16 @@ def record_proposed_decisions(call: Call, selected: list[int], waitlist: list[in
     count = 0
     for rank, application_id in enumerate(selected, start=1):
         _record_decision(applications[application_id], DecisionOutcome.ACCEPT,
-                         reasons.get(application_id, f"Selected (rank {rank})."), by)
+                         reasons.get(application_id, REASONS("selected_rank", rank=rank)), by)
         count += 1
     for position, application_id in enumerate(waitlist, start=1):
         _record_decision(applications[application_id], DecisionOutcome.WAITLIST,
-                         reasons.get(application_id, f"Waitlist position {position}."), by,
+                         reasons.get(application_id, REASONS("waitlist_position", position=position)), by,
                          waitlist_position=position)
         count += 1
     for application_id in rejected:
         _record_decision(applications[application_id], DecisionOutcome.REJECT,
-                         reasons.get(application_id, "Not selected this year."), by)
+                         reasons.get(application_id, REASONS("not_selected")), by)
         count += 1
     return count
 
@@ -354,15 +358,18 @@ def promote_next(call: Call, freed_offer: Offer) -> Application | None:
     return None
 
 
-def _offer_promoted(call: Call, application_id: int, freed_offer: Offer, explanation: str) -> Application:
+def _offer_promoted(call: Call, application_id: int, freed_offer: Offer,
+                    explanation: StoredMessage) -> Application:
     """The waitlisted application (already moved to accepted) gets its decision changed and a new offer."""
     application = db.session.get_one(Application, application_id)
     db.session.refresh(application, ["status"])
     decision = db.session.scalars(select(Decision).where(Decision.application_id == application_id)).one()
     decision.outcome, decision.waitlist_position = DecisionOutcome.ACCEPT, None
-    # Stored as written, in the language of whoever (or whatever task) recorded it, like any decision's reason.
-    decision.reason = _("Promoted from the waitlist when offer %(offer)d was %(status)s: %(explanation)s",
-                        offer=freed_offer.id, status=freed_offer.status.label.lower(), explanation=explanation)
+    # A message each reader sees in their language (the English kept for the record), whoever or whatever task
+    # recorded it.
+    reason = REASONS("promoted", offer=freed_offer.id, status=freed_offer.status.value,
+                     explanation=explanation.to_json())
+    decision.reason, decision.reason_message = reason.english(), reason.to_json()
     offer = _make_offer(call, application, utcnow(), promoted_from=freed_offer)
     applicant = db.session.get_one(User, application.applicant_id)
     queue_email(applicant.email, "selection/offer_promoted", dedupe_key=f"promotion:{offer.id}",
@@ -395,8 +402,8 @@ class ProposalPlan:
     rejected: list[int]
     #: Not decided: they need reviews (never rejected for a missing review); staff decide each one.
     needs_reviews: list[LackingReviews]
-    #: Application id -> the decision's reason: what decided it (the rank, a quota seat, the chair).
-    reasons: dict[int, str]
+    #: Application id -> the decision's reason: what decided it (the rank, a quota seat, the chair), as a message.
+    reasons: dict[int, StoredMessage]
 
 
 @dataclass(frozen=True)
@@ -407,8 +414,8 @@ class ProposalDecisions:
     needs_reviews: list[LackingReviews]
 
 
-def _not_shortlisted_at(application_ids: list[int]) -> dict[int, str]:
-    """Application id -> the name of the confirmed shortlist it did not advance at (one query)."""
+def _not_shortlisted_at(application_ids: list[int]) -> dict[int, str | None]:
+    """Application id -> the stored name of the confirmed shortlist it did not advance at (one query)."""
     if not application_ids:
         return {}
     rows = db.session.execute(
@@ -438,31 +445,28 @@ def plan_from_proposal(call: Call, waitlist_size: int) -> ProposalPlan:
     rank = {c.application_id: n for n, c in enumerate(sorted((c for c in candidates if c.score is not None),
                                                              key=_rank_key), start=1)}
     region = {c.application_id: c.region for c in candidates}
-    quota_regions = ", ".join(sorted({region_name(region[i]) for i in proposal.by_quota}))
-    reasons: dict[int, str] = {}
+    quota_regions = sorted({name for i in proposal.by_quota if (name := region[i])})
+    reasons: dict[int, StoredMessage] = {}
     for application_id in proposal.selected:
         if application_id in proposal.included:
-            reasons[application_id] = _("Selected: included by the chair.")
+            reasons[application_id] = REASONS("selected_included")
         elif application_id in proposal.by_quota:
-            reasons[application_id] = _("Selected: rank %(rank)d, to meet the %(region)s quota.",
-                                        rank=rank[application_id], region=region_name(region[application_id]))
+            reasons[application_id] = REASONS("selected_quota", rank=rank[application_id],
+                                              region=region[application_id])
         else:
-            reasons[application_id] = _("Selected: rank %(rank)d.", rank=rank[application_id])
+            reasons[application_id] = REASONS("selected_rank", rank=rank[application_id])
     for position, application_id in enumerate(waitlist, start=1):
-        reasons[application_id] = _("Waitlist position %(position)d (rank %(rank)d).", position=position,
-                                    rank=rank[application_id])
-        if application_id in proposal.passed_over:
-            reasons[application_id] += " " + _("Ranked above a candidate selected for a quota seat (%(regions)s): the "
-                                               "quota, not the rank, decided.", regions=quota_regions)
+        key = "waitlist_rank_passed_over" if application_id in proposal.passed_over else "waitlist_rank"
+        extra = {"regions": quota_regions} if application_id in proposal.passed_over else {}
+        reasons[application_id] = REASONS(key, position=position, rank=rank[application_id], **extra)
     cut_at = _not_shortlisted_at(rejected)
     for application_id in rejected:
         if application_id in proposal.excluded:
-            reasons[application_id] = _("Not selected: excluded by the chair.")
+            reasons[application_id] = REASONS("not_selected_excluded")
         elif application_id in cut_at:
-            reasons[application_id] = _("Not shortlisted at %(stage)s.", stage=cut_at[application_id])
+            reasons[application_id] = REASONS("not_shortlisted_at", stage=cut_at[application_id])
         elif application_id in rank:
-            reasons[application_id] = _("Not selected: rank %(rank)d, below the places and the waitlist.",
-                                        rank=rank[application_id])
+            reasons[application_id] = REASONS("not_selected_rank", rank=rank[application_id])
     return ProposalPlan(selected=list(proposal.selected), waitlist=waitlist, rejected=rejected,
                         needs_reviews=needs_reviews, reasons=reasons)
 

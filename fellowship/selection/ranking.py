@@ -42,6 +42,7 @@ from fellowship.calls.models import Call, RegionalQuota
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.geo import region_name
+from fellowship.i18n.messages import StoredMessage
 from fellowship.models import utcnow
 from fellowship.pagination import Page, paginate
 from fellowship.selection import stages
@@ -57,6 +58,7 @@ from fellowship.selection.models import (
     StageResult,
     StageScore,
 )
+from fellowship.selection.reasons import REASONS
 from fellowship.words import COUNTED_WORDS, N_
 
 log = logging.getLogger(__name__)
@@ -171,9 +173,6 @@ def _rank_key(candidate: Candidate) -> tuple[bool, Score, int]:
     """Best score first, unscored last, ties broken by application id so the order is always the same."""
     return (candidate.score is None, -(candidate.score or 0), candidate.application_id)
 
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 #: Each line a proposal's explanation may hold, by key: its message, filled with the line's parameters in the
@@ -389,10 +388,10 @@ def propose_selection(candidates: Sequence[Candidate], places: int, quotas: Mapp
 
 @dataclass(frozen=True, slots=True)
 class Promotion:
-    """Whom to offer a freed place (None: nobody) and why."""
+    """Whom to offer a freed place (None: nobody) and why (a message of selection.reasons, kept in the decision)."""
 
     application_id: int | None
-    explanation: str
+    explanation: StoredMessage
 
 
 def promotion_candidate(selected_ids: Iterable[int], waitlist_ids_in_order: Sequence[int],
@@ -408,9 +407,9 @@ def promotion_candidate(selected_ids: Iterable[int], waitlist_ids_in_order: Sequ
     holding_set = set(holding)
     waitlist = [i for i in waitlist_ids_in_order if i != freed_id and i not in holding_set]
     if not waitlist:
-        return Promotion(None, "The waitlist is empty: the place stays free.")
+        return Promotion(None, REASONS("waitlist_empty"))
     if len(holding) >= places:
-        return Promotion(None, f"All {_plural(places, 'place')} are still taken: nobody is promoted.")
+        return Promotion(None, REASONS("places_taken", num=places))
     counts: dict[str | None, int] = {}
     for i in holding:
         counts[regions.get(i)] = counts.get(regions.get(i), 0) + 1
@@ -429,17 +428,12 @@ def promotion_candidate(selected_ids: Iterable[int], waitlist_ids_in_order: Sequ
     for region in order:
         best = best_from[region]
         if best is not None:
-            minimum = minimum_seats(quotas[region], places)
-            why = (f"the best-ranked waitlisted candidate from {region} is promoted to keep at least {minimum} of "
-                   f"{places} places ({quotas[region]}%) for {region}")
-            if best != waitlist[0]:
-                why += ", ahead of higher-ranked candidates from other regions"
-            return Promotion(best, why[0].upper() + why[1:] + ".")
+            key = "promoted_for_quota" if best == waitlist[0] else "promoted_for_quota_ahead"
+            return Promotion(best, REASONS(key, region=region, minimum=minimum_seats(quotas[region], places),
+                                           places=places, percent=quotas[region]))
     if short:
-        return Promotion(waitlist[0], f"No waitlisted candidate from {', '.join(short)} can restore "
-                                      f"{'its quota' if len(short) == 1 else 'their quotas'}: the best-ranked "
-                                      f"waitlisted candidate is promoted.")
-    return Promotion(waitlist[0], "Every quota stays met: the best-ranked waitlisted candidate is promoted.")
+        return Promotion(waitlist[0], REASONS("quotas_unrestorable", num=len(short), regions=short))
+    return Promotion(waitlist[0], REASONS("quotas_stay_met"))
 
 
 # --- Reading the call's ranking from the database ---------------------------------------------------------------

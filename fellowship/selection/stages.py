@@ -55,6 +55,7 @@ from fellowship.auth.models import User
 from fellowship.calls.models import Call, CallStatus
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.i18n.messages import StoredMessage
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
 from fellowship.selection.models import (
@@ -68,6 +69,8 @@ from fellowship.selection.models import (
     StageResult,
     StageScore,
 )
+from fellowship.selection.models.stages import DEFAULT_STAGE_NAME, stage_name
+from fellowship.selection.reasons import REASONS
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +142,17 @@ def configurable_reason(call: Call) -> str | None:
     return None
 
 
+def _recorded_name(stage: SelectionStage) -> str:
+    """The stage's name for the audit log: as staff typed it, else the default in English (the source)."""
+    return stage.custom_name or DEFAULT_STAGE_NAME
+
+
 def ensure_stages(call: Call) -> list[SelectionStage]:
     """The call's stages, creating its one review round first if it has none (a call made before stages)."""
     stages = stages_of(call.id)
     if not stages:
-        stage = SelectionStage(call_id=call.id, position=1, kind=StageKind.REVIEW, name="Review", weight=100,
+        # No stored name: the default name, shown in each reader's language until staff rename the stage.
+        stage = SelectionStage(call_id=call.id, position=1, kind=StageKind.REVIEW, custom_name=None, weight=100,
                                blind=call.blind_review)
         db.session.add(stage)
         db.session.flush()
@@ -192,7 +201,7 @@ def add_stage(call: Call, settings: StageSettings, by: User) -> SelectionStage:
     db.session.add(stage)
     db.session.flush()
     record("selection.stage_added", stage, actor_id=by.id, call_id=call.id, kind=stage.kind.value,
-           name=stage.name, position=stage.position, weight=stage.weight)
+           name=_recorded_name(stage), position=stage.position, weight=stage.weight)
     log.info("stage %s (%s) added to call %s", stage.id, stage.kind.value, call.id)
     return stage
 
@@ -207,15 +216,19 @@ def update_stage(call: Call, stage: SelectionStage, settings: StageSettings, by:
         raise DomainError(_("This shortlist has been confirmed: it can no longer be changed."))
     if call.status is CallStatus.DECIDED:
         raise DomainError(_("Decisions have been recorded: the stages can no longer be changed."))
-    before = {"kind": stage.kind.value, "name": stage.name, "weight": stage.weight,
+    before = {"kind": stage.kind.value, "name": _recorded_name(stage), "weight": stage.weight,
               "advance_count": stage.advance_count, "advance_by_quota": stage.advance_by_quota}
-    stage.kind, stage.name, stage.weight = settings.kind, settings.name.strip(), settings.weight
+    name = settings.name.strip()
+    # A default-named stage saved with the default as shown (in the editor's language) keeps the default, so it
+    # still reads in each reader's language; any other name is the one staff chose.
+    keeps_default = stage.custom_name is None and name in (str(stage.name), DEFAULT_STAGE_NAME)
+    stage.kind, stage.custom_name, stage.weight = settings.kind, None if keeps_default else name, settings.weight
     stage.reviewers_per_application = settings.reviewers_per_application
     stage.due_at, stage.blind = settings.due_at, settings.blind
     stage.advance_count, stage.advance_by_quota = settings.advance_count, settings.advance_by_quota
     db.session.flush()
     record("selection.stage_changed", stage, actor_id=by.id, call_id=call.id, before=before,
-           after={"kind": stage.kind.value, "name": stage.name, "weight": stage.weight,
+           after={"kind": stage.kind.value, "name": _recorded_name(stage), "weight": stage.weight,
                   "advance_count": stage.advance_count, "advance_by_quota": stage.advance_by_quota})
     return stage
 
@@ -230,7 +243,7 @@ def remove_stage(call: Call, stage: SelectionStage, by: User) -> None:
     if stage is first_review_stage(stages):
         raise DomainError(_("The first review round owns the call's rubric and reviews: it cannot be removed."))
     record("selection.stage_removed", stage, actor_id=by.id, call_id=call.id, kind=stage.kind.value,
-           name=stage.name, position=stage.position)
+           name=_recorded_name(stage), position=stage.position)
     db.session.delete(stage)
     db.session.flush()
     # Close the gap in two steps (the unique position must hold after each statement).
@@ -314,7 +327,7 @@ def scoring_of(stages: Sequence[SelectionStage], before: int | None = None) -> S
     else:
         weighted = tuple(w for w in weighted if w.weight > 0)
     if not weighted:
-        weighted = (Weighted(first.id if first else 0, first.name if first else "Review", 100, True),)
+        weighted = (Weighted(first.id if first else 0, first.name if first else stage_name(None), 100, True),)
     cut = last_cut_before(stages, before)
     return Scoring(weighted, cut.id if cut else None)
 
@@ -383,7 +396,8 @@ class CutLine:
     rank: int | None
     score: Decimal | None
     advances: bool
-    reason: str
+    #: Why, as a message shown in the reader's language (stored with the result once confirmed).
+    reason: StoredMessage
     adjustment: str | None = None
     adjustment_reason: str | None = None
 
@@ -417,7 +431,6 @@ def _candidates_query(stage: SelectionStage, scoring: Scoring) -> Any:
 def propose_cut(call: Call, stage: SelectionStage) -> Cut:
     """Who the shortlist advances: the top `advance_count` by the stages before it, the call's quotas applied to
     those places when `advance_by_quota`, after the chair's adjustments (the ranking's own propose_selection)."""
-    from fellowship.geo import region_name
     from fellowship.selection.ranking import Candidate, _rank_key, propose_selection, quotas_of
 
     if stage.kind is not StageKind.SHORTLIST:
@@ -439,18 +452,17 @@ def propose_cut(call: Call, stage: SelectionStage) -> Cut:
         r = by_id[application_id]
         rank = ranked.get(application_id)
         if application_id in proposal.included:
-            why = _("Advances: included by the chair.")
+            why = REASONS("advances_included")
         elif application_id in proposal.excluded:
-            why = _("Does not advance: excluded by the chair.")
+            why = REASONS("not_advancing_excluded")
         elif application_id in proposal.by_quota:
-            why = _("Advances: rank %(rank)d, to meet the %(region)s quota.", rank=rank or 0,
-                    region=region_name(r.region))
+            why = REASONS("advances_quota", rank=rank or 0, region=r.region)
         elif advances:
-            why = _("Advances: rank %(rank)d.", rank=rank or 0)
+            why = REASONS("advances_rank", rank=rank or 0)
         elif rank is None:
-            why = _("Does not advance: no score in the stages before the shortlist.")
+            why = REASONS("not_advancing_unscored")
         else:
-            why = _("Does not advance: rank %(rank)d, below the %(n)d places.", rank=rank, n=stage.advance_count)
+            why = REASONS("not_advancing_rank", rank=rank, n=stage.advance_count)
         return CutLine(application_id, r.reference, " ".join(p for p in (r.given_name, r.family_name) if p),
                        r.region, rank, r.score, advances, why,
                        AdjustmentAction(r.action).value if r.action else None, r.reason)
@@ -511,7 +523,8 @@ def confirm_advancing(call: Call, stage: SelectionStage, by: User) -> Cut:
         raise DomainError(_("Confirm the earlier shortlist first."))
     cut = propose_cut(call, stage)
     values = [{"stage_id": stage.id, "application_id": line.application_id, "call_id": call.id,
-               "advanced": line.advances, "position": line.rank, "score": line.score, "reason": line.reason}
+               "advanced": line.advances, "position": line.rank, "score": line.score,
+               "reason": line.reason.english(), "reason_message": line.reason.to_json()}
               for line in (*cut.advancing, *cut.not_advancing)]
     if values:
         db.session.execute(insert(StageResult).execution_options(ranking_call_id=call.id), values)
@@ -519,7 +532,7 @@ def confirm_advancing(call: Call, stage: SelectionStage, by: User) -> Cut:
     db.session.flush()
     advanced = [line.application_id for line in cut.advancing]
     invited = invite_named_referees(advanced) if call.references_at_shortlist else 0
-    record("selection.stage_advanced", stage, actor_id=by.id, call_id=call.id, name=stage.name,
+    record("selection.stage_advanced", stage, actor_id=by.id, call_id=call.id, name=_recorded_name(stage),
            advanced=len(advanced), not_advanced=len(cut.not_advancing), referees_invited=invited)
     log.info("shortlist %s of call %s confirmed: %s advance, %s do not", stage.id, call.id, len(advanced),
              len(cut.not_advancing))
@@ -559,7 +572,7 @@ def send_outcome(call: Call, stage: SelectionStage, by: User) -> int:
         advanced = list(db.session.scalars(select(StageResult.application_id).where(
             StageResult.stage_id == stage.id, StageResult.advanced.is_(True))))
         signals.stage_outcome_sent.send(stage, advanced_ids=advanced)
-    record("selection.stage_outcome_sent", stage, actor_id=by.id, call_id=call.id, name=stage.name,
+    record("selection.stage_outcome_sent", stage, actor_id=by.id, call_id=call.id, name=_recorded_name(stage),
            emails=len(claimed))
     log.info("outcome of shortlist %s sent: %s not-shortlisted emails queued", stage.id, len(claimed))
     return len(claimed)
@@ -568,8 +581,8 @@ def send_outcome(call: Call, stage: SelectionStage, by: User) -> int:
 def results_of(stage: SelectionStage, advanced: bool) -> Select[*tuple[Any, ...]]:
     """The confirmed results of a shortlist, advanced or not, by rank (for paginate())."""
     return (select(StageResult.application_id, StageResult.position, StageResult.score, StageResult.reason,
-                   StageResult.notified_at, Application.reference, Application.given_name, Application.family_name,
-                   Application.region)
+                   StageResult.reason_message, StageResult.notified_at, Application.reference, Application.given_name,
+                   Application.family_name, Application.region)
             .join(Application, Application.id == StageResult.application_id)
             .where(StageResult.stage_id == stage.id, StageResult.advanced.is_(advanced))
             .order_by(StageResult.position.is_(None), StageResult.position, StageResult.application_id))

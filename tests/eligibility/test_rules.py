@@ -174,14 +174,14 @@ def test_a_degree_question_without_the_calls_minimum_among_its_choices_fails_wit
 
 def test_all_required_documents_pass():
     assert rules.documents(snapshot(), call_rules()) == (
-        True, "All required documents present: CV, Academic transcript, Passport page.")
+        True, "All required documents present: CV, Academic transcript, and Passport page.")
 
 
 def test_missing_required_documents_are_named():
     assert rules.documents(snapshot(document_kinds=frozenset({DocumentKind.CV, DocumentKind.TRANSCRIPT})),
                            call_rules()) == (False, "Missing required documents: Passport page.")
     assert rules.documents(snapshot(document_kinds=frozenset({DocumentKind.OTHER})), call_rules()) == (
-        False, "Missing required documents: CV, Academic transcript, Passport page.")
+        False, "Missing required documents: CV, Academic transcript, and Passport page.")
 
 
 def test_no_required_documents_passes():

@@ -90,7 +90,7 @@ def test_closing_a_call_past_its_deadline_screens_submitted_applications_and_lea
         "age_at_deadline": (True, "Age at the deadline is 28 (limit 35)."),
         "nationality": (True, "Nationality Kenya is among the eligible countries."),
         "degree": (True, "Highest degree Master's degree (at least Bachelor's degree required)."),
-        "documents": (True, "All required documents present: CV, Academic transcript, Passport page."),
+        "documents": (True, "All required documents present: CV, Academic transcript, and Passport page."),
         "references": (True, "1 of 1 reference letter received."),
     }
 
@@ -198,7 +198,7 @@ def test_rescreening_one_application_updates_its_results_in_place(app_ctx):
 
     assert application.status is ApplicationStatus.UNDER_REVIEW
     assert results_of(application)["documents"] == (
-        True, "All required documents present: CV, Academic transcript, Passport page.")
+        True, "All required documents present: CV, Academic transcript, and Passport page.")
     assert result_count() == 5
 
 

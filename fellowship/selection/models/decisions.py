@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fellowship.models import Base, IdMixin, LabelledEnum, UTCDateTime, enum_column, utcnow
@@ -53,7 +53,11 @@ class Decision(IdMixin, Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), unique=True)
     outcome: Mapped[DecisionOutcome] = mapped_column(enum_column(DecisionOutcome, "decision_outcome"))
+    #: The reason as staff typed it, or (a reason the system gave) in English for the record.
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: A reason the system gave, as a message of selection.reasons.REASONS ([key, params]) shown in each reader's
+    #: language; None for a reason staff typed.
+    reason_message: Mapped[list[Any] | None] = mapped_column(JSON)
     #: Position on the waitlist (1 = first to be offered a freed place).
     waitlist_position: Mapped[int | None] = mapped_column()
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -62,6 +66,13 @@ class Decision(IdMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     #: Groups the decisions sent together, for the progress page.
     batch_key: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    @property
+    def shown_reason(self) -> str:
+        """The reason in the reader's language when the system gave it; as typed when staff did."""
+        from fellowship.i18n.messages import shown_message
+
+        return shown_message(self.reason_message, self.reason)
 
 
 class OfferStatus(LabelledEnum):

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fellowship.i18n.texts import SOURCE_LOCALE, LocalizedText, Texts
 from fellowship.models import Base, IdMixin, LabelledEnum, TimestampMixin, UTCDateTime, enum_column, utcnow
 from fellowship.selection.models.decisions import AdjustmentAction
 from fellowship.selection.models.review import AssignmentStatus, ReviewStatus
@@ -25,6 +31,32 @@ class StageKind(LabelledEnum):
     @classmethod
     def _labels(cls) -> dict[str, object]:
         return {"review": _l("Review round"), "shortlist": _l("Shortlist"), "interview": _l("Interview")}
+
+
+#: The default name in English, the source (its msgid): a stage staff did not name shows it in the reader's language.
+DEFAULT_STAGE_NAME = "Review"
+
+
+class DefaultStageName(LocalizedText):
+    """The name of a stage staff did not name, in the language being rendered; an email quoting it is written in
+    its recipient's language (notifications.queue_email)."""
+
+    def __new__(cls) -> DefaultStageName:
+        name = str.__new__(cls, _("Review"))
+        name.texts = Texts()
+        return name
+
+    def in_locale(self, locale: str | None) -> str:
+        with force_locale(locale or SOURCE_LOCALE):
+            return _("Review")
+
+    def __html__(self) -> str:
+        return str(escape(_("Review")))
+
+
+def stage_name(stored: str | None) -> str:
+    """A stage's name from its stored value (a query's `SelectionStage.name`): None is the default name."""
+    return stored if stored else DefaultStageName()
 
 
 class SelectionStage(IdMixin, TimestampMixin, Base):
@@ -43,7 +75,8 @@ class SelectionStage(IdMixin, TimestampMixin, Base):
     #: 1-based order of the stage in the call (screening comes before stage 1, the final decision after the last).
     position: Mapped[int] = mapped_column()
     kind: Mapped[StageKind] = mapped_column(enum_column(StageKind, "stage_kind"))
-    name: Mapped[str] = mapped_column(String(120))
+    #: The name staff gave the stage; None: the default name, shown in each reader's language (`name`).
+    custom_name: Mapped[str | None] = mapped_column("name", String(120))
     #: Share of this stage's normalised score in the final combined score, in percent (0 for a shortlist).
     weight: Mapped[int] = mapped_column(default=0)
     #: Later review rounds and interviews: reviewers (or interviewers) per application; the call's first review
@@ -63,6 +96,21 @@ class SelectionStage(IdMixin, TimestampMixin, Base):
     #: Interview: the questionnaire (fellowship/questions/) interviewers fill as their notes; None: free-text notes.
     notes_questionnaire_id: Mapped[int | None] = mapped_column(
         ForeignKey("questionnaires.id", ondelete="RESTRICT"), index=True)
+
+    @hybrid_property
+    def name(self) -> str:
+        """The stage's name as the reader reads it: the one staff typed, else the default in their language."""
+        return stage_name(self.custom_name)
+
+    @name.inplace.setter
+    def _name_setter(self, value: str | None) -> None:
+        self.custom_name = value or None
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls) -> Any:
+        # In a query: the stored name, None for the default; show it through stage_name().
+        return cls.custom_name.label("name")
 
     @property
     def scored(self) -> bool:
@@ -133,8 +181,10 @@ class StageResult(Base):
     #: Rank at the cut (1 = best combined score of the stages before it; None: no score).
     position: Mapped[int | None] = mapped_column()
     score: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
-    #: Why: the rank, the quota seat, or the chair's adjustment.
+    #: Why: the rank, the quota seat, or the chair's adjustment (in English, for the record).
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: The same as a message of selection.reasons.REASONS ([key, params]), shown in each reader's language.
+    reason_message: Mapped[list[Any] | None] = mapped_column(JSON)
     #: When the "not shortlisted" email was queued (set once, by a conditional UPDATE).
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
