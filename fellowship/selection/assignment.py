@@ -11,13 +11,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, and_, exists, func, insert, select, update
+from sqlalchemy import Select, exists, func, insert, select, update
 
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.audit.services import record
 from fellowship.auth.models import Role, User
 from fellowship.calls import services as calls_services
-from fellowship.calls.models import Call, CallStatus
+from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.geo import is_country
@@ -39,13 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Days reviewers get when the call sets no review due date.
 DEFAULT_REVIEW_DAYS = 21
-#: The first reminder goes this long before the due date; overdue ones then weekly.
-REMIND_BEFORE = timedelta(days=3)
-OVERDUE_EVERY_DAYS = 7
 #: Where reviewers find their assignments (the reviewing pages).
 REVIEWS_PATH = "/review"
-#: Calls whose reviewers are reminded (before decisions; a locked panel is not reminded either).
-REMINDED_CALL_STATUSES = (CallStatus.CLOSED, CallStatus.REVIEWING)
 
 Pair = tuple[int, int]  #: (application_id, reviewer_id)
 
@@ -453,20 +448,6 @@ def assign(call: Call, application: Application, reviewer: User, by: User | None
     return assignment
 
 
-def unassign(assignment: Assignment, by: User | None) -> None:
-    """Take a reviewer off an application by hand; a submitted review is kept, so that one is refused."""
-    lock_call(db.session.get_one(Call, assignment.call_id))  # a review being submitted meanwhile is seen
-    db.session.refresh(assignment, ["status"])
-    if assignment.status is not AssignmentStatus.ACTIVE:
-        raise DomainError(_("That assignment was already withdrawn."))
-    if _has_submitted_review(assignment.id):
-        raise DomainError(_("This reviewer has submitted their review of it; it stays assigned."))
-    assignment.status = AssignmentStatus.WITHDRAWN
-    db.session.flush()
-    record("selection.unassigned", assignment, actor_id=by.id if by else None,
-           application_id=assignment.application_id, reviewer_id=assignment.reviewer_id, reason="by hand")
-
-
 def withdraw_assignment(assignment: Assignment, reason: str) -> None:
     """Withdraw one active assignment (a recusal, a conflict); the caller reassigns the application.
 
@@ -624,50 +605,3 @@ def conflicts_for(application_ids: list[int]) -> set[Pair]:
     rows = db.session.execute(select(Conflict.application_id, Conflict.reviewer_id)
                               .where(Conflict.application_id.in_(application_ids))).all()
     return {(row.application_id, row.reviewer_id) for row in rows}
-
-
-# --- Reminders -----------------------------------------------------------------------------------------------
-
-
-def _reminder_kind(due_at: datetime, now: datetime) -> str | None:
-    """'before' within three days of the due date, 'overdue-<n>' in the n-th week after it, else None."""
-    if now < due_at - REMIND_BEFORE:
-        return None
-    if now < due_at:
-        return "before"
-    return f"overdue-{(now - due_at).days // OVERDUE_EVERY_DAYS}"
-
-
-def send_review_reminders(now: datetime | None = None) -> int:
-    """Remind reviewers of unsubmitted reviews due within three days or overdue; one email per reviewer,
-    call and due date, each reminder queued once (dedupe keys), so running it twice sends nothing new."""
-    now = now or utcnow()
-    submitted = exists().where(Review.assignment_id == Assignment.id, Review.status == ReviewStatus.SUBMITTED)
-    rows = db.session.execute(
-        select(Assignment.reviewer_id, Assignment.call_id, Assignment.due_at)
-        .join(Call, and_(Call.id == Assignment.call_id, Call.status.in_(REMINDED_CALL_STATUSES),
-                         Call.panel_locked_at.is_(None)))
-        .where(Assignment.status == AssignmentStatus.ACTIVE, Assignment.due_at <= now + REMIND_BEFORE, ~submitted)
-    ).all()
-    groups: Counter[tuple[int, int, datetime, str]] = Counter()
-    for row in rows:
-        kind = _reminder_kind(row.due_at, now)
-        if kind is not None:
-            groups[(row.reviewer_id, row.call_id, row.due_at, kind)] += 1
-    if not groups:
-        return 0
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({g[0] for g in groups})))}
-    calls = {c.id: c for c in db.session.scalars(select(Call).where(Call.id.in_({g[1] for g in groups})))}
-    queued = 0
-    for (reviewer_id, call_id, due_at, kind), count in sorted(groups.items()):
-        user, call = users[reviewer_id], calls[call_id]
-        key = f"selection-reminder:{call_id}:{reviewer_id}:{int(due_at.timestamp())}:{kind}"
-        message = queue_email(user.email, "selection/assignment_reminder", dedupe_key=key, name=user.full_name,
-                              count=count, call_title=call.title, due=format_for_viewer(due_at, user, call.time_zone),
-                              overdue=kind != "before", url=public_link(REVIEWS_PATH))
-        if message is not None:
-            queued += 1
-            record("selection.review_reminder_sent", call, reviewer_id=reviewer_id, pending=count, reminder=kind)
-    if queued:
-        log.info("review reminders: %s queued", queued)
-    return queued

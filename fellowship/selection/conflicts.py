@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,6 +25,8 @@ from fellowship.selection.models import (
     Conflict,
     ConflictKind,
     ConflictSource,
+    SelectionStage,
+    StagePanelMember,
 )
 
 log = logging.getLogger(__name__)
@@ -43,9 +46,7 @@ def declare_conflict(reviewer: User, application: Application, kind: ConflictKin
     and one recusal, and a review being saved meanwhile is either in first or refused.
     """
     lock_call(application.call_id)
-    member = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == application.call_id,
-                                                          CallReviewer.reviewer_id == reviewer.id))
-    if member is None:
+    if not serves_on_call(reviewer.id, application.call_id):
         raise DomainError(_("Conflicts can be declared only for applications of a call whose panel you serve on."))
     duplicate = db.session.scalar(select(exists().where(
         Conflict.reviewer_id == reviewer.id, Conflict.application_id == application.id, Conflict.kind == kind)))
@@ -73,7 +74,22 @@ def declare_conflict(reviewer: User, application: Application, kind: ConflictKin
                conflict_id=conflict.id, kind=kind.value, note=conflict.note)
         log.info("assignment %s: reviewer %s recused", assignment.id, reviewer.id)
         assignment_services.reassign([application.id])
+    # Imported here for the same reason: a conflict holds in every round, so later rounds give the candidate away too.
+    from fellowship.selection import round_changes
+
+    round_changes.release_conflicted_later_rounds(application.call_id)
     return conflict
+
+
+def _later_round_member(reviewer_id: Any, call_id: Any) -> ColumnElement[bool]:
+    return exists().where(StagePanelMember.user_id == reviewer_id, StagePanelMember.stage_id == SelectionStage.id,
+                          SelectionStage.call_id == call_id)
+
+
+def serves_on_call(reviewer_id: int, call_id: int) -> bool:
+    """On the call's panel (its first round) or on the panel of one of its later review rounds."""
+    first = exists().where(CallReviewer.call_id == call_id, CallReviewer.reviewer_id == reviewer_id)
+    return bool(db.session.scalar(select(or_(first, _later_round_member(reviewer_id, call_id)))))
 
 
 def recuse(assignment: Assignment, note: str, kind: ConflictKind = ConflictKind.OTHER) -> Conflict:
@@ -88,11 +104,12 @@ def recuse(assignment: Assignment, note: str, kind: ConflictKind = ConflictKind.
 def application_for_declaration(reviewer_id: int, reference: str) -> Application:
     """The submitted application with this reference in a call the reviewer serves on (same error otherwise)."""
     reference = reference.strip().upper()
+    on_panel = exists().where(CallReviewer.call_id == Application.call_id, CallReviewer.reviewer_id == reviewer_id,
+                              CallReviewer.active.is_(True))
     application = db.session.scalar(
         select(Application)
-        .join(CallReviewer, and_(CallReviewer.call_id == Application.call_id, CallReviewer.reviewer_id == reviewer_id,
-                                 CallReviewer.active.is_(True)))
-        .where(Application.reference == reference))
+        .where(Application.reference == reference,
+               or_(on_panel, _later_round_member(reviewer_id, Application.call_id))))
     if application is None:
         raise DomainError(_("No application with reference %(reference)s in a call whose panel you serve on. Check "
                             "the reference number.", reference=reference or _("(empty)")))

@@ -24,7 +24,7 @@ from fellowship.extensions import db
 from fellowship.forms import FellowshipForm
 from fellowship.geo import country_choices
 from fellowship.pagination import Page, paginate, requested_page
-from fellowship.selection import assignment, bp, conflicts
+from fellowship.selection import assignment, bp, conflicts, round_changes
 from fellowship.selection.models import Assignment, AssignmentStatus, CallReviewer, ConflictKind, ConflictSource
 
 STAFF_ROLES = (Role.STAFF, Role.ADMIN)
@@ -262,7 +262,7 @@ def unassign(call_id: int, assignment_id: int):
     if not FellowshipForm().validate_on_submit():
         abort(400)
     try:
-        assignment.unassign(item, current_user)
+        round_changes.unassign(item, current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")

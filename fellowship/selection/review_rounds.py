@@ -32,10 +32,11 @@ from fellowship.auth.models import Role, User
 from fellowship.calls.models import Call
 from fellowship.errors import DomainError
 from fellowship.extensions import db
+from fellowship.i18n.texts import LocalizedText
 from fellowship.locks import lock_row
 from fellowship.models import utcnow
-from fellowship.notifications.services import public_link, queue_email
-from fellowship.selection.assignment import AssignmentPlan, ReviewerCapacity, plan_assignments
+from fellowship.notifications.services import public_link, queue_email, recipient_locale
+from fellowship.selection.assignment import AssignedReviewer, AssignmentPlan, ReviewerCapacity, plan_assignments
 from fellowship.selection.conflicts import conflicted_pairs
 from fellowship.selection.models import (
     AssignmentStatus,
@@ -154,15 +155,49 @@ def _k(stage: SelectionStage, call: Call) -> int:
     return stage.reviewers_per_application or call.reviewers_per_application
 
 
+def round_title(call: Call, stage: SelectionStage, reader: User) -> str:
+    """"<call title> · <round name>" in the reader's language (an email is written in the recipient's)."""
+    title = call.title
+    if isinstance(title, LocalizedText):
+        title = title.in_locale(recipient_locale(reader.email, account=reader))
+    return f"{title} · {stage.name}"
+
+
 def _email(reviewer: User, call: Call, stage: SelectionStage, count: int, due: datetime) -> None:
     queue_email(reviewer.email, "selection/assignments", name=reviewer.full_name, count=count,
-                call_title=f"{call.title} · {stage.name}", due=format_for_viewer(due, reviewer, call.time_zone),
+                call_title=round_title(call, stage, reviewer), due=format_for_viewer(due, reviewer, call.time_zone),
                 url=public_link(ROUNDS_PATH))
 
 
 def auto_assign(call: Call, stage: SelectionStage, by: User | None) -> AssignmentPlan:
     """Give each candidate of the round k of its panel (the first round's balanced plan), never conflicted."""
     lock_row(SelectionStage, stage.id)
+    plan = _plan_and_apply(call, stage, candidate_ids(stage), by)
+    record("selection.round_auto_assigned", stage, actor_id=by.id if by else None, call_id=call.id,
+           assignments=len(plan.pairs), shortfalls={str(a): n for a, n in plan.shortfalls.items()})
+    log.info("round %s of call %s: %s assignments made, %s short", stage.id, call.id, len(plan.pairs),
+             len(plan.shortfalls))
+    return plan
+
+
+def top_up(stage: SelectionStage, application_ids: list[int], by: User | None) -> AssignmentPlan:
+    """Give these candidates of the round back their k reviewers (after an unassignment or a conflict), as the
+    first round's reassign() does; the reviewers taken off a candidate are not given it again."""
+    lock_row(SelectionStage, stage.id)
+    wanted = set(application_ids)
+    call = db.session.get_one(Call, stage.call_id)
+    plan = _plan_and_apply(call, stage, [a for a in candidate_ids(stage) if a in wanted], by)
+    if plan.pairs or plan.shortfalls:
+        record("selection.round_auto_assigned", stage, actor_id=by.id if by else None, call_id=call.id,
+               assignments=len(plan.pairs), shortfalls={str(a): n for a, n in plan.shortfalls.items()})
+    return plan
+
+
+def _plan_and_apply(call: Call, stage: SelectionStage, application_ids: list[int],
+                    by: User | None) -> AssignmentPlan:
+    """Plan these candidates against the round's loads (the first round's balanced plan) and insert the pairs."""
+    if not application_ids:
+        return AssignmentPlan()
     members = list(db.session.scalars(select(User).join(StagePanelMember, StagePanelMember.user_id == User.id)
                                              .where(StagePanelMember.stage_id == stage.id)))
     rows = db.session.execute(select(StageAssignment.application_id, StageAssignment.reviewer_id,
@@ -171,7 +206,7 @@ def auto_assign(call: Call, stage: SelectionStage, by: User | None) -> Assignmen
     withdrawn = {(r.application_id, r.reviewer_id) for r in rows if r.status is AssignmentStatus.WITHDRAWN}
     loads = Counter(reviewer for _, reviewer in active)
     reviewers = {m.id: ReviewerCapacity(None, loads[m.id]) for m in members}
-    plan = plan_assignments(candidate_ids(stage), reviewers, active, conflicted_pairs(call.id), _k(stage, call),
+    plan = plan_assignments(application_ids, reviewers, active, conflicted_pairs(call.id), _k(stage, call),
                             excluded=withdrawn)
     if plan.pairs:
         now = utcnow()
@@ -184,10 +219,6 @@ def auto_assign(call: Call, stage: SelectionStage, by: User | None) -> Assignmen
         for reviewer_id, count in sorted(plan.per_reviewer().items()):
             _email(by_id[reviewer_id], call, stage, count, due)
     db.session.flush()
-    record("selection.round_auto_assigned", stage, actor_id=by.id if by else None, call_id=call.id,
-           assignments=len(plan.pairs), shortfalls={str(a): n for a, n in plan.shortfalls.items()})
-    log.info("round %s of call %s: %s assignments made, %s short", stage.id, call.id, len(plan.pairs),
-             len(plan.shortfalls))
     return plan
 
 
@@ -234,19 +265,21 @@ def round_rows(stage: SelectionStage) -> Select[Any]:
             .order_by(Application.reference, Application.id))
 
 
-def reviewers_of(stage: SelectionStage, application_ids: list[int]) -> dict[int, list[tuple[str, bool]]]:
-    """Application id -> [(reviewer name, submitted)] for one page of the round (one query)."""
+def reviewers_of(stage: SelectionStage, application_ids: list[int]) -> dict[int, list[AssignedReviewer]]:
+    """Application id -> its active reviewers in the round (as on the first round's panel page), one query."""
     if not application_ids:
         return {}
     rows = db.session.execute(
-        select(StageAssignment.application_id, User.full_name, StageReview.status)
+        select(StageAssignment.id, StageAssignment.application_id, StageAssignment.reviewer_id, User.full_name,
+               StageReview.status)
         .join(User, User.id == StageAssignment.reviewer_id)
         .outerjoin(StageReview, StageReview.assignment_id == StageAssignment.id)
         .where(StageAssignment.stage_id == stage.id, StageAssignment.application_id.in_(application_ids),
                StageAssignment.status == AssignmentStatus.ACTIVE).order_by(User.full_name)).all()
-    found: dict[int, list[tuple[str, bool]]] = {}
-    for application_id, name, status in rows:
-        found.setdefault(application_id, []).append((name, status is ReviewStatus.SUBMITTED))
+    found: dict[int, list[AssignedReviewer]] = {}
+    for assignment_id, application_id, reviewer_id, name, status in rows:
+        found.setdefault(application_id, []).append(
+            AssignedReviewer(assignment_id, reviewer_id, name, status is ReviewStatus.SUBMITTED))
     return found
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import DecimalField, EmailField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from fellowship.applications.models import Application
 from fellowship.applications.permissions import get_application_or_404
@@ -23,7 +24,7 @@ from fellowship.extensions import db
 from fellowship.forms import FellowshipForm
 from fellowship.navigation import row_url
 from fellowship.pagination import paginate
-from fellowship.selection import bp, review_rounds, reviewing
+from fellowship.selection import assignment, bp, review_rounds, reviewing, round_changes
 from fellowship.selection.models import ReviewStatus, SelectionStage, StageAssignment, StageCriterion, StageReview
 from fellowship.selection.ranking_views import STAFF_ROLES, get_call_or_404
 from fellowship.selection.stages import stage_criteria, stage_panel
@@ -49,6 +50,11 @@ class AssignForm(FellowshipForm):
 
 class AutoAssignForm(FellowshipForm):
     submit = SubmitField(_l("Assign automatically"))
+
+
+class ReassignForm(FellowshipForm):
+    #: Empty: whoever the round's balanced plan picks; else a panel member's id (the service checks the rest).
+    reviewer = StringField(_l("Give it to"), validators=[Optional(), Regexp(r"^\d{1,12}$")])
 
 
 class RoundReviewForm(FellowshipForm):
@@ -94,7 +100,12 @@ def _render_round(call: Call, stage: SelectionStage, status: int = 200, **forms:
         member_form=forms.get("member_form") or MemberForm(formdata=None),
         criterion_form=forms.get("criterion_form") or CriterionForm(formdata=None),
         assign_form=forms.get("assign_form") or _assign_form(stage, panel),
-        auto_form=AutoAssignForm(formdata=None)), status
+        auto_form=AutoAssignForm(formdata=None), conflicted=_conflicts_on_page(page.items)), status
+
+
+def _conflicts_on_page(rows: Sequence[Any]) -> set[tuple[int, int]]:
+    """(candidate, reviewer) pairs with a conflict among the page's candidates: not offered in "Give it to"."""
+    return assignment.conflicts_for([row.id for row in rows])
 
 
 def _back(call: Call, stage: SelectionStage) -> Any:
@@ -175,11 +186,72 @@ def review_round_auto_assign(call_id: int, round_id: int):
     call = get_call_or_404(call_id, with_quotas=False)
     stage = review_rounds.later_round_or_404(call.id, round_id)
     if AutoAssignForm().validate_on_submit():
+        # Conflicts added since the last assignment (the rules, a declaration) give those candidates away first.
+        round_changes.release_conflicted_later_rounds(call.id, current_user)
         plan = review_rounds.auto_assign(call, stage, current_user)
         db.session.commit()
         flash(_("%(num)d assignments made.", num=len(plan.pairs)), "success")
         if plan.shortfalls:
             flash(review_rounds.shortfall_text(plan), "error")
+    return _back(call, stage)
+
+
+def _round_assignment_or_404(stage: SelectionStage, assignment_id: int) -> StageAssignment:
+    item = db.session.get(StageAssignment, assignment_id)
+    if item is None or item.stage_id != stage.id:
+        abort(404)
+    return item
+
+
+@bp.route("/staff/calls/<int:call_id>/rounds/<int:round_id>/assignments/<int:assignment_id>/unassign",
+          methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def review_round_unassign(call_id: int, round_id: int, assignment_id: int):
+    """Take a reviewer off a candidate of the round (the same service as the first round's panel page)."""
+    call = get_call_or_404(call_id, with_quotas=False)
+    stage = review_rounds.later_round_or_404(call.id, round_id)
+    item = _round_assignment_or_404(stage, assignment_id)
+    if not FellowshipForm().validate_on_submit():
+        abort(400)
+    try:
+        round_changes.unassign(item, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The reviewer was taken off the candidate; it is not given back to them automatically."), "success")
+    return _back(call, stage)
+
+
+@bp.route("/staff/calls/<int:call_id>/rounds/<int:round_id>/assignments/<int:assignment_id>/reassign",
+          methods=["POST"])
+@roles_required(*STAFF_ROLES)
+def review_round_reassign(call_id: int, round_id: int, assignment_id: int):
+    """Give a reviewer's candidate to another panel member, or to whoever the round's plan picks."""
+    call = get_call_or_404(call_id, with_quotas=False)
+    stage = review_rounds.later_round_or_404(call.id, round_id)
+    item = _round_assignment_or_404(stage, assignment_id)
+    form = ReassignForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a reviewer from the list."), "error")
+        return _back(call, stage)
+    target = db.session.get(User, int(form.reviewer.data)) if form.reviewer.data else None
+    if form.reviewer.data and target is None:
+        abort(404)
+    try:
+        given = round_changes.reassign(item, target, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _back(call, stage)
+    names = [u.full_name for u in db.session.scalars(select(User).where(User.id.in_(given)).order_by(User.full_name))]
+    db.session.commit()
+    if names:
+        flash(_("The candidate now goes to %(names)s.", names=", ".join(names)), "success")
+    else:
+        flash(_("The reviewer was taken off the candidate, but no other panel member can take it: add one to the "
+                "panel or assign by hand."), "error")
     return _back(call, stage)
 
 

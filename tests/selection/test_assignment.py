@@ -17,7 +17,7 @@ from fellowship.extensions import db
 from fellowship.models import utcnow
 from fellowship.notifications.models import OutboxMessage
 from fellowship.selection import assignment as services
-from fellowship.selection import conflicts
+from fellowship.selection import conflicts, reminders
 from fellowship.selection.models import (
     Assignment,
     AssignmentStatus,
@@ -238,16 +238,16 @@ def test_reminders_go_before_the_due_date_and_weekly_when_overdue_never_twice(ap
     db.session.commit()
 
     assert app_ctx.extensions["celery"].tasks[remind_reviewers_task.name]() == 2  # this app's own Celery
-    assert services.send_review_reminders() == 0, "a second run the same day sends nothing"
+    assert reminders.send_review_reminders() == 0, "a second run the same day sends nothing"
     messages = outbox("selection/assignment_reminder")
     assert {m.recipient: m.context["overdue"] for m in messages} == {soon.email: False, late.email: True}
     assert messages[0].subject.startswith(("Reminder: 1 review", "Overdue: 1 review"))
 
     # Days later: still overdue, but within the same week -> nothing; a week on -> one more for each.
-    assert services.send_review_reminders(now + timedelta(days=3)) == 1  # `soon` is now overdue
-    assert services.send_review_reminders(now + timedelta(days=4)) == 0
-    assert services.send_review_reminders(now + timedelta(days=6, hours=1)) == 1  # `late`: second week
-    assert services.send_review_reminders(now + timedelta(days=6, hours=2)) == 0
+    assert reminders.send_review_reminders(now + timedelta(days=3)) == 1  # `soon` is now overdue
+    assert reminders.send_review_reminders(now + timedelta(days=4)) == 0
+    assert reminders.send_review_reminders(now + timedelta(days=6, hours=1)) == 1  # `late`: second week
+    assert reminders.send_review_reminders(now + timedelta(days=6, hours=2)) == 0
     db.session.commit()
     assert len(outbox("selection/assignment_reminder")) == 4
     assert done.email not in {m.recipient for m in outbox("selection/assignment_reminder")}
