@@ -79,8 +79,9 @@ def test_docs_page_lists_operations_parameters_responses_and_schemas(app_ctx: Fl
     response = client.get("/api/v1/docs")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.content_type.startswith("text/html")
-    for text in ("<code>GET /api/v1/applications</code>", "<code>GET /api/v1/calls/{call_id}</code>",
-                 "<code>cursor</code>", "application/problem+json", 'id="schema-ApplicationDetail"',
+    for text in ("<code translate=\"no\">GET /api/v1/applications</code>",
+                 "<code translate=\"no\">GET /api/v1/calls/{call_id}</code>",
+                 "<code translate=\"no\">cursor</code>", "application/problem+json", 'id="schema-ApplicationDetail"',
                  'id="schema-Problem"', "Public: no token needed.", "Needs a token with the scope"):
         assert text in html, text
     assert "<script" not in html

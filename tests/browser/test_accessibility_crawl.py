@@ -63,6 +63,11 @@ SKIPPED: dict[str, str] = {
     "/staff/calls/<int:call_id>/applications.xlsx": "an XLSX download",
     "/staff/calls/<int:call_id>/applications/groups/<group>.csv": "a CSV download",
     "/staff/exports/<int:job_id>/download": "a file download (the finished export)",
+    "/api/v1/openapi.json": "the API's OpenAPI document (JSON); /api/v1/docs is its page",
+    "/api/v1/calls": "JSON API (tests/api)",
+    "/api/v1/calls/<int:call_id>": "JSON API (tests/api)",
+    "/api/v1/applications": "JSON API (tests/api)",
+    "/api/v1/applications/<int:application_id>": "JSON API (tests/api)",
 }
 
 
@@ -268,12 +273,13 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("invitation", f"/auth/invitation/{ids['invitation_token']}"),
         ("referee-letter", f"/referee/{ids['referee_token']}"), ("referee-thanks", "/referee/thanks"),
         ("follow-up-survey", f"/follow-up/{ids['follow_up_token']}"), ("follow-up-thanks", "/follow-up/thanks"),
-        ("privacy", "/privacy"), ("not-found", "/no-such-page"))
+        ("privacy", "/privacy"), ("not-found", "/no-such-page"), ("api-docs", "/api/v1/docs"))
     add("applicant",
         ("home", "/"), ("my-applications", "/applications/"), ("application", f"/applications/{own}"),
         ("documents", f"/applications/{own}/documents"), ("referees", f"/applications/{own}/referees"),
         ("review-and-declare", f"/applications/{own}/review"),
-        ("withdraw", f"/applications/{own}/withdraw"), ("profile", "/auth/profile"), ("password", "/auth/password"))
+        ("withdraw", f"/applications/{own}/withdraw"), ("profile", "/auth/profile"), ("password", "/auth/password"),
+        ("api-tokens", "/auth/profile/tokens"))
     from fellowship.applications.form_template import DEFAULT_FORM
 
     add("applicant", *((f"section-{s['key']}", f"/applications/{own}/sections/{s['key']}") for s in DEFAULT_FORM))
@@ -315,6 +321,7 @@ def targets(ids: dict[str, Any]) -> list[Target]:
         ("alumni-overdue", "/staff/alumni/overdue"), ("alumni-timeline", f"/staff/alumni/{ids['fellow']}"),
         ("outcomes", "/staff/outcomes"), ("alumni-export", "/staff/alumni/export"),
         ("export-job", f"/staff/exports/{ids['job']}"), ("profile", "/auth/profile"),
+        ("api-tokens", "/auth/profile/tokens"),
         ("call-translations", f"/staff/calls/{call}/translations"))
     form, section = f"/staff/calls/{call}/form", f"/staff/calls/{call}/form/sections/{ids['form_section']}"
     add("staff", ("form-builder", form), ("form-section", section), ("form-section-remove", f"{section}/remove"),
