@@ -12,6 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint, abort
+from sqlalchemy import select
 
 from fellowship.api.auth import current_api_user, token_required
 from fellowship.api.pagination import CursorPage, decode_cursor, encode_cursor, link_header
@@ -103,7 +104,7 @@ def list_reviews(call_id: int, cursor: str | None = None, limit: int = 50, stage
                  application_id: int | None = None) -> Any:
     """Submitted reviews of one review round of the call, by id: reviewer, criterion scores, total, the
     application's normalised score in the round. A reviewer's token: only the reviewer's own reviews."""
-    if db.session.get(Call, call_id) is None:
+    if db.session.scalar(select(Call.id).where(Call.id == call_id)) is None:
         abort(404)
     found = review_round(call_id, stage_id)
     if found is None:

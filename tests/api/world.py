@@ -75,7 +75,7 @@ def build_world() -> World:
         applications.append(application)
         for reviewer_user, (a, b) in zip((reviewer, other), SCORES[n], strict=True):
             assignment = AssignmentFactory(application=application, reviewer_id=reviewer_user.id)
-            save_review(assignment, {first.id: a, second.id: b}, f"Review of {given}.",
+            save_review(assignment, {first.id: a, second.id: b}, f"Review {n + 1}.",
                         Recommendation.SUPPORT, submit=True)
             db.session.commit()
 
