@@ -19,7 +19,8 @@ from fellowship.extensions import db
 from fellowship.selection import export as selection_export
 from tests.alumni.test_outcomes import build_fixture
 from tests.conftest import csrf_token_from, login
-from tests.factories import PASSWORD, UserFactory, submitted_application
+from tests.documents.files import pdf, stored_files
+from tests.factories import PASSWORD, ApplicationFactory, UserFactory, submitted_application
 
 
 def http_login(base: str, email: str) -> requests.Session:
@@ -55,6 +56,28 @@ def test_the_alumni_csv_downloads_whole_over_http_and_is_audited_once(live_serve
     rows = csv_rows(response.content)  # a connection dropped midway raises here (ChunkedEncodingError)
     assert rows[0] == exports.ALUMNI_HEADER and len(rows) == 7
     assert audit_count("alumni.exported") == 1
+
+
+def test_a_stored_document_uploads_and_downloads_whole_over_http_from_either_store(app, live_server, app_ctx,
+                                                                                  document_store):
+    """Several megabytes through a real server both ways: the store's stream is sent as it is read."""
+    from fellowship.applications.models import Document
+
+    applicant = UserFactory()
+    application = ApplicationFactory(applicant=applicant)
+    content = pdf(comment=b"padding " * 400_000)  # 3.2 MB
+    session = http_login(live_server, applicant.email)
+    page = f"{live_server}/applications/{application.id}/documents"
+    token = csrf_token_from(session.get(page, timeout=10).text)
+    response = session.post(page, data={"kind": "cv", "csrf_token": token},
+                            files={"file": ("big.pdf", content, "application/pdf")}, timeout=60)
+    assert response.status_code == 200 and "CV uploaded: big.pdf." in response.text
+    db.session.expire_all()
+    document = db.session.scalars(select(Document)).one()
+    assert stored_files(app)[document.storage_key] == content
+    download = session.get(f"{live_server}/documents/{document.id}", timeout=60, stream=True)
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
+    assert b"".join(download.iter_content(64 * 1024)) == content
 
 
 def test_the_applications_and_ranking_csv_download_whole_over_http(live_server, app_ctx, staff):

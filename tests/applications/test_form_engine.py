@@ -89,7 +89,7 @@ def _upload(client, application_id: int, section: str, key: str, data: dict[str,
 
 
 def test_file_answers_are_downloaded_by_whoever_may_read_the_application_and_blind_reviewers_miss_personal_ones(
-        app, client, app_ctx):
+        app, client, app_ctx, document_store):
     call = CallFactory(blind_review=True)
     _add_file_questions(call.id)
     application = ApplicationFactory(call=call)

@@ -128,7 +128,8 @@ def test_facets_hold_each_chosen_value_and_are_rewritten_on_each_save(questionna
     assert facets(response.id) == {("field", "water"), ("topics", "biodiversity"), ("has_degree", "no")}
 
 
-def test_a_replaced_file_is_deleted_after_commit_and_a_rolled_back_one_at_once(questionnaire: Questionnaire) -> None:
+def test_a_replaced_file_is_deleted_after_commit_and_a_rolled_back_one_at_once(questionnaire: Questionnaire,
+                                                                               document_store: str) -> None:
     response = services.response_for(questionnaire)
     about = section(questionnaire, "about")
     storage = get_storage()
