@@ -334,14 +334,17 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
     wait_for_port(port, timeout=60)
     base = f"http://127.0.0.1:{port}"
     booting = time.perf_counter() + 180  # workers import the app; on a loaded machine that takes a while
-    while time.perf_counter() < booting:
+    while time.perf_counter() < booting and process.poll() is None:
         try:
             if requests.get(f"{base}/healthz", timeout=60).status_code == 200:
-                break
+                return process, base
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    return process, base
+    process.kill()
+    _, log = process.communicate(timeout=30)
+    raise SystemExit(f"BENCH FAILED: gunicorn did not answer /healthz (exit {process.poll()}):\n"
+                     f"{log.decode(errors='replace')[-3000:]}")
 
 
 def count_queries(url: str, redis_url: str, page_list: list[Page]) -> dict[str, tuple[int, int]]:

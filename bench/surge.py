@@ -14,13 +14,19 @@ two PDF documents, and submits (declarations ticked). Each applicant connects fr
 (127.0.x.y), as applicants do from their own machines, so the per-address rate limits apply as in production. Each
 step is timed as a phase: throughput = its requests / the phase's wall time, with the median and p95 of its
 requests' latencies. The bare write (a CSRF-checked POST that inserts one row and commits) is measured the same way,
-with as many requests as the section saves. Errors are requests that did not answer as a success does (a redirect
-after a save, upload, start and submit). Then the database is checked: every applicant's application has a
-reference, a confirmation email waits in the outbox for each, and every answer stored equals what was sent.
+by the same number of client threads. The two targeted steps (section save, submit) are measured side by side with
+it, interleaved: their applicants are split into blocks of whole rounds (a multiple of SURGE_CLIENTS), and each block
+runs beside a bare write block of as many requests, in ABBA order (bare then step, step then bare, …), so a drift of
+the shared machine's load within the phase falls on both alike; each share is the step's requests over its blocks'
+time against the bare write's over its blocks'. Errors are requests that did not answer as a success does (a redirect
+after a save, upload, start and submit; 204 for a bare write): any error makes the bench exit non-zero. Then the
+database is checked: every applicant's application has a reference, a confirmation email waits in the outbox for
+each, and every answer stored equals what was sent.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import statistics
@@ -29,12 +35,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import sqlalchemy as sa
@@ -42,6 +48,7 @@ from requests.adapters import HTTPAdapter
 
 from bench import pages
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 APPLICANTS = int(os.environ.get("SURGE_APPLICANTS", "500"))
 EXISTING = int(os.environ.get("SURGE_EXISTING", "50000"))
@@ -51,7 +58,8 @@ TARGETS = {"section save": 0.30, "submit": 0.20}
 P95_FACTOR = 4.0
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 DOCUMENT_KINDS = ("cv", "transcript")
-SERVER_LOG = Path(tempfile.gettempdir()) / "bench-surge-gunicorn.log"
+#: Its own file per run: two runs at once (engineers share the machine) would otherwise truncate each other's log.
+SERVER_LOG = Path(tempfile.mkstemp(prefix="bench-surge-gunicorn-", suffix=".log")[1])
 
 
 def _pdf() -> bytes:
@@ -144,14 +152,15 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
     wait_for_port(port, timeout=60)
     base = f"http://127.0.0.1:{port}"
     booting = time.perf_counter() + 180  # workers import the app; on a loaded machine that takes a while
-    while time.perf_counter() < booting:
+    while time.perf_counter() < booting and process.poll() is None:
         try:
             if requests.get(f"{base}/healthz", timeout=60).status_code == 200:
-                break
+                return process, base
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    return process, base
+    process.kill()
+    raise SystemExit(f"BENCH FAILED: gunicorn did not answer /healthz (exit {process.poll()}); its log: {SERVER_LOG}")
 
 
 # --- Clients -----------------------------------------------------------------------------------------------------
@@ -221,13 +230,14 @@ def token_of(response: requests.Response) -> str:
     return found.group(1)
 
 
-def phase(step: Step, applicants: list[Applicant], work: Callable[[Applicant, Step], None]) -> None:
-    """CLIENTS threads run `work` for every applicant; the step's wall time is the phase's."""
+def phase(step: Step, items: Sequence[T], work: Callable[[T, Step], None]) -> None:
+    """CLIENTS threads run `work` for every item (an applicant, a bare writer); the phase's wall time is added to the
+    step's."""
     began = time.perf_counter()
     with ThreadPoolExecutor(CLIENTS) as pool:
-        for future in [pool.submit(work, a, step) for a in applicants]:
+        for future in [pool.submit(work, item, step) for item in items]:
             future.result()
-    step.seconds = time.perf_counter() - began
+    step.seconds += time.perf_counter() - began
 
 
 def main_flow(base: str, call_id: int, applicants: list[Applicant], sections: list[str]) -> list[Step]:
@@ -285,38 +295,72 @@ def main_flow(base: str, call_id: int, applicants: list[Applicant], sections: li
                   f"submit answered {done.status_code} {done.headers.get('Location', '')}")
 
     steps = []
-    # A bare write phase of as many requests right before each measured step: the machine is shared and its load
-    # drifts within minutes, so a step's share is also given against a bare write measured under the same load.
-    requests_of = {"section save": len(applicants) * len(sections), "submit": len(applicants)}
+    writers = bare_writers(base, applicants[:CLIENTS])
+    # The targeted steps run beside the bare write, interleaved (the machine is shared and its load drifts within
+    # minutes: two phases measured one after the other compare the load as much as the code).
+    requests_per_applicant = {"section save": len(sections), "submit": 1}
     for name, work in (("login", login), ("start application", start), ("section save", save_sections),
                        ("upload document", upload), ("submit", submit)):
-        if name in requests_of:
-            print(f"  bare write just before {name} …", flush=True)
-            adjacent = bare_writes(base, applicants[:CLIENTS], max(1, requests_of[name] // CLIENTS))
-            adjacent.name = f"bare write before {name}"
-            steps.append(adjacent)
         step = Step(name)
-        print(f"  {name} …", flush=True)
-        phase(step, applicants, work)
+        if name in requests_per_applicant:
+            beside = Step(f"bare write beside {name}")
+            print(f"  {name}, interleaved with the bare write …", flush=True)
+            interleaved(step, beside, applicants, work, writers, requests_per_applicant[name])
+            steps.append(beside)
+        else:
+            print(f"  {name} …", flush=True)
+            phase(step, applicants, work)
         steps.append(step)
     return steps
 
 
-def bare_writes(base: str, applicants: list[Applicant], per_client: int) -> Step:
-    """The bare write, measured as the steps are: the same clients, as many requests as the section saves."""
-    step = Step("bare write (insert + commit)")
+def interleaved(step: Step, bare: Step, applicants: list[Applicant], work: Callable[[Applicant, Step], None],
+                writers: list[Writer], per_applicant: int, blocks: int = 4) -> None:
+    """`work` for every applicant in `blocks` blocks of whole rounds (a multiple of CLIENTS applicants, so no block
+    ends with idle threads the bare write would not have), each beside a bare write block of as many requests, in
+    ABBA order: a linear drift of the load within the phase weighs the same on both."""
+    size = CLIENTS * max(1, math.ceil(len(applicants) / blocks / CLIENTS))
+    for k, first in enumerate(range(0, len(applicants), size)):
+        block = applicants[first:first + size]
+        per_writer = max(1, round(len(block) * per_applicant / len(writers)))
+        if k % 2 == 0:  # bare first in blocks 0, 2, …; the step first in 1, 3, …
+            bare_writes(writers, per_writer, bare)
+        phase(step, block, work)
+        if k % 2 == 1:
+            bare_writes(writers, per_writer, bare)
 
-    def work(a: Applicant, step: Step) -> None:
+
+@dataclass
+class Writer:
+    """A client thread's session for the bare write: its applicant's address and a CSRF token."""
+
+    session: requests.Session
+    url: str
+    token: str
+
+
+def bare_writers(base: str, applicants: list[Applicant]) -> list[Writer]:
+    """One writer per client thread, from its applicant's address, its token fetched here, outside every timed phase."""
+    writers = []
+    for a in applicants:
         session = requests.Session()
         session.mount("http://", SourceAddress(a.session.adapters["http://"].address))  # type: ignore[attr-defined]
         token = session.get(f"{base}/bench/write", timeout=60).json()["csrf_token"]
         plain(session)  # the token is checked against the (Secure) session cookie: send it over http too
-        for _ in range(per_client):
+        writers.append(Writer(session, f"{base}/bench/write", token))
+    return writers
+
+
+def bare_writes(writers: list[Writer], per_writer: int, step: Step) -> Step:
+    """The bare write, measured as the steps are: one thread per writer, `per_writer` requests each."""
+
+    def work(writer: Writer, step: Step) -> None:
+        for _ in range(per_writer):
             began = time.perf_counter()
-            done = session.post(f"{base}/bench/write", data={"csrf_token": token}, timeout=60)
+            done = writer.session.post(writer.url, data={"csrf_token": writer.token}, timeout=60)
             step.note(began, done.status_code == 204, f"bare write answered {done.status_code}")
 
-    phase(step, applicants, work)
+    phase(step, writers, work)
     return step
 
 
@@ -376,7 +420,6 @@ def main() -> None:
         sections = [s["key"] for s in DEFAULT_FORM]
         print(f"[surge] {APPLICANTS} applicants, {CLIENTS} clients, {len(sections)} sections each", flush=True)
         steps = main_flow(base, call_id, applicants, sections)
-        bare = bare_writes(base, applicants[:CLIENTS], APPLICANTS * len(sections) // CLIENTS)
     finally:
         if process is not None:
             process.terminate()
@@ -391,40 +434,49 @@ def main() -> None:
     finally:
         redis.stop()
         postgres.cleanup()
-    report(steps, bare, checks)
+    if not report(steps, checks):
+        raise SystemExit("\nBENCH FAILED: some requests did not answer as a success does (see 'errors' above and "
+                         "the first ones on stderr): these figures are not valid.")
 
 
-def report(steps: list[Step], bare: Step, checks: list[tuple[str, bool, str]]) -> None:
+def report(steps: list[Step], checks: list[tuple[str, bool, str]]) -> bool:
+    """Prints the table and the targets; False if any request failed (the figures then measure something else)."""
+    # The bare write over the whole run (every block beside the targeted steps): the other steps' reference.
+    beside = [s for s in steps if s.name.startswith("bare write beside")]
+    bare = Step("bare write (all blocks)", latencies=[x for s in beside for x in s.latencies],
+                errors=sum(s.errors for s in beside), seconds=sum(s.seconds for s in beside))
     print(f"\nDeadline surge on PostgreSQL: {EXISTING:,} existing applications, {APPLICANTS} applicants, {CLIENTS} "
           f"clients, gunicorn {2 * (os.cpu_count() or 1) + 1} sync workers (FELLOWSHIP_CONFIG=production), "
           f"{os.cpu_count()} CPUs shared by server, database and clients; {date.today()}")
     header = f"{'step':<30} {'requests':>8} {'req/s':>8} {'median ms':>9} {'p95 ms':>8} {'vs bare':>7} {'errors':>6}"
     print(header)
     print("-" * len(header))
-    for s in [bare, *steps]:
+    by_name = {s.name: s for s in steps}
+    for s in steps:
+        reference = by_name.get(f"bare write beside {s.name}", bare)
+        if s.name.startswith("bare write"):
+            reference = s
         print(f"{s.name:<30} {len(s.latencies):>8} {s.rps:>8.1f} {s.median:>9.1f} {s.ms(0.95):>8.1f} "
-              f"{s.rps / bare.rps if bare.rps else 0:>7.0%} {s.errors:>6}")
+              f"{s.rps / reference.rps if reference.rps else 0:>7.0%} {s.errors:>6}")
+    print(f"{bare.name:<30} {len(bare.latencies):>8} {bare.rps:>8.1f} {bare.median:>9.1f} {bare.ms(0.95):>8.1f}  "
+          "(the reference of the steps without a target)")
     print(f"\nTargets: section save ≥ {TARGETS['section save']:.0%} and submit ≥ {TARGETS['submit']:.0%} of the bare "
           f"write's throughput, p95 ≤ {P95_FACTOR:.0f}× median, 0 errors")
-    by_name = {s.name: s for s in steps}
     for name, share in TARGETS.items():
-        s = by_name[name]
-        ok = s.rps / bare.rps >= share
-        print(f"  {'PASS' if ok else 'MISS'}  {name}: {s.rps / bare.rps:.0%} of the bare write")
-        adjacent = by_name.get(f"bare write before {name}")
-        if adjacent is not None and adjacent.rps:
-            ok = s.rps / adjacent.rps >= share
-            print(f"  {'PASS' if ok else 'MISS'}  {name}: {s.rps / adjacent.rps:.0%} of the bare write measured just "
-                  f"before it ({adjacent.rps:.1f} req/s)")
-    for s in [bare, *steps]:
+        s, beside_it = by_name[name], by_name[f"bare write beside {name}"]
+        got = s.rps / beside_it.rps if beside_it.rps else 0.0
+        print(f"  {'PASS' if got >= share else 'MISS'}  {name}: {got:.0%} of the bare write measured beside it, "
+              f"interleaved ({s.rps:.1f} against {beside_it.rps:.1f} req/s)")
+    for s in steps:
         ok = s.ms(0.95) <= P95_FACTOR * s.median
         print(f"  {'PASS' if ok else 'MISS'}  {s.name}: p95 {s.ms(0.95):.0f} ms = {s.ms(0.95) / s.median:.1f}× median"
               if s.median else f"  MISS  {s.name}: no requests")
-    errors = sum(s.errors for s in [bare, *steps])
+    errors = sum(s.errors for s in steps)
     print(f"  {'PASS' if errors == 0 else 'MISS'}  errors: {errors}")
     print("Database after the surge:")
     for name, ok, detail in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {name}: {detail}")
+    return errors == 0
 
 
 if __name__ == "__main__":
