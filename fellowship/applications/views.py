@@ -35,9 +35,12 @@ def overview(application_id: int):
     application = get_application_or_404(application_id, owner_only=True)
     from fellowship.selection.decisions import offer_for
 
+    from fellowship.eligibility.services import unmet_rules
+
     return render_template("applications/overview.html", application=application,
                            progress=services.progress(application), form=FellowshipForm(),
-                           editable=_editable(application), offer=offer_for(application.id))
+                           editable=_editable(application), offer=offer_for(application.id),
+                           unmet_rules=unmet_rules(application))
 
 
 def _editable(application: Application) -> bool:

@@ -222,3 +222,16 @@ def override_eligibility(application: Application, eligible: bool, reason: str, 
            old_status=old_status.value, new_status=application.status.value)
     db.session.flush()
     log.info("application %s eligibility overridden to %s by user %s", application.id, eligible, by.id)
+
+
+def unmet_rules(application: Application) -> list[EligibilityResult]:
+    """The rules an application failed when the screening made it ineligible, in the order staff read them, for
+    its applicant (nothing once staff overrode the screening: their reason is their own)."""
+    from fellowship.eligibility.rules import RULES
+
+    if application.status is not ApplicationStatus.INELIGIBLE or application.eligibility_override is not None:
+        return []
+    order = list(RULES)
+    return sorted(db.session.scalars(select(EligibilityResult).where(
+        EligibilityResult.application_id == application.id, EligibilityResult.passed.is_(False))),
+        key=lambda r: order.index(r.rule) if r.rule in order else len(order))
