@@ -33,9 +33,8 @@ def mine():
 @login_required
 def overview(application_id: int):
     application = get_application_or_404(application_id, owner_only=True)
-    from fellowship.selection.decisions import offer_for
-
     from fellowship.eligibility.services import unmet_rules
+    from fellowship.selection.decisions import offer_for
 
     return render_template("applications/overview.html", application=application,
                            progress=services.progress(application), form=FellowshipForm(),
