@@ -17,7 +17,7 @@ from sqlalchemy.orm import raiseload
 
 from fellowship.api.auth import current_api_user, token_required
 from fellowship.api.pagination import link_header, paginate_by_cursor
-from fellowship.api.schemas import PageArgsSchema, PageSchema
+from fellowship.api.schemas import ID, PageArgsSchema, PageSchema
 from fellowship.applications import staff_services
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.applications.permissions import get_application_or_404
@@ -122,7 +122,7 @@ def list_applications(cursor: str | None = None, limit: int = 50, call_id: int |
     return {"items": page.items, "next_cursor": page.next_cursor}, 200, link_header(page)
 
 
-@blp.route("/<int:application_id>")
+@blp.route(f"/<{ID}:application_id>")
 @token_required(Scope.APPLICATIONS_READ)
 @blp.response(200, ApplicationDetailSchema)
 @blp.alt_response(404, response="NOT_FOUND")

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from fellowship.api.pagination import link_header, paginate_by_cursor
-from fellowship.api.schemas import PageArgsSchema, PageSchema
+from fellowship.api.schemas import ID, PageArgsSchema, PageSchema
 from fellowship.calls import services as call_services
 from fellowship.calls.models import Call, CallStatus
 from fellowship.extensions import db
@@ -77,7 +77,7 @@ def list_calls(cursor: str | None = None, limit: int = 50, status: str | None = 
     return {"items": [call_out(call) for call in page.items], "next_cursor": page.next_cursor}, 200, link_header(page)
 
 
-@blp.route("/<int:call_id>")
+@blp.route(f"/<{ID}:call_id>")
 @blp.response(200, CallSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 def get_call(call_id: int) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy import Row, select
 
 from fellowship.api.auth import token_required
 from fellowship.api.pagination import CursorPage, decode_cursor, encode_cursor, link_header
-from fellowship.api.schemas import PageArgsSchema, PageSchema
+from fellowship.api.schemas import ID, PageArgsSchema, PageSchema
 from fellowship.applications.models import Application
 from fellowship.auth.tokens import Scope
 from fellowship.calls.models import Call
@@ -107,7 +107,7 @@ def list_fellows(cursor: str | None = None, limit: int = 50, cohort: int | None 
     return {"items": [fellow_out(row) for row in page.items], "next_cursor": page.next_cursor}, 200, link_header(page)
 
 
-@blp.route("/<int:fellow_id>")
+@blp.route(f"/<{ID}:fellow_id>")
 @token_required(Scope.FELLOWS_READ)
 @blp.response(200, FellowSchema)
 @blp.alt_response(404, response="NOT_FOUND")

@@ -41,7 +41,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if isinstance(value, list) and len(value) == 1 and type(value[0]) is int and 0 <= value[0] < 2**63:
+        if isinstance(value, list) and len(value) == 1 and type(value[0]) is int and 0 <= value[0] < 2**31:
             return int(value[0])
     except (ValueError, UnicodeEncodeError, binascii.Error):
         pass

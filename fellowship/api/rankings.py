@@ -15,7 +15,7 @@ from flask_smorest import Blueprint, abort
 
 from fellowship.api.auth import token_required
 from fellowship.api.pagination import CursorPage, decode_cursor, encode_cursor, link_header
-from fellowship.api.schemas import PageArgsSchema, PageSchema
+from fellowship.api.schemas import ID, PageArgsSchema, PageSchema
 from fellowship.applications.models import ApplicationStatus
 from fellowship.auth.tokens import Scope
 from fellowship.extensions import db
@@ -122,7 +122,7 @@ def _candidate(row: ranking.RankingRow, data: ranking.Ranking, quota_regions: se
     }
 
 
-@blp.route("/<int:call_id>/ranking")
+@blp.route(f"/<{ID}:call_id>/ranking")
 @token_required(Scope.RANKINGS_READ)
 @blp.arguments(RankingArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, RankingSchema)

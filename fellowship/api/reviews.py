@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from fellowship.api.auth import current_api_user, token_required
 from fellowship.api.pagination import CursorPage, decode_cursor, encode_cursor, link_header
-from fellowship.api.schemas import PageArgsSchema, PageSchema
+from fellowship.api.schemas import ID, PageArgsSchema, PageSchema
 from fellowship.auth.models import Role
 from fellowship.auth.tokens import Scope
 from fellowship.calls.models import Call
@@ -95,7 +95,7 @@ def review_out(record: ReviewRecord) -> dict[str, Any]:
             "comment": record.comment, "submitted_at": record.submitted_at}
 
 
-@blp.route("/<int:call_id>/reviews")
+@blp.route(f"/<{ID}:call_id>/reviews")
 @token_required(Scope.REVIEWS_READ)
 @blp.arguments(ReviewArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, ReviewPageSchema)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+#: The URL converter of an id in a path: ids are 32-bit, so a larger number is a 404 from the routing (and the
+#: OpenAPI document says so), never a query the database refuses with a 500. Use as f"/<{ID}:call_id>".
+ID = "int(min=1, max=2147483647)"
 
 
 class ProblemSchema(ma.Schema):
