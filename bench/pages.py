@@ -327,10 +327,13 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "FELLOWSHIP_CONFIG": "production", "SECRET_KEY": "bench", "DATABASE_URL": url,
            "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": redis_url, "LOGIN_RATE_LIMIT": "10000 per minute",
            "FELLOWSHIP_INSTANCE": tempfile.mkdtemp(prefix="bench-pages-instance-")}
+    # The server's log goes to a file of its own: a pipe nobody reads fills up (the production app logs at INFO)
+    # and blocks the workers mid-measurement.
+    log = Path(tempfile.mkstemp(prefix="bench-pages-gunicorn-", suffix=".log")[1])
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--worker-class", "sync",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "300", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     wait_for_port(port, timeout=60)
     base = f"http://127.0.0.1:{port}"
     booting = time.perf_counter() + 180  # workers import the app; on a loaded machine that takes a while
@@ -342,9 +345,9 @@ def serve(url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
             pass
         time.sleep(0.5)
     process.kill()
-    _, log = process.communicate(timeout=30)
-    raise SystemExit(f"BENCH FAILED: gunicorn did not answer /healthz (exit {process.poll()}):\n"
-                     f"{log.decode(errors='replace')[-3000:]}")
+    process.wait(timeout=30)
+    raise SystemExit(f"BENCH FAILED: gunicorn did not answer /healthz (exit {process.poll()}); its log: {log}\n"
+                     f"{log.read_text(errors='replace')[-3000:]}")
 
 
 def count_queries(url: str, redis_url: str, page_list: list[Page]) -> dict[str, tuple[int, int]]:
