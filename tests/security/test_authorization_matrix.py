@@ -4,6 +4,10 @@ The walker reads `app.url_map`, so a new route that is not in tests/security/aut
 test until someone decides, row by row, who may use it. Each actor gets a fresh copy of the same world (objects
 owned by applicant A), so one actor's POST never changes what the next one sees.
 
+Rules under /api/ are requested with the actor's bearer token (a personal access token holding every scope the
+actor's roles may hold), the way an API client calls them; anonymous sends none. The session cookie rides along
+and must change nothing: the API reads tokens only.
+
 CSRF is switched off for the walk (WTF_CSRF_ENABLED=False, restored afterwards): the point is who passes the
 authorization checks, and CSRF refusal would hide that behind a 400 for everyone. Rate limits are off for the
 same reason (one client, hundreds of requests); tests/security/test_headers.py proves both are on normally.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +35,8 @@ from fellowship.alumni.followups import follow_up_token
 from fellowship.alumni.models import ExportJob, ExportStatus, FollowUpStatus
 from fellowship.applications.models import ApplicationStatus, Document, Referee, RefereeStatus
 from fellowship.auth import invitations, tokens
-from fellowship.auth.models import Role
+from fellowship.auth.models import Role, User
+from fellowship.auth.tokens import create_token, scopes_allowed
 from fellowship.calls.models import DocumentKind
 from fellowship.documents.storage import get_storage, new_key
 from fellowship.extensions import db, limiter
@@ -159,6 +165,9 @@ def build_world() -> dict[str, Any]:
     booking = InterviewBooking(slot_id=slot.id, stage_id=interview.id, application_id=candidacy.id)
     db.session.add(booking)
     db.session.commit()
+    # Applicant A's personal access token, for the profile's revoke route (not the one A's API requests use).
+    a_token = create_token(applicant_a, "BI tool", ["applications:read"], utcnow().date() + timedelta(days=30))
+    db.session.commit()
     invitee = UserFactory(email="invited@example.org", password_hash=invitations.new_invited_password_hash(),
                           email_confirmed_at=None, roles=[Role.REVIEWER])
     # The form builder's pages: the call's first section and its first question (the default form).
@@ -181,7 +190,7 @@ def build_world() -> dict[str, Any]:
             "interview_id": interview.id, "slot_id": slot.id, "booking_id": booking.id,
             "user_id": applicant_b.id, "programme_id": call.programme_id, "batch_key": batch_key,
             "action": "grant", "answer": "accept", "name": "motivation",
-            "section_id": form_section.id, "question_id": form_question.id,
+            "section_id": form_section.id, "question_id": form_question.id, "token_id": a_token.token.id,
             # A file answer's download: the default form asks for no file, so even those who may read the
             # application are told 404 (tests/applications/test_file_answers.py covers a form with a file question).
             "key": "motivation", "entry": 0, "sub": "given_name",
@@ -219,18 +228,29 @@ def fill(rule: Rule, world: dict[str, Any]) -> str:
         else:
             values[argument] = world["params"][argument]
     path = rule.rule
-    for name, value in values.items():
-        path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+    for name, value in values.items():  # <name>, <int:name>, <int(min=1, max=...):name>
+        path = re.sub(rf"<(?:[^<>:]+:)?{name}>", str(value), path)
     assert "<" not in path, f"no value for a parameter of {rule.rule}"
     return path
 
 
+def api_headers(email: str) -> dict[str, str]:
+    """The Authorization header of a new token of the account holding every scope its roles allow (committed)."""
+    user = db.session.scalars(sa.select(User).where(User.email == email)).one()
+    issued = create_token(user, "Authorization matrix", [scope.value for scope in scopes_allowed(user)],
+                          utcnow().date() + timedelta(days=30))
+    db.session.commit()
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
 def walk(app: Flask, actor: str) -> dict[tuple[str, str], int]:
-    """A fresh world, the actor logged in, then every rule requested once; returns status per (rule, method)."""
+    """A fresh world, the actor logged in, then every rule requested once (API rules with the actor's bearer token);
+    returns status per (rule, method)."""
     with app.app_context():
         empty_database()
         limiter.reset()
         world = build_world()
+        bearer = api_headers(world["emails"][actor]) if actor != "anonymous" else {}
         db.session.remove()
     client = app.test_client()
     if actor != "anonymous":
@@ -240,7 +260,8 @@ def walk(app: Flask, actor: str) -> dict[tuple[str, str], int]:
     limiter.enabled = False
     try:
         for rule, method in walked_rules(app):
-            response = client.open(fill(rule, world), method=method)
+            headers = bearer if rule.rule.startswith("/api/") else {}
+            response = client.open(fill(rule, world), method=method, headers=headers)
             statuses[(rule.rule, method)] = response.status_code
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
