@@ -90,11 +90,9 @@ class WebInstance:
         return self.process is not None and self.process.poll() is None
 
 
-def start_worker(name: str, env: dict[str, str], folder: Path, log_dir: Path) -> CeleryWorker:
-    """A Celery worker process named `name`@rehearsal, started in `folder` (one pool process: small and quick)."""
-    worker = CeleryWorker(host_env(env, folder), log_dir, concurrency=1, cwd=folder, name=f"{name}@rehearsal")
-    worker.start(timeout=90)
-    return worker
+def worker_in(name: str, env: dict[str, str], folder: Path, log_dir: Path) -> CeleryWorker:
+    """A Celery worker named `name`@rehearsal to start in `folder` (one pool process: small and quick)."""
+    return CeleryWorker(host_env(env, folder), log_dir, concurrency=1, cwd=folder, name=f"{name}@rehearsal")
 
 
 class Browser(requests.Session):

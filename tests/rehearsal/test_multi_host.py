@@ -3,10 +3,10 @@ process in a working folder of its own, on one PostgreSQL, one Redis, one object
 SMTP sink, with the production configuration and one SECRET_KEY. A user's browser is one `requests` session (one
 cookie jar) that talks to A or B, as a load balancer would send it to either.
 
-What it proves (docs/multi-host.md): a document uploaded through A downloads through B; an export built by worker 2
-downloads through A; a staff edit of a form's wording through A shows on B at once; when A dies mid-session the user
-carries on through B (signed-cookie sessions, CSRF tokens valid on both); and no process wrote an uploaded file to
-its local disk.
+What it proves (docs/multi-host.md): a document uploaded through A downloads through B; a staff edit of a form's
+wording through A shows on B at once; login attempts through A and B count against one rate limit; an export built
+by worker 2 downloads through A; when A dies mid-session the user carries on through B (signed-cookie sessions,
+CSRF tokens valid on both); and no process wrote an uploaded file to its local disk.
 
 It needs PostgreSQL (two machines cannot share a SQLite file): `make test` runs it, `make test-sqlite` deselects it
 (-m "not rehearsal"), `make rehearsal` runs only it.
@@ -19,6 +19,7 @@ import io
 import re
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from fellowship.questions.models import Question
 from tests.conftest import worker_env
 from tests.documents.files import pdf
 from tests.factories import PASSWORD, ApplicationFactory, CallFactory, UserFactory
-from tests.rehearsal.cluster import WebInstance, browser, csrf_token, files_in, form_fields, start_worker
+from tests.rehearsal.cluster import WebInstance, browser, csrf_token, files_in, form_fields, worker_in
 from tests.scratch_databases import scratch_database
 from tests.servers import CeleryWorker, MissingBinary, RedisServer, SeaweedServer, SmtpSink, wait_until
 
@@ -86,7 +87,6 @@ def cluster(database_url: str, tmp_root: Path, smtp_server: SmtpSink,
         pytest.exit(str(exc), returncode=3)
     redis.start()
     seaweed_server.create_bucket(BUCKET)
-    started: list[WebInstance | CeleryWorker] = []
     with scratch_database(database_url, tmp_root, "fellowship_rehearsal") as url:
         settings: dict[str, Any] = {
             "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis.url, "RATELIMIT_STORAGE_URI": redis.url,
@@ -100,7 +100,6 @@ def cluster(database_url: str, tmp_root: Path, smtp_server: SmtpSink,
             "FELLOWSHIP_CONFIG": "production",  # as deployed: Secure cookies, HSTS, a SECRET_KEY that must be set
             "SECRET_KEY": secrets.token_urlsafe(32),  # one key for every instance: each verifies the others' cookies
             "EXPORT_INLINE_LIMIT": "2",  # the six alumni below are exported by a background job
-            "LOGIN_RATE_LIMIT": "100 per minute",  # every user of the rehearsal logs in from 127.0.0.1
         })
         app = create_app("testing", **settings)
         with app.app_context():
@@ -110,19 +109,17 @@ def cluster(database_url: str, tmp_root: Path, smtp_server: SmtpSink,
         folders.update({f"worker {name}": root / f"worker-{name}" for name in "12"})
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
+        web = {name: WebInstance(name, env, folders[f"web {name}"], logs) for name in "AB"}
+        workers = {name: worker_in(f"worker{name}", env, folders[f"worker {name}"], logs) for name in "12"}
+        processes: list[WebInstance | CeleryWorker] = [*web.values(), *workers.values()]
         try:
-            web = {name: WebInstance(name, env, folders[f"web {name}"], logs) for name in "AB"}
-            for instance in web.values():
-                instance.start()
-                started.append(instance)
-            workers = {}
-            for name in "12":
-                workers[name] = start_worker(f"worker{name}", env, folders[f"worker {name}"], logs)
-                started.append(workers[name])
+            with ThreadPoolExecutor(len(processes)) as pool:  # they boot side by side, as machines would
+                for booted in [pool.submit(process.start, timeout=120) for process in processes]:
+                    booted.result()
             yield Cluster(app=app, web=web, workers=workers, folders=folders, seaweed=seaweed_server)
         finally:
-            for process in reversed(started):
-                process.stop()
+            for process in processes:
+                process.kill()  # nothing of theirs is kept: no need to wait for a warm shutdown
             redis.stop()
             with app.app_context():
                 db.engine.dispose()
@@ -201,6 +198,24 @@ def test_a_staff_edit_of_a_forms_wording_through_a_shows_on_b_at_once(cluster: C
 
     after = applicant.get(cluster.url("B", section), timeout=30)
     assert "Current role or post" in after.text and "Current position" not in after.text
+
+
+def test_the_login_rate_limit_counts_attempts_on_both_instances_together(cluster: Cluster) -> None:
+    """Five attempts a minute per address and account (the production default), wherever they land: the counts are
+    in Redis, not in each process (an in-memory count would let each instance allow five)."""
+    with cluster.app.app_context():
+        email = UserFactory().email
+        db.session.remove()
+    attacker = browser()
+
+    def attempt(instance: str) -> int:
+        page = attacker.get(cluster.url(instance, "/auth/login"), timeout=30)
+        return attacker.post(cluster.url(instance, "/auth/login"), timeout=30, data={
+            "csrf_token": csrf_token(page.text), "email": email, "password": "not the password"}).status_code
+
+    assert [attempt(instance) for instance in "ABABA"] == [200] * 5  # refused with a message beside the field
+    assert attempt("B") == 429  # B has seen two of them, A three: together they are the five
+    assert attempt("A") == 429
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
