@@ -21,4 +21,4 @@ def storage_unavailable(exc: StorageUnavailable):
     return response
 
 
-from fellowship.documents import cli  # noqa: E402,F401 - registers `flask storage`
+import fellowship.documents.cli  # noqa: E402,F401 - registers `flask storage` (after bp exists)

@@ -70,6 +70,8 @@ class DocumentStorage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def check(self) -> None: ...
+
 
 class LocalFolderStorage:
     """Files under one folder outside the web root, written atomically (temp file + rename)."""
@@ -119,6 +121,15 @@ class LocalFolderStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def check(self) -> None:
+        """Raise StorageUnavailable unless the folder can be written (for the deep health check)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StorageUnavailable(str(READ_UNAVAILABLE), cause=exc) from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageUnavailable(str(READ_UNAVAILABLE), cause=PermissionError(f"{self.root} is not writable"))
 
     def stored_keys(self) -> Iterator[str]:
         """Every stored key (temporary files of unfinished writes and foreign names are skipped)."""

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from fellowship.documents.storage import StorageUnavailable, get_storage
 from fellowship.extensions import db
 from fellowship.health.models import Heartbeat, ProcessKind
 from fellowship.models import utcnow
@@ -124,6 +125,7 @@ class Health:
     #: Only filled by the deep check: None when not checked, else whether it answered.
     database_ok: bool | None = None
     redis_ok: bool | None = None
+    storage_ok: bool | None = None  #: the document store (folder or bucket) answers
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,12 +142,14 @@ class Health:
 
     @property
     def stale(self) -> list[str]:
-        """Names of what is stale or down, in a fixed order: database, redis, worker, beat, outbox."""
+        """Names of what is stale or down, in a fixed order: database, redis, storage, worker, beat, outbox."""
         names = []
         if self.database_ok is False:
             names.append("database")
         if self.redis_ok is False:
             names.append("redis")
+        if self.storage_ok is False:
+            names.append("storage")
         if self.worker.stale:
             names.append("worker")
         if self.beat.stale:
@@ -184,6 +188,7 @@ class Health:
             "threshold_seconds": self.threshold_seconds,
             "database": {"ok": self.database_ok},
             "redis": {"ok": self.redis_ok},
+            "storage": {"ok": self.storage_ok},
             "worker": self.worker.as_json(),
             "beat": self.beat.as_json(),
             "outbox": {"due": self.due_messages,
@@ -250,9 +255,16 @@ def _redis_ping() -> None:
 
 
 def deep_health() -> Health:
-    """Everything, uncached: the database and Redis answer, heartbeats are fresh, the outbox is not backed up."""
+    """Everything, uncached: the database, Redis and the document store answer, heartbeats are fresh, the outbox
+    is not backed up."""
     errors: dict[str, str] = {}
     redis_ok: bool | None = None
+    try:
+        get_storage().check()
+        storage_ok = True
+    except StorageUnavailable as exc:
+        storage_ok = False
+        errors["storage"] = one_line(exc.cause or exc)
     if not current_app.config.get("TASKS_IN_PROCESS"):
         try:
             _redis_ping()
@@ -271,8 +283,8 @@ def deep_health() -> Health:
                       worker=ProcessState(ProcessKind.WORKER, None, None, stale=False),
                       beat=ProcessState(ProcessKind.BEAT, None, None, stale=False),
                       due_messages=0, oldest_due_age_seconds=None, database_ok=False, redis_ok=redis_ok,
-                      errors=errors)
-    return replace(health, database_ok=True, redis_ok=redis_ok, errors=errors)
+                      storage_ok=storage_ok, errors=errors)
+    return replace(health, database_ok=True, redis_ok=redis_ok, storage_ok=storage_ok, errors=errors)
 
 
 def banner_health() -> Health:

@@ -114,3 +114,22 @@ def test_a_download_while_the_object_store_is_stopped_gets_a_clear_503_page(
     assert "Stored files cannot be read just now. Please try again in a few minutes." in page
     assert "Traceback" not in page
     assert client.get(f"/documents/{document.id}").data == PDF  # and back once the store is
+
+
+def test_the_deep_health_check_names_the_object_store_when_it_is_down(
+        client, app_ctx, document_store, seaweed_server: SeaweedServer):
+    from fellowship.health.models import ProcessKind
+    from tests.health.test_heartbeats import seen
+
+    seen(ProcessKind.WORKER, minutes_ago=0.1)
+    seen(ProcessKind.BEAT, minutes_ago=0.1)
+    assert client.get("/healthz?deep=1").get_json()["storage"] == {"ok": True}
+    seaweed_server.stop()
+    try:
+        response = client.get("/healthz?deep=1")
+    finally:
+        seaweed_server.start()
+    body = response.get_json()
+    assert response.status_code == 503 and body["stale"] == ["storage"] and body["storage"] == {"ok": False}
+    assert "EndpointConnectionError" in body["errors"]["storage"]
+    assert client.get("/healthz?deep=1").status_code == 200
