@@ -4,9 +4,10 @@ SMTP sink, with the production configuration and one SECRET_KEY. A user's browse
 cookie jar) that talks to A or B, as a load balancer would send it to either.
 
 What it proves (docs/multi-host.md): a document uploaded through A downloads through B; a staff edit of a form's
-wording through A shows on B at once; login attempts through A and B count against one rate limit; an export built
-by worker 2 downloads through A; when A dies mid-session the user carries on through B (signed-cookie sessions,
-CSRF tokens valid on both); and no process wrote an uploaded file to its local disk.
+wording through A shows on B at once; login attempts through A and B count against one rate limit; a reset link
+asked for through A and emailed by a worker opens on B; an export built by worker 2 downloads through A; when A dies
+mid-session the user carries on through B (signed-cookie sessions, CSRF tokens valid on both); and no process wrote
+an uploaded file to its local disk.
 
 It needs PostgreSQL (two machines cannot share a SQLite file): `make test` runs it, `make test-sqlite` deselects it
 (-m "not rehearsal"), `make rehearsal` runs only it.
@@ -44,7 +45,7 @@ from tests.documents.files import pdf
 from tests.factories import PASSWORD, ApplicationFactory, CallFactory, UserFactory
 from tests.rehearsal.cluster import WebInstance, browser, csrf_token, files_in, form_fields, worker_in
 from tests.scratch_databases import scratch_database
-from tests.servers import CeleryWorker, MissingBinary, RedisServer, SeaweedServer, SmtpSink, wait_until
+from tests.servers import CeleryWorker, MissingBinary, RedisServer, SeaweedServer, SmtpSink, text_body, wait_until
 
 pytestmark = pytest.mark.rehearsal
 
@@ -61,6 +62,7 @@ class Cluster:
     workers: dict[str, CeleryWorker]
     folders: dict[str, Path]
     seaweed: SeaweedServer
+    smtp: SmtpSink
     #: What the tests uploaded or exported, to look for on the local disks at the end.
     payloads: list[bytes] = field(default_factory=list)
 
@@ -116,7 +118,8 @@ def cluster(database_url: str, tmp_root: Path, smtp_server: SmtpSink,
             with ThreadPoolExecutor(len(processes)) as pool:  # they boot side by side, as machines would
                 for booted in [pool.submit(process.start, timeout=120) for process in processes]:
                     booted.result()
-            yield Cluster(app=app, web=web, workers=workers, folders=folders, seaweed=seaweed_server)
+            yield Cluster(app=app, web=web, workers=workers, folders=folders, seaweed=seaweed_server,
+                          smtp=smtp_server)
         finally:
             for process in processes:
                 process.kill()  # nothing of theirs is kept: no need to wait for a warm shutdown
@@ -125,11 +128,11 @@ def cluster(database_url: str, tmp_root: Path, smtp_server: SmtpSink,
                 db.engine.dispose()
 
 
-def log_in(user: requests.Session, base: str, email: str) -> None:
+def log_in(user: requests.Session, base: str, email: str, password: str = PASSWORD) -> None:
     """Log in through the login form of the instance at `base`, as a browser does."""
     page = user.get(f"{base}/auth/login", timeout=30)
     done = user.post(f"{base}/auth/login", data={"csrf_token": csrf_token(page.text), "email": email,
-                                                 "password": PASSWORD}, timeout=30, allow_redirects=False)
+                                                 "password": password}, timeout=30, allow_redirects=False)
     assert done.status_code == 302 and "/auth/login" not in done.headers["Location"], done.text[:500]
 
 
@@ -216,6 +219,29 @@ def test_the_login_rate_limit_counts_attempts_on_both_instances_together(cluster
     assert [attempt(instance) for instance in "ABABA"] == [200] * 5  # refused with a message beside the field
     assert attempt("B") == 429  # B has seen two of them, A three: together they are the five
     assert attempt("A") == 429
+
+
+def test_a_link_asked_for_through_a_and_emailed_by_a_worker_opens_on_b(cluster: Cluster) -> None:
+    """The reset link is signed on A with the shared SECRET_KEY, sent by whichever worker takes the outbox task, and
+    honoured by B."""
+    with cluster.app.app_context():
+        email = UserFactory().email
+        db.session.remove()
+    user = browser()
+    page = user.get(cluster.url("A", "/auth/forgot"), timeout=30)
+    asked = user.post(cluster.url("A", "/auth/forgot"), data={"csrf_token": csrf_token(page.text), "email": email},
+                      timeout=30)
+    assert asked.status_code == 302
+    message = cluster.smtp.wait_for(1, timeout=60, recipient=email)[-1]
+    path = re.search(r"/auth/reset/[\w.-]+", text_body(message)).group(0)  # type: ignore[union-attr]
+
+    form = user.get(cluster.url("B", path), timeout=30)
+    assert form.status_code == 200, form.text[:1000]
+    new_password = "estuary-mangrove-lantern-1987"
+    changed = user.post(cluster.url("B", path), timeout=30, data={
+        "csrf_token": csrf_token(form.text), "password": new_password, "confirm": new_password})
+    assert changed.status_code == 302 and changed.headers["Location"].endswith("/auth/login"), changed.text[:1000]
+    log_in(browser(), cluster.url("B", ""), email, new_password)
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
