@@ -76,10 +76,11 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(database_url: str, tmp_root: Path, smtp_server: SmtpSink,
-            seaweed_server: SeaweedServer) -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
+            smtp_server: SmtpSink) -> Iterator[Cluster]:
     if sa.make_url(database_url).get_backend_name() != "postgresql":
         pytest.skip("two hosts cannot share a SQLite file: the rehearsal needs PostgreSQL (make test, make rehearsal)")
+    seaweed_server: SeaweedServer = request.getfixturevalue("seaweed_server")  # only once it can be used
     root = tmp_root / "rehearsal"
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
