@@ -21,6 +21,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,8 @@ def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
         redis = RedisServer()  # its own: the suite's Redis is flushed after every test, the broker's queues too
     except MissingBinary as exc:
         pytest.exit(str(exc), returncode=3)
-    redis.start()
     seaweed_server.create_bucket(BUCKET)
-    with scratch_database(database_url, tmp_root, "fellowship_rehearsal") as url:
+    with scratch_database(database_url, tmp_root, "fellowship_rehearsal") as url, running(redis):
         settings: dict[str, Any] = {
             "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis.url, "RATELIMIT_STORAGE_URI": redis.url,
             "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port, "MAIL_TIMEOUT": 5,
@@ -124,9 +124,17 @@ def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
         finally:
             for process in processes:
                 process.kill()  # nothing of theirs is kept: no need to wait for a warm shutdown
-            redis.stop()
             with app.app_context():
                 db.engine.dispose()
+
+
+@contextmanager
+def running(server: RedisServer) -> Iterator[RedisServer]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def log_in(user: requests.Session, base: str, email: str, password: str = PASSWORD) -> None:
