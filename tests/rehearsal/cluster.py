@@ -90,9 +90,11 @@ class WebInstance:
         return self.process is not None and self.process.poll() is None
 
 
-def worker_in(name: str, env: dict[str, str], folder: Path, log_dir: Path) -> CeleryWorker:
-    """A Celery worker named `name`@rehearsal to start in `folder` (one pool process: small and quick)."""
-    return CeleryWorker(host_env(env, folder), log_dir, concurrency=1, cwd=folder, name=f"{name}@rehearsal")
+def worker_in(name: str, env: dict[str, str], folder: Path, log_dir: Path, *, beat: bool = False) -> CeleryWorker:
+    """A Celery worker named `name`@rehearsal to start in `folder` (one pool process: small and quick), with the
+    installation's one beat embedded if `beat` (its schedule file is kept beside the logs)."""
+    return CeleryWorker(host_env(env, folder), log_dir, concurrency=1, cwd=folder, name=f"{name}@rehearsal",
+                        beat=beat)
 
 
 class Browser(requests.Session):

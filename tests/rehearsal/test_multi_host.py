@@ -1,10 +1,11 @@
-"""The multi-host rehearsal: two web instances (A and B, gunicorn) and two Celery workers (1 and 2), each a separate
-process in a working folder of its own, on one PostgreSQL, one Redis, one object store (SeaweedFS over S3) and an
-SMTP sink, with the production configuration and one SECRET_KEY. A user's browser is one `requests` session (one
-cookie jar) that talks to A or B, as a load balancer would send it to either.
+"""The multi-host rehearsal: two web instances (A and B, gunicorn) and two Celery workers (1 and 2; worker 2 also
+runs the one beat), each a separate process in a working folder of its own, on one PostgreSQL, one Redis, one object
+store (SeaweedFS over S3) and an SMTP sink, with the production configuration and one SECRET_KEY. A user's browser
+is one `requests` session (one cookie jar) that talks to A or B, as a load balancer would send it to either.
 
 What it proves (docs/multi-host.md): a document uploaded through A downloads through B; a staff edit of a form's
-wording through A shows on B at once; login attempts through A and B count against one rate limit; a reset link
+wording through A shows on B at once; a deep health check on either instance sees the shared services and the
+heartbeats of the workers and the beat; login attempts through A and B count against one rate limit; a reset link
 asked for through A and emailed by a worker opens on B; an export built by worker 2 downloads through A; when A dies
 mid-session the user carries on through B (signed-cookie sessions, CSRF tokens valid on both); and no process wrote
 an uploaded file to its local disk.
@@ -113,7 +114,8 @@ def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         web = {name: WebInstance(name, env, folders[f"web {name}"], logs) for name in "AB"}
-        workers = {name: worker_in(f"worker{name}", env, folders[f"worker {name}"], logs) for name in "12"}
+        workers = {name: worker_in(f"worker{name}", env, folders[f"worker {name}"], logs, beat=name == "2")
+                   for name in "12"}
         processes: list[WebInstance | CeleryWorker] = [*web.values(), *workers.values()]
         try:
             with ThreadPoolExecutor(len(processes)) as pool:  # they boot side by side, as machines would
@@ -210,6 +212,23 @@ def test_a_staff_edit_of_a_forms_wording_through_a_shows_on_b_at_once(cluster: C
 
     after = applicant.get(cluster.url("B", section), timeout=30)
     assert "Current role or post" in after.text and "Current position" not in after.text
+
+
+def test_a_monitor_asking_either_instance_sees_the_shared_services_and_the_workers_on_other_hosts(
+        cluster: Cluster) -> None:
+    """/healthz?deep=1 on A and on B: the database, Redis and the bucket answer, and the heartbeats the workers and the
+    beat record from their own hosts are seen (they are rows in the shared database, not files or memory)."""
+
+    def healthy(instance: str) -> dict[str, Any] | None:
+        answer = requests.get(cluster.url(instance, "/healthz?deep=1"), timeout=30)
+        return answer.json() if answer.status_code == 200 else None
+
+    for instance in "AB":
+        report = wait_until(lambda instance=instance: healthy(instance), timeout=60,  # the beat's first tick
+                            message=f"{instance} reports stale parts:\n{cluster.logs()}")
+        assert report["stale"] == [] and report["database"]["ok"] and report["redis"]["ok"]
+        assert report["storage"]["ok"]
+        assert report["worker"]["last_seen_at"] and report["beat"]["last_seen_at"]
 
 
 def test_the_login_rate_limit_counts_attempts_on_both_instances_together(cluster: Cluster) -> None:
