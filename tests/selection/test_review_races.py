@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fellowship.extensions import db
-from fellowship.selection import assignment as assignments
+from fellowship.selection import round_changes
 from fellowship.selection.conflicts import recuse
 from fellowship.selection.models import Assignment, AssignmentStatus, ConflictKind, Recommendation, Review
 from fellowship.selection.reviewing import save_review
@@ -63,7 +63,7 @@ def test_an_unassignment_while_the_review_is_being_submitted_is_refused(app, app
     assignment_id, scores = assigned()
 
     def unassign() -> None:
-        assignments.unassign(db.session.get_one(Assignment, assignment_id), None)
+        round_changes.unassign(db.session.get_one(Assignment, assignment_id), None)
 
     _review, unassigned = while_held(app, submit(assignment_id, scores), in_own_context(app, unassign))
     assert unassigned == "refused: This reviewer has submitted their review of it; it stays assigned."
