@@ -127,6 +127,10 @@ class Config:
         self.RATELIMIT_STRATEGY = "fixed-window"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "5 per minute")
+        #: How many proxies in front of the app append the client's address to X-Forwarded-For (the load balancer,
+        #: and nginx on the host if any). 0: the connection's address is the client's. Behind a proxy that must be
+        #: set, or every user counts as the proxy's one address against the per-address rate limits.
+        self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         #: Requests one personal access token may make to the JSON API (all operations together).
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
 

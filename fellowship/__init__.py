@@ -28,6 +28,7 @@ def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    register_proxy(app)
     register_extensions(app)
     celery_init_app(app)
     register_blueprints(app)
@@ -43,6 +44,18 @@ def create_app(config: str | Config | None = None, **overrides: Any) -> Flask:
     init_api(app)  # after the site's error handlers: the API's wrap them for paths under /api/
     register_cli(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client's address is the one they put in X-Forwarded-For (werkzeug's
+    ProxyFix trusts exactly that many entries, so a client cannot choose its own): rate limits then count each
+    client, not the load balancer. Only the address: the scheme and host stay as the proxy's request has them."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0, x_port=0,  # type: ignore[method-assign]
+                                x_prefix=0)
 
 
 def register_extensions(app: Flask) -> None:

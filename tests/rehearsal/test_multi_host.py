@@ -104,6 +104,7 @@ def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
             "FELLOWSHIP_CONFIG": "production",  # as deployed: Secure cookies, HSTS, a SECRET_KEY that must be set
             "SECRET_KEY": secrets.token_urlsafe(32),  # one key for every instance: each verifies the others' cookies
             "EXPORT_INLINE_LIMIT": "2",  # the six alumni below are exported by a background job
+            "TRUSTED_PROXIES": "1",  # the load balancer: the tests' sessions play it when they send X-Forwarded-For
         })
         app = create_app("testing", **settings)
         with app.app_context():
@@ -247,6 +248,27 @@ def test_the_login_rate_limit_counts_attempts_on_both_instances_together(cluster
     assert [attempt(instance) for instance in "ABABA"] == [200] * 5  # refused with a message beside the field
     assert attempt("B") == 429  # B has seen two of them, A three: together they are the five
     assert attempt("A") == 429
+
+
+def test_behind_the_load_balancer_each_client_is_rate_limited_by_its_own_address(cluster: Cluster) -> None:
+    """The balancer in front of A and B connects from its own address and passes the client's in X-Forwarded-For
+    (TRUSTED_PROXIES=1): one client hammering an account through A and B is refused, while another client behind
+    the same balancer still logs in to it. Counted by the balancer's address instead, every user would share the
+    limits of one client (30 login attempts a minute, 30 password resets an hour, for everybody)."""
+    with cluster.app.app_context():
+        email = UserFactory().email
+        db.session.remove()
+    hammering, neighbour = browser(), browser()
+    hammering.headers["X-Forwarded-For"] = "203.0.113.10"
+    neighbour.headers["X-Forwarded-For"] = "198.51.100.20"
+
+    def attempt(instance: str) -> int:
+        page = hammering.get(cluster.url(instance, "/auth/login"), timeout=30)
+        return hammering.post(cluster.url(instance, "/auth/login"), timeout=30, data={
+            "csrf_token": csrf_token(page.text), "email": email, "password": "not the password"}).status_code
+
+    assert [attempt(instance) for instance in "ABABAB"] == [200] * 5 + [429]
+    log_in(neighbour, cluster.url("B", ""), email)
 
 
 def test_a_link_asked_for_through_a_and_emailed_by_a_worker_opens_on_b(cluster: Cluster) -> None:
