@@ -5,7 +5,8 @@ is one `requests` session (one cookie jar) that talks to A or B, as a load balan
 
 What it proves (docs/multi-host.md): a document uploaded through A downloads through B; a staff edit of a form's
 wording through A shows on B at once; a deep health check on either instance sees the shared services and the
-heartbeats of the workers and the beat; login attempts through A and B count against one rate limit; a reset link
+heartbeats of the workers and the beat; login attempts through A and B count against one rate limit, per client
+behind the load balancer (TRUSTED_PROXIES); a reset link
 asked for through A and emailed by a worker opens on B; an export built by worker 2 downloads through A; when A dies
 mid-session the user carries on through B (signed-cookie sessions, CSRF tokens valid on both); and no process wrote
 an uploaded file to its local disk.
