@@ -36,6 +36,8 @@ JOURNEY_FILES = (
     "fellowship/questions/", "fellowship/eligibility/", "fellowship/alumni/", "fellowship/main/",
     "fellowship/i18n/", "fellowship/timezones.py", "fellowship/geo.py", "fellowship/forms.py", "fellowship/words.py",
     "fellowship/errors.py", "fellowship/navigation.py", "fellowship/pagination.py", "fellowship/__init__.py",
+    # The API's docs page: public, and read by applicants who make a token on their profile as well as by staff.
+    "fellowship/api/",
 )
 #: Files of the staff, reviewer and admin pages (more specific prefixes win over JOURNEY_FILES).
 STAFF_FILES = (
