@@ -201,3 +201,23 @@ def test_rate_limit_per_token_gives_429_with_retry_after(app: Flask, app_ctx: Fl
     assert int(limited.headers["Retry-After"]) > 0
     assert limited.json["status"] == 429  # type: ignore[index]
     assert other_token.status_code == 200  # the budget is per token
+
+
+def test_each_scope_is_a_checkbox_with_its_label_beside_it(app_ctx: Flask, client: FlaskClient):
+    """The scopes read like every other set of checkboxes (a box, its label beside it in normal weight), not as a
+    bulleted list with each label in bold on the line under its box (WTForms' bare ListWidget, found by the walk)."""
+    staff = UserFactory(email="sora@example.org", roles=[Role.STAFF])
+    login(client, staff.email)
+    html = client.get("/auth/profile/tokens").get_data(as_text=True)
+    fieldset = re.search(r"<legend>What the token may read</legend>(.*?)</fieldset>", html, re.S).group(1)  # type: ignore[union-attr]
+    boxes = re.findall(r'<input[^>]*name="scopes"[^>]*>', fieldset)
+    rows = re.findall(r'<div class="field-check">\s*(<input[^>]*name="scopes"[^>]*>)\s*<label for="([^"]+)">', fieldset)
+    assert len(boxes) == len(Scope) and len(rows) == len(boxes)
+    assert all(f'id="{label_for}"' in box for box, label_for in rows)
+    assert "<ul" not in fieldset and "<li" not in fieldset
+
+    # A refused choice keeps what was ticked.
+    html = create_on_profile(client, scopes=["fellows:read"], name="").get_data(as_text=True)
+    ticked = re.findall(r'<input[^>]*checked[^>]*name="scopes"[^>]*value="([^"]+)"|'
+                        r'<input[^>]*name="scopes"[^>]*value="([^"]+)"[^>]*checked', html)
+    assert [a or b for a, b in ticked] == ["fellows:read"]
