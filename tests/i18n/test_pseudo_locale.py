@@ -75,7 +75,7 @@ def build_pseudo_catalog(directory: Path) -> int:
             string: Any = tuple(f"{OPEN}{form}{CLOSE}" for form in (message.id[0], message.id[1]))
         else:
             string = f"{OPEN}{message.id}{CLOSE}"
-        catalog.add(message.id, string, flags=message.flags)
+        catalog.add(message.id, string, flags=message.flags, context=message.context)  # pgettext keeps its context
     target = directory / PSEUDO / "LC_MESSAGES"
     target.mkdir(parents=True)
     with (target / "messages.mo").open("wb") as fh:
