@@ -106,7 +106,7 @@ class Browser(requests.Session):
     tests read the Location they are sent to.
     """
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", 60)
         return super().request(method, url, *args, **kwargs)

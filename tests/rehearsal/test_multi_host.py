@@ -21,12 +21,12 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -53,6 +53,7 @@ from tests.servers import CeleryWorker, MissingBinary, RedisServer, SeaweedServe
 pytestmark = pytest.mark.rehearsal
 
 BUCKET = "fellowship-rehearsal"
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,6 +72,15 @@ class Cluster:
 
     def url(self, instance: str, path: str) -> str:
         return self.web[instance].url + path
+
+    def eventually(self, predicate: Callable[[], T | None], timeout: float, failure: str) -> T:
+        """The predicate's first true value within `timeout` seconds; else fail with the processes' logs as they are
+        then."""
+        try:
+            found: T = wait_until(predicate, timeout=timeout)
+            return found
+        except AssertionError:
+            raise AssertionError(f"{failure} within {timeout} s:\n{self.logs()}") from None
 
     def logs(self) -> str:
         parts = [f"--- web {n} ---\n{w.log()[-3000:]}" for n, w in self.web.items()]
@@ -97,7 +107,8 @@ def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
             "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis.url, "RATELIMIT_STORAGE_URI": redis.url,
             "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port, "MAIL_TIMEOUT": 5,
             "PUBLIC_URL": "http://127.0.0.1", "INSTANCE_DIR": str(root / "seeding-instance"),
-            "OUTBOX_RETRY_BASE_SECONDS": 1, "OUTBOX_SWEEP_SECONDS": 1, "OUTBOX_SWEEP_GRACE_SECONDS": 1,
+            # The beat's sweep every 5 s, not every second: worker 2 (one pool process) also builds the export.
+            "OUTBOX_RETRY_BASE_SECONDS": 1, "OUTBOX_SWEEP_SECONDS": 5, "OUTBOX_SWEEP_GRACE_SECONDS": 5,
             "STORAGE_URL": seaweed_server.storage_url(BUCKET), **seaweed_server.env(),
         }
         env = worker_env(settings)
@@ -226,10 +237,10 @@ def test_a_monitor_asking_either_instance_sees_the_shared_services_and_the_worke
         return answer.json() if answer.status_code == 200 else None
 
     for instance in "AB":
-        report = wait_until(lambda instance=instance: healthy(instance), timeout=60,  # the beat's first tick
-                            message=f"{instance} reports stale parts:\n{cluster.logs()}")
+        report = cluster.eventually(lambda instance=instance: healthy(instance), 90,  # the beat's first tick
+                                    f"{instance} reports stale parts")
         assert report["stale"] == [] and report["database"]["ok"] and report["redis"]["ok"]
-        assert report["storage"]["ok"]
+        assert report["storage"]["ok"], report
         assert report["worker"]["last_seen_at"] and report["beat"]["last_seen_at"]
 
 
@@ -322,7 +333,7 @@ def test_an_export_built_by_worker_2_downloads_through_a(cluster: Cluster) -> No
             db.session.remove()
             return job if job.status in (ExportStatus.DONE, ExportStatus.FAILED) else None
 
-    job = wait_until(finished, timeout=60, message=f"the export was not built:\n{cluster.logs()}")
+    job = cluster.eventually(finished, 90, "the export was not built")
     assert job.status is ExportStatus.DONE, job.error
     # Worker 2 built it (worker 1 was stopped before it was asked for, and its log never names the job).
     assert f"alumni export job {job_id} done" in cluster.workers["2"].log()
@@ -371,8 +382,8 @@ def test_killing_instance_a_mid_session_lets_the_user_continue_on_b(cluster: Clu
 
     home = user.get(cluster.url("B", "/applications/"), timeout=30, allow_redirects=False)
     assert home.status_code == 200, "the session made by A is not accepted by B"
-    page_from_b = user.get(cluster.url("B", section), timeout=30)
-    assert page_from_b.status_code == 200 and 'value="Water officer"' in page_from_b.text  # the draft saved via A
+    draft = user.get(cluster.url("B", section), timeout=30)
+    assert draft.status_code == 200 and 'value="Water officer"' in draft.text  # the draft saved through A
 
     assert save("B", page_from_a, "Senior water officer").status_code == 302  # A's token, posted to B
     page_from_b = user.get(cluster.url("B", section), timeout=30).text
