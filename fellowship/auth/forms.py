@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -112,6 +113,9 @@ class ScopeCheckboxes(SelectMultipleField):
 
 
 class ApiTokenForm(FellowshipForm):
+    #: One value per rendering of the form (tokens.new_form_nonce), so the form sent twice makes one token.
+    form_nonce = HiddenField(validators=[DataRequired(_l("This form is out of date: check it and send it again.")),
+                                         Length(max=64)])
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
                        description=_l("Where the token is used, e.g. \"University admissions sync\"."))
     scopes = ScopeCheckboxes(_l("What the token may read"), validate_choice=False)

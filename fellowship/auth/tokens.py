@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from fellowship.audit.services import record as audit_record
@@ -33,6 +35,10 @@ class TokenExpired(DomainError):
 
 class TokenInvalid(DomainError):
     pass
+
+
+class TokenAlreadyCreated(DomainError):
+    """The form that creates a token was sent again (a reload, a double click): its token exists already."""
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -130,6 +136,9 @@ class PersonalAccessToken(IdMixin, Base):
     #: Updated at most once a minute (see fellowship.api.auth).
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The one-time value of the form that created the token (new_form_nonce), unique: the same form sent twice
+    #: (a reload of the answer to the POST) creates one token. None for tokens made without the form.
+    form_nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     user: Mapped[User] = relationship(lazy="raise")
 
@@ -153,6 +162,11 @@ class IssuedToken:
     secret: str
 
 
+def new_form_nonce() -> str:
+    """A random value for one rendering of the create-token form."""
+    return secrets.token_urlsafe(32)
+
+
 def scopes_allowed(user: User) -> list[Scope]:
     """The scopes `user`'s roles allow, in the order the form lists them."""
     roles = user.role_set
@@ -160,9 +174,11 @@ def scopes_allowed(user: User) -> list[Scope]:
 
 
 def create_token(user: User, name: str, scopes: list[str], expires_on: date, *,
-                 today: date | None = None) -> IssuedToken:
+                 today: date | None = None, form_nonce: str | None = None) -> IssuedToken:
     """A new token for `user` with a secret from `secrets`; raises FieldError for a name, scope or expiry the
-    user may not have. The caller shows `secret` once and commits."""
+    user may not have, and TokenAlreadyCreated when a token was made with `form_nonce` already (the insert does
+    nothing on that unique value, so two sends of one form, even at the same moment, make one token). The caller
+    shows `secret` once and commits."""
     today = today or utcnow().date()
     name = " ".join(name.split())
     if not name:
@@ -185,10 +201,16 @@ def create_token(user: User, name: str, scopes: list[str], expires_on: date, *,
     now = utcnow()
     # The token works until the end of its last day, in UTC.
     expires_at = datetime.combine(expires_on, datetime.max.time(), tzinfo=UTC).replace(microsecond=0)
-    token = PersonalAccessToken(user_id=user.id, name=name, scopes=wanted, token_hash=hash_secret(secret),
-                                hint=secret[:HINT_LENGTH], created_at=now, expires_at=expires_at)
-    db.session.add(token)
-    db.session.flush()
+    values = {"user_id": user.id, "name": name, "scopes": wanted, "token_hash": hash_secret(secret),
+              "hint": secret[:HINT_LENGTH], "created_at": now, "expires_at": expires_at, "form_nonce": form_nonce}
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new_id = db.session.scalar(insert(PersonalAccessToken).values(**values)
+                               .on_conflict_do_nothing(index_elements=["form_nonce"])
+                               .returning(PersonalAccessToken.id))
+    if new_id is None:
+        raise TokenAlreadyCreated(_("This token was already created; its secret was shown only once. If you did "
+                                    "not copy it, revoke it and create another."))
+    token = db.session.get_one(PersonalAccessToken, new_id)
     audit_record("auth.api_token_created", token, actor_id=user.id, name=name, scopes=wanted,
                  expires_at=expires_at.isoformat())
     return IssuedToken(token=token, secret=secret)

@@ -236,23 +236,31 @@ def _token_page(form: ApiTokenForm, issued: tokens.IssuedToken | None = None):
 @limiter.limit("30 per hour", methods=["POST"])
 def api_tokens():
     """Create and list personal access tokens; a new token's secret is shown in the answer to the POST, once (it is
-    never put in the session, which lives in a cookie, nor stored anywhere but as a hash)."""
+    never put in the session, which lives in a cookie, nor stored anywhere but as a hash). The form carries a
+    one-time value, so sending it again (reloading that answer) creates no second token."""
     form = ApiTokenForm()
     form.scopes.choices = [(scope.value, scope.label) for scope in tokens.scopes_allowed(current_user)]
     if request.method == "GET":
         form.expires_on.data = utcnow().date() + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
+        form.form_nonce.data = tokens.new_form_nonce()
     issued = None
     if form.validate_on_submit():
         try:
             issued = tokens.create_token(current_user, form.name.data or "", form.scopes.data or [],
-                                         form.expires_on.data)
+                                         form.expires_on.data, form_nonce=form.form_nonce.data)
         except FieldError as exc:
             getattr(form, exc.field).errors.append(str(exc))
+        except tokens.TokenAlreadyCreated as exc:  # the insert did nothing: there is nothing to undo
+            flash(str(exc), "info")
+            return redirect(url_for("auth.api_tokens"))
         else:
             db.session.commit()
             form = ApiTokenForm(formdata=None)
             form.scopes.choices = [(scope.value, scope.label) for scope in tokens.scopes_allowed(current_user)]
             form.expires_on.data = utcnow().date() + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
+            form.form_nonce.data = tokens.new_form_nonce()
+    if not form.form_nonce.data:  # a form sent without its one-time value gets a new one to send again
+        form.form_nonce.data = tokens.new_form_nonce()
     return _token_page(form, issued)
 
 

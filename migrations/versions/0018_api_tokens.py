@@ -33,9 +33,11 @@ def upgrade():
     sa.Column('expires_at', TS, nullable=False),
     sa.Column('last_used_at', TS, nullable=True),
     sa.Column('revoked_at', TS, nullable=True),
+    sa.Column('form_nonce', sa.String(length=64), nullable=True),
     sa.CheckConstraint('expires_at > created_at', name=op.f('ck_personal_access_tokens_token_expires_after_creation')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_personal_access_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_access_tokens')),
+    sa.UniqueConstraint('form_nonce', name=op.f('uq_personal_access_tokens_form_nonce')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_personal_access_tokens_token_hash'))
     )
     with op.batch_alter_table('personal_access_tokens', schema=None) as batch_op:

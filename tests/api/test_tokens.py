@@ -17,7 +17,13 @@ from werkzeug.exceptions import Forbidden
 from fellowship.api.auth import require_scope
 from fellowship.audit.models import AuditEntry
 from fellowship.auth.models import Role, UserRole
-from fellowship.auth.tokens import PersonalAccessToken, Scope, token_for_secret
+from fellowship.auth.tokens import (
+    PersonalAccessToken,
+    Scope,
+    TokenAlreadyCreated,
+    create_token,
+    token_for_secret,
+)
 from fellowship.extensions import db
 from fellowship.models import utcnow
 from tests.api.helpers import bearer, token_for
@@ -25,13 +31,20 @@ from tests.conftest import csrf_token_from, login
 from tests.factories import UserFactory
 
 SECRET_RE = re.compile(r'id="new-token" type="text" readonly value="(fsp_[A-Za-z0-9_-]+)"')
+NONCE_RE = re.compile(r'name="form_nonce" type="hidden" value="([A-Za-z0-9_-]+)"')
+
+
+def form_from_page(page: str, **data: object) -> dict[str, object]:
+    """The create-token form as the page gives it (its CSRF token and one-time value), filled in."""
+    return {"name": "Admissions sync", "scopes": ["applications:read"],
+            "expires_on": (utcnow().date() + timedelta(days=30)).isoformat(),
+            "csrf_token": csrf_token_from(page), "form_nonce": NONCE_RE.search(page).group(1),  # type: ignore[union-attr]
+            **data}
 
 
 def create_on_profile(client: FlaskClient, **data: object):
     page = client.get("/auth/profile/tokens").get_data(as_text=True)
-    form = {"name": "Admissions sync", "scopes": ["applications:read"],
-            "expires_on": (utcnow().date() + timedelta(days=30)).isoformat(), **data}
-    return client.post("/auth/profile/tokens", data={**form, "csrf_token": csrf_token_from(page)})
+    return client.post("/auth/profile/tokens", data=form_from_page(page, **data))
 
 
 def test_token_created_on_profile_is_shown_once_and_stored_only_as_a_hash(app_ctx: Flask, client: FlaskClient):
@@ -56,6 +69,43 @@ def test_token_created_on_profile_is_shown_once_and_stored_only_as_a_hash(app_ct
     assert client.get("/api/v1/applications", headers=bearer(secret)).status_code == 200
     created = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "auth.api_token_created")).one()
     assert created.actor_id == user.id and created.object_id == stored.id
+
+
+def test_reloading_the_answer_to_the_create_form_makes_no_second_token(app_ctx: Flask, client: FlaskClient):
+    """A reload after the create POST sends the same form again: its one-time value is taken, so nothing is made and
+    the page says why, with the list."""
+    user = UserFactory(email="amani@example.org")
+    login(client, user.email)
+    form = form_from_page(client.get("/auth/profile/tokens").get_data(as_text=True))
+    first = client.post("/auth/profile/tokens", data=form).get_data(as_text=True)
+    assert SECRET_RE.search(first)
+    assert NONCE_RE.search(first).group(1) != form["form_nonce"]  # type: ignore[union-attr]  # the next form's own
+
+    again = client.post("/auth/profile/tokens", data=form, follow_redirects=True)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and not SECRET_RE.search(html)
+    assert ("This token was already created; its secret was shown only once. If you did not copy it, revoke it "
+            "and create another.") in html
+    assert "Admissions sync" in html and "Revoke" in html  # the list, with the one token
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalAccessToken)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "auth.api_token_created")) == 1
+
+    # A new rendering of the form makes a new token.
+    assert SECRET_RE.search(create_on_profile(client, name="Second").get_data(as_text=True))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalAccessToken)) == 2
+
+
+def test_create_token_with_a_used_form_nonce_creates_nothing(app_ctx: Flask):
+    user = UserFactory(email="amani@example.org")
+    expires_on = utcnow().date() + timedelta(days=30)
+    create_token(user, "Sync", ["applications:read"], expires_on, form_nonce="n" * 43)
+    with pytest.raises(TokenAlreadyCreated):
+        create_token(user, "Sync", ["applications:read"], expires_on, form_nonce="n" * 43)
+    # Tokens made without the form (no nonce) are not held to one.
+    create_token(user, "CLI 1", ["applications:read"], expires_on)
+    create_token(user, "CLI 2", ["applications:read"], expires_on)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalAccessToken)) == 3
 
 
 def test_profile_refuses_a_scope_the_role_does_not_allow_and_a_far_expiry(app_ctx: Flask, client: FlaskClient):
