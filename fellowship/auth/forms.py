@@ -120,7 +120,8 @@ class ApiTokenForm(FellowshipForm):
                        description=_l("Where the token is used, e.g. \"University admissions sync\"."))
     scopes = ScopeCheckboxes(_l("What the token may read"), validate_choice=False)
     expires_on = DateField(_l("Expires on"), validators=[DataRequired()],
-                           description=_l("The token stops working after this day (UTC); at most a year ahead."))
+                           description=_l("The token stops working at the end of this day, in your time zone; at most "
+                                       "a year ahead."))
     submit = SubmitField(_l("Create token"))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
@@ -20,9 +20,11 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from fellowship.audit.services import record as audit_record
 from fellowship.auth.models import Role, User
+from fellowship.calls.models import DEFAULT_TIME_ZONE
 from fellowship.errors import DomainError, FieldError
 from fellowship.extensions import db
 from fellowship.models import Base, IdMixin, LabelledEnum, UTCDateTime, utcnow
+from fellowship.timezones import local_to_utc, utc_to_local, viewer_zone
 
 CONFIRM_SALT = "fellowship.confirm-email"
 RESET_SALT = "fellowship.reset-password"
@@ -162,6 +164,22 @@ class IssuedToken:
     secret: str
 
 
+def expiry_zone(user: User) -> str:
+    """The zone a token's last day is a day in: the one the user reads every time in (theirs, else the programme's)."""
+    return viewer_zone(user, DEFAULT_TIME_ZONE)
+
+
+def today_for(user: User) -> date:
+    """Today's date where the user is (expiry_zone), which the expiry form counts from."""
+    return utc_to_local(utcnow(), expiry_zone(user)).date()
+
+
+def expires_at_end_of(day: date, zone: str) -> datetime:
+    """The last second of `day` in `zone`, in UTC: a token chosen to expire on a day works all that day, as the
+    user counts days, and the list shows that day back."""
+    return local_to_utc(datetime.combine(day, time(23, 59, 59)), zone)
+
+
 def new_form_nonce() -> str:
     """A random value for one rendering of the create-token form."""
     return secrets.token_urlsafe(32)
@@ -179,7 +197,7 @@ def create_token(user: User, name: str, scopes: list[str], expires_on: date, *,
     user may not have, and TokenAlreadyCreated when a token was made with `form_nonce` already (the insert does
     nothing on that unique value, so two sends of one form, even at the same moment, make one token). The caller
     shows `secret` once and commits."""
-    today = today or utcnow().date()
+    today = today or today_for(user)
     name = " ".join(name.split())
     if not name:
         raise FieldError("name", _("Give the token a name that says where it is used."))
@@ -199,8 +217,7 @@ def create_token(user: User, name: str, scopes: list[str], expires_on: date, *,
                                    count=MAX_TOKENS_PER_USER))
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    # The token works until the end of its last day, in UTC.
-    expires_at = datetime.combine(expires_on, datetime.max.time(), tzinfo=UTC).replace(microsecond=0)
+    expires_at = expires_at_end_of(expires_on, expiry_zone(user))
     values = {"user_id": user.id, "name": name, "scopes": wanted, "token_hash": hash_secret(secret),
               "hint": secret[:HINT_LENGTH], "created_at": now, "expires_at": expires_at, "form_nonce": form_nonce}
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert

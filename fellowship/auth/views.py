@@ -241,7 +241,7 @@ def api_tokens():
     form = ApiTokenForm()
     form.scopes.choices = [(scope.value, scope.label) for scope in tokens.scopes_allowed(current_user)]
     if request.method == "GET":
-        form.expires_on.data = utcnow().date() + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
+        form.expires_on.data = tokens.today_for(current_user) + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
         form.form_nonce.data = tokens.new_form_nonce()
     issued = None
     if form.validate_on_submit():
@@ -257,7 +257,7 @@ def api_tokens():
             db.session.commit()
             form = ApiTokenForm(formdata=None)
             form.scopes.choices = [(scope.value, scope.label) for scope in tokens.scopes_allowed(current_user)]
-            form.expires_on.data = utcnow().date() + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
+            form.expires_on.data = tokens.today_for(current_user) + timedelta(days=tokens.DEFAULT_LIFETIME_DAYS)
             form.form_nonce.data = tokens.new_form_nonce()
     if not form.form_nonce.data:  # a form sent without its one-time value gets a new one to send again
         form.form_nonce.data = tokens.new_form_nonce()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from fellowship.auth.tokens import (
 )
 from fellowship.extensions import db
 from fellowship.models import utcnow
+from fellowship.timezones import utc_to_local
 from tests.api.helpers import bearer, token_for
 from tests.conftest import csrf_token_from, login
 from tests.factories import UserFactory
@@ -106,6 +108,27 @@ def test_create_token_with_a_used_form_nonce_creates_nothing(app_ctx: Flask):
     create_token(user, "CLI 1", ["applications:read"], expires_on)
     create_token(user, "CLI 2", ["applications:read"], expires_on)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalAccessToken)) == 3
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Auckland", "America/Los_Angeles"])
+def test_expiry_day_is_the_end_of_that_day_in_the_users_own_zone_and_listed_as_that_day(
+        app_ctx: Flask, client: FlaskClient, zone: str):
+    """'Expires on 31 December' means until midnight that day where the user is, and the list shows 31 December
+    back (it showed the next day in Tokyo, the last second of the day in UTC read there)."""
+    user = UserFactory(email="amani@example.org", time_zone=zone)
+    login(client, user.email)
+    day = utc_to_local(utcnow(), zone).date() + timedelta(days=30)
+    html = create_on_profile(client, expires_on=day.isoformat()).get_data(as_text=True)
+    token = db.session.scalars(sa.select(PersonalAccessToken)).one()
+    assert token.expires_at == datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo(zone))
+    assert utc_to_local(token.expires_at, zone).date() == day
+    expires_cell = re.search(r'<td data-label="Expires">([^<]*)</td>', html).group(1)  # type: ignore[union-attr]
+    assert expires_cell == day.strftime("%d %B %Y")
+    # The form's default counts from the user's today.
+    page = client.get("/auth/profile/tokens").get_data(as_text=True)
+    default = utc_to_local(utcnow(), zone).date() + timedelta(days=90)
+    assert re.search(r'<input[^>]*name="expires_on"[^>]*>', page).group(0).count(  # type: ignore[union-attr]
+        f'value="{default.isoformat()}"') == 1
 
 
 def test_profile_refuses_a_scope_the_role_does_not_allow_and_a_far_expiry(app_ctx: Flask, client: FlaskClient):
