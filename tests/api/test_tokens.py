@@ -59,6 +59,8 @@ def test_token_created_on_profile_is_shown_once_and_stored_only_as_a_hash(app_ct
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     secret = SECRET_RE.search(html).group(1)  # type: ignore[union-attr]
     assert "you will not see it again" in html
+    assert 'in this header: <code translate="no">Authorization: Bearer …</code></p>' in html
+    assert "…." not in html  # no stray full stop after the ellipsis
 
     stored = db.session.scalars(sa.select(PersonalAccessToken)).one()
     assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest()
