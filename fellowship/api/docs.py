@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 bp = Blueprint("api_pages", __name__, template_folder="templates")
 
@@ -19,7 +21,7 @@ class Parameter:
     name: str
     location: str
     required: bool
-    type: str
+    type: Markup
     description: str
 
 
@@ -28,7 +30,9 @@ class Reply:
     status: str
     description: str
     content_type: str
-    schema: str
+    schema: Markup
+    #: The schema the body is, to link to ("" when it is none of the named ones).
+    link: str = ""
 
 
 @dataclass
@@ -53,29 +57,50 @@ class Tag:
 @dataclass
 class Property:
     name: str
-    type: str
+    type: Markup
     required: bool
     description: str
+    #: The named schema the type is or lists, to link to ("" for none).
+    link: str = ""
 
 
 def _ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-def _type_of(schema: dict[str, Any]) -> str:
-    """A short readable type: 'integer', 'string (date-time)', 'list of Call', 'Programme', 'one of: a, b'."""
+def _code_words(text: str) -> Markup:
+    """Words of the API itself (a type, a format, enum values): the same in every language, kept from translators."""
+    return Markup('<span translate="no">{}</span>').format(text)
+
+
+def _words(translated: str, **parts: Markup) -> Markup:
+    """An interface phrase already in the reader's language (`_()` at the call, where Babel finds the message, with
+    no arguments so it is not formatted yet) around API words (`parts`, already marked up); the phrase escaped."""
+    return escape(translated) % parts
+
+
+def _type_of(schema: dict[str, Any]) -> Markup:
+    """A short readable type: 'integer', 'string (date-time)', 'list of Call', 'Programme', 'string: a, b, or null';
+    the joining words ('list of', ', or null') in the reader's language, the API's own names kept as they are."""
     if "$ref" in schema:
-        return _ref_name(schema["$ref"])
+        return _code_words(_ref_name(schema["$ref"]))
     if schema.get("type") == "array":
-        return "list of " + _type_of(schema.get("items", {}))
+        return _words(_("list of %(type)s"), type=_type_of(schema.get("items", {})))
     text = str(schema.get("type", "any"))
     if "format" in schema:
         text += f" ({schema['format']})"
     if "enum" in schema:
         text += ": " + ", ".join(str(value) for value in schema["enum"])
     if schema.get("nullable"):
-        text += ", or null"
-    return text
+        return _words(_("%(type)s, or null"), type=_code_words(text))
+    return _code_words(text)
+
+
+def _link_of(schema: dict[str, Any]) -> str:
+    """The named schema a type is, or is a list of, for a link to it; "" for none."""
+    if schema.get("type") == "array":
+        return _link_of(schema.get("items", {}))
+    return _ref_name(schema["$ref"]) if "$ref" in schema else ""
 
 
 def _responses(spec: dict[str, Any], responses: dict[str, Any]) -> list[Reply]:
@@ -87,7 +112,7 @@ def _responses(spec: dict[str, Any], responses: dict[str, Any]) -> list[Reply]:
         content_type, media = next(iter(content.items()), ("", {}))
         schema: dict[str, Any] = media.get("schema", {})
         replies.append(Reply(status=status, description=response.get("description", ""), content_type=content_type,
-                             schema=_type_of(schema) if schema else ""))
+                             schema=_type_of(schema) if schema else Markup(""), link=_link_of(schema)))
     return replies
 
 
@@ -112,7 +137,7 @@ def readable(spec: dict[str, Any]) -> tuple[list[Tag], dict[str, list[Property]]
                 tags.setdefault(name, Tag(name=name, description="")).operations.append(found)
     components: dict[str, Any] = spec.get("components", {})
     schemas = {name: [Property(name=prop, type=_type_of(definition), required=prop in schema.get("required", []),
-                               description=definition.get("description", ""))
+                               description=definition.get("description", ""), link=_link_of(definition))
                       for prop, definition in schema.get("properties", {}).items()]
                for name, schema in sorted(components.get("schemas", {}).items())}
     return [tag for tag in tags.values() if tag.operations], schemas

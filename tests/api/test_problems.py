@@ -85,3 +85,11 @@ def test_docs_page_lists_operations_parameters_responses_and_schemas(app_ctx: Fl
                  'id="schema-Problem"', "Public: no token needed.", "Needs a token with the scope"):
         assert text in html, text
     assert "<script" not in html
+
+
+def test_docs_page_types_say_list_of_and_or_null_in_the_readers_language(app_ctx: Flask, client: FlaskClient):
+    """'list of' and ', or null' are interface words, in the reader's language; the type names around them are the
+    API's own and stay as they are (translate="no"), a list of a named schema linking to it."""
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert '<a href="#schema-Call">list of <span translate="no">Call</span></a>' in html
+    assert '<td data-label="Type"><span translate="no">integer</span>, or null</td>' in html
