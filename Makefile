@@ -33,6 +33,18 @@ run: install translations-compile
 	PORT=$(PORT) $(BIN)/flask seed-demo
 	PORT=$(PORT) $(BIN)/flask dev
 
+## Start over with a fresh demo (after an update, a demo database from an older version may not load): removes the
+## embedded demo database, its uploads and caught emails from instance/ (or FELLOWSHIP_INSTANCE), asking nothing;
+## then `make run` migrates and loads the demo again. A DATABASE_URL database (PostgreSQL) is left alone.
+DEMO_INSTANCE := $(or $(FELLOWSHIP_INSTANCE),instance)
+.PHONY: demo-reset
+demo-reset:
+	rm -f $(DEMO_INSTANCE)/fellowship.db $(DEMO_INSTANCE)/fellowship.db-journal $(DEMO_INSTANCE)/fellowship.db-wal \
+		$(DEMO_INSTANCE)/fellowship.db-shm $(DEMO_INSTANCE)/celerybeat-schedule*
+	rm -rf $(DEMO_INSTANCE)/uploads $(DEMO_INSTANCE)/mail
+	@if [ -n "$$DATABASE_URL" ]; then echo "DATABASE_URL is set: that database was not touched."; fi
+	@echo "The demo is removed: \`make run\` starts a fresh one."
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy fellowship
