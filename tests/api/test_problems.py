@@ -93,3 +93,7 @@ def test_docs_page_types_say_list_of_and_or_null_in_the_readers_language(app_ctx
     html = client.get("/api/v1/docs").get_data(as_text=True)
     assert '<a href="#schema-Call">list of <span translate="no">Call</span></a>' in html
     assert '<td data-label="Type"><span translate="no">integer</span>, or null</td>' in html
+    french = client.get("/api/v1/docs", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '>liste de <span translate="no">Call</span></a>' in french
+    assert '<span translate="no">integer</span>, ou null</td>' in french
+    assert ">list of <span" not in french and "</span>, or null<" not in french

@@ -80,7 +80,7 @@ def untranslated(locale: str, wanted: list[Message]) -> list[str]:
         catalog = read_po(fh, locale=locale)
     missing = []
     for message in wanted:
-        found = catalog.get(message.id)
+        found = catalog.get(message.id, context=message.context)  # a pgettext message is found with its context
         strings = (found.string if isinstance(found.string, tuple | list) else (found.string,)) if found else ()
         if not found or found.fuzzy or not strings or not all(strings):
             missing.append(message.id if isinstance(message.id, str) else message.id[0])
