@@ -1,7 +1,8 @@
 """Demo data for `make run`: accounts for each role, a programme with an open call of about 50
 applications from many countries, a closed call under review (the demo reviewer has reviews to do, the
 chair can rank and decide), an older call decided with offers answered, a call selected in stages (review ->
-shortlist -> interview, weighted; candidates shortlisted, slots to book): every state appears, and two past
+shortlist -> expert review round -> interview, weighted; candidates shortlisted, the expert round assigned and
+partly reviewed, slots to book): every state appears, and two past
 cohorts (2021, 2022) of alumni whose follow-ups are at every stage (alumnus@example.org is one of them).
 Loading it twice changes nothing."""
 
@@ -184,12 +185,15 @@ STAGED_CALL_TITLE = "Coastal Resilience Leaders 2026"
 
 
 def _load_staged_call(programme: Programme, reviewers: list[User], password_hash: str, rng: random.Random) -> None:
-    """A call selected in stages: review (40%) -> shortlist of 6 by quota (confirmed, outcome sent) -> interview
-    (60%) with its panel, rubric and slots; two shortlisted candidates have booked, the others have slots to book."""
+    """A call selected in stages: review (30%) -> shortlist of 6 by quota (confirmed, outcome sent) -> an expert
+    review round of the shortlisted (20%; its panel, rubric and assignments made, a few reviews in, so staff can
+    unassign and reassign) -> interview (50%) with its panel, rubric and slots; two shortlisted candidates have
+    booked, the others have slots to book."""
     from fellowship.interviews import services as interviews
     from fellowship.interviews.models import InterviewMode
     from fellowship.interviews.setup import add_criterion, add_interviewer
-    from fellowship.selection.models import SelectionStage, StageKind
+    from fellowship.selection import review_rounds
+    from fellowship.selection.models import SelectionStage, StageAssignment, StageKind
     from fellowship.selection.stages import confirm_advancing, ensure_stages, send_outcome, set_weights
 
     call = _call(programme, STAGED_CALL_TITLE, 2026, -300, -40, CallStatus.OPEN)
@@ -213,15 +217,17 @@ def _load_staged_call(programme: Programme, reviewers: list[User], password_hash
     review = ensure_stages(call)[0]
     shortlist = SelectionStage(call_id=call.id, position=2, kind=StageKind.SHORTLIST, name="Shortlist",
                                advance_count=6, advance_by_quota=True)
-    interview = SelectionStage(call_id=call.id, position=3, kind=StageKind.INTERVIEW, name="Interview", weight=0,
+    expert_round = SelectionStage(call_id=call.id, position=3, kind=StageKind.REVIEW, name="Expert review",
+                                  weight=0, reviewers_per_application=2)
+    interview = SelectionStage(call_id=call.id, position=4, kind=StageKind.INTERVIEW, name="Interview", weight=0,
                                reviewers_per_application=2)
-    db.session.add_all([shortlist, interview])
+    db.session.add_all([shortlist, expert_round, interview])
     db.session.flush()
     close_and_screen_call(call.id)
     call.status = CallStatus.REVIEWING
     _review(call, reviewers, rng, leave_for_demo_reviewer=False)
     chair = db.session.scalars(select(User).where(User.email == "staff@example.org")).one()
-    set_weights(call, {review.id: 40, interview.id: 60}, chair)
+    set_weights(call, {review.id: 30, expert_round.id: 20, interview.id: 50}, chair)
     for reviewer in reviewers[:2]:
         add_interviewer(interview, reviewer.email, chair)
     add_criterion(interview, "Leadership in the interview", Decimal("2"), "Explains how they would lead change.", chair)
@@ -229,6 +235,21 @@ def _load_staged_call(programme: Programme, reviewers: list[User], password_hash
                   chair)
     confirm_advancing(call, shortlist, chair)
     send_outcome(call, shortlist, chair)  # not-shortlisted emails; the shortlisted are invited to book a slot
+    # The expert round: the three reviewers, its own rubric, the shortlisted assigned two each; the harsh reviewer
+    # has submitted two, the rest wait (the demo reviewer has some at /review/rounds).
+    for reviewer in reviewers:
+        review_rounds.add_member(expert_round, reviewer.email, chair)
+    depth = review_rounds.add_criterion(expert_round, "Depth of the coastal adaptation plan", Decimal("2"),
+                                        "Grounded in the home region's hazards and data.", chair)
+    feasibility = review_rounds.add_criterion(expert_round, "Feasibility at home", Decimal("1"),
+                                              "Can be carried out with the partners named.", chair)
+    review_rounds.auto_assign(call, expert_round, chair)
+    harsh_assignments = db.session.scalars(select(StageAssignment).where(
+        StageAssignment.stage_id == expert_round.id, StageAssignment.reviewer_id == reviewers[1].id)
+        .order_by(StageAssignment.id).limit(2)).all()
+    for assignment in harsh_assignments:
+        review_rounds.save_review(assignment, {depth.id: 3, feasibility.id: 2},
+                                  "Sound plan; the partners need to be confirmed.", submit=True)
     local_now = datetime.now(UTC).astimezone(ZoneInfo(call.time_zone)).replace(tzinfo=None, second=0, microsecond=0)
     slots = []
     for day, hour in ((7, 9), (7, 11), (8, 16), (9, 10)):
