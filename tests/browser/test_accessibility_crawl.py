@@ -64,10 +64,16 @@ SKIPPED: dict[str, str] = {
     "/staff/calls/<int:call_id>/applications/groups/<group>.csv": "a CSV download",
     "/staff/exports/<int:job_id>/download": "a file download (the finished export)",
     "/api/v1/openapi.json": "the API's OpenAPI document (JSON); /api/v1/docs is its page",
-    "/api/v1/calls": "JSON API (tests/api)",
-    "/api/v1/calls/<int:call_id>": "JSON API (tests/api)",
-    "/api/v1/applications": "JSON API (tests/api)",
-    "/api/v1/applications/<int:application_id>": "JSON API (tests/api)",
+    "/api/v1/calls": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/calls/<int(min=1, max=2147483647):call_id>": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/calls/<int(min=1, max=2147483647):call_id>/reviews": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/calls/<int(min=1, max=2147483647):call_id>/ranking": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/applications": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/applications/<int(min=1, max=2147483647):application_id>": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/fellows": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/fellows/<int(min=1, max=2147483647):fellow_id>": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/alumni": "JSON API (tests/api; schemathesis checks every operation)",
+    "/api/v1/alumni/outcomes": "JSON API (tests/api; schemathesis checks every operation)",
 }
 
 
