@@ -89,7 +89,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
+def cluster(request: pytest.FixtureRequest, database_url: str, redis_url: str, tmp_root: Path,
             smtp_server: SmtpSink) -> Iterator[Cluster]:
     if sa.make_url(database_url).get_backend_name() != "postgresql":
         pytest.skip("two hosts cannot share a SQLite file: the rehearsal needs PostgreSQL (make test, make rehearsal)")
@@ -118,7 +118,10 @@ def cluster(request: pytest.FixtureRequest, database_url: str, tmp_root: Path,
             "EXPORT_INLINE_LIMIT": "2",  # the six alumni below are exported by a background job
             "TRUSTED_PROXIES": "1",  # the load balancer: the tests' sessions play it when they send X-Forwarded-For
         })
-        app = create_app("testing", **settings)
+        # The seeding app counts rate limits in the suite's Redis, not the rehearsal's: Flask-Limiter keeps one
+        # storage for the process, bound by the last app made, and the rehearsal's Redis is stopped at the end of this
+        # module (the next test's limiter.reset() met a closed port).
+        app = create_app("testing", **{**settings, "RATELIMIT_STORAGE_URI": redis_url})
         with app.app_context():
             upgrade()  # the schema from the migrations, as a deployment's release step does
             db.session.remove()
