@@ -10,7 +10,7 @@ import bisect
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -26,12 +26,14 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     select,
     update,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session, aliased, lazyload
 
 from fellowship.applications.models import Application, ApplicationStatus
@@ -51,6 +53,7 @@ from fellowship.selection.models import (
     ApplicationScore,
     Assignment,
     AssignmentStatus,
+    CombinedRank,
     RankingProposal,
     ReviewerStrictness,
     SelectionAdjustment,
@@ -542,6 +545,10 @@ def _ranked_before_or_after(obj: object) -> bool:
 @event.listens_for(Session, "do_orm_execute")
 def _invalidate_on_bulk_statement(state: ORMExecuteState) -> None:
     """Bulk INSERT/UPDATE/DELETE of an input bypasses the flush: stale the calls it touches (every call if unknown)."""
+    if state.execution_options.get("outside_ranking"):
+        # The caller vouches that the rows it changes are in no ranking before or after (a draft becoming a
+        # submitted application): writing the call's row would make every submit of a call queue on it.
+        return
     named = state.execution_options.get("ranking_call_id")
     # Only the calls the statement touches (a submission's UPDATE must not lock every call's row).
     call_ids = {named} if named is not None else statement_scopes(state, _PROPOSAL_INPUTS)
@@ -629,59 +636,104 @@ def among_column(column: Any, ids: Iterable[int]) -> Any:
     return column.in_(listed) if listed else sa_false()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Order:
-    """How the ranking orders a call: the score as SQL, its joins, and whether a shortlist cut the field."""
+    """How the ranking orders a call: by its review score (a one-round call), or by the stages' combined score among
+    those still in, either computed from the stages or read from the combined ranks stored with the proposal."""
 
+    call_id: int
+    sort: Sort
     scoring: stages.Scoring
-    score: Any
-    joins: list[tuple[Any, Any]]
+    #: A call in stages whose combined ranks are stored (refresh_proposal stores them with the proposal): read them
+    #: in place of the combined score, which no index can walk.
+    stored: bool = False
 
     @property
     def plain(self) -> bool:
         return self.scoring.plain
 
-    def head(self, columns: Sequence[Any], statuses: Sequence[ApplicationStatus], call_id: int) -> Any:
+    @functools.cached_property
+    def _computed(self) -> tuple[Any, list[tuple[Any, Any]]]:
+        # Built only when the order is computed: building the expression over the stages was a sixth of a view.
+        return final_score(self.scoring, self.sort, Application.id)
+
+    @property
+    def score(self) -> Any:
+        """The score the order ranks by, as a column of head()'s statements."""
+        return CombinedRank.score if self.stored else self._computed[0]
+
+    @property
+    def joins(self) -> list[tuple[Any, Any]]:
+        """The outer joins that give any application of the call (selected from Application) its `score`, besides
+        ApplicationScore: NULL for those outside the order's head."""
+        if self.stored:
+            return [(CombinedRank, and_(CombinedRank.call_id == self.call_id, CombinedRank.sort == self.sort,
+                                        CombinedRank.application_id == Application.id))]
+        return self._computed[1]
+
+    def head(self, columns: Sequence[Any], statuses: Sequence[ApplicationStatus]) -> Any:
         """SELECT `columns` of the call's applications in `statuses` that have a score, best first.
 
         One-round call: walks the scores' (call, score DESC, application) index, so a page or the top N reads only
-        its rows. In stages: drives from the last shortlist's advanced candidates (few), joined to their stages.
+        its rows. In stages, stored: walks the combined ranks' primary key. In stages, computed: drives from the last
+        shortlist's advanced candidates (few), joined to their stages.
         """
+        if self.stored:
+            return (select(*columns).select_from(CombinedRank)
+                    .join(Application, Application.id == CombinedRank.application_id)
+                    .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
+                    .where(CombinedRank.call_id == self.call_id, CombinedRank.sort == self.sort,
+                           Application.status.in_(statuses))
+                    .order_by(CombinedRank.position))
         if self.plain:
             stmt = (select(*columns).select_from(ApplicationScore)
                     .join(Application, Application.id == ApplicationScore.application_id)
-                    .where(ApplicationScore.call_id == call_id))
+                    .where(ApplicationScore.call_id == self.call_id))
             order: tuple[Any, ...] = (self.score.desc(), ApplicationScore.application_id)
         else:
             stmt = select(*columns).select_from(Application).outerjoin(
                 ApplicationScore, ApplicationScore.application_id == Application.id)
             for target, on in self.joins:
                 stmt = stmt.outerjoin(target, on)
-            stmt = stmt.where(Application.call_id == call_id)
+            stmt = stmt.where(Application.call_id == self.call_id)
             if self.scoring.cut_stage_id is not None:
                 stmt = stmt.where(Application.id.in_(select(StageResult.application_id).where(
                     StageResult.stage_id == self.scoring.cut_stage_id, StageResult.advanced.is_(True))))
             order = (self.score.desc(), Application.id)
         return stmt.where(self.score.is_not(None), Application.status.in_(statuses)).order_by(*order)
 
-    def tail(self, call_id: int) -> Any:
+    def tail(self) -> Any:
         """(id, cut_out) of the call's ranked applications without a score, by id: the order's tail."""
         cut_out: Any = sa_false()
         if self.scoring.cut_stage_id is not None:
             cut_out = ~select(StageResult.application_id).where(
                 StageResult.stage_id == self.scoring.cut_stage_id, StageResult.application_id == Application.id,
                 StageResult.advanced.is_(True)).exists()
-        scored = self.head([Application.id], RANKED_STATUSES, call_id).order_by(None)
+        scored = (select(CombinedRank.application_id).where(CombinedRank.call_id == self.call_id,
+                                                            CombinedRank.sort == self.sort)
+                  if self.stored else self.head([Application.id], RANKED_STATUSES).order_by(None))
         return (select(Application.id, cut_out.label("cut_out"))
-                .where(Application.call_id == call_id, Application.status.in_(RANKED_STATUSES),
+                .where(Application.call_id == self.call_id, Application.status.in_(RANKED_STATUSES),
                        Application.id.not_in(scored))
                 .order_by(Application.id))
 
 
-def _order(call: Call, sort: Sort, scoring: stages.Scoring | None = None) -> _Order:
+def _order(call: Call, sort: Sort, scoring: stages.Scoring | None = None, *, computed: bool = False) -> _Order:
+    """The call's order under `sort`; a call in stages reads its stored combined ranks unless `computed`."""
     scoring = scoring or stages.scoring_for_call(call.id)
-    score, joins = final_score(scoring, sort, Application.id)
-    return _Order(scoring, score, joins)
+    return _Order(call.id, sort, scoring, stored=not computed and not scoring.plain)
+
+
+def _store_combined_ranks(order: _Order) -> None:
+    """Store the head of a call in stages' computed order as its combined ranks under the order's sort (replacing
+    those stored before): one INSERT ... SELECT that numbers the head best first, ties by id, as the page shows it."""
+    position = func.row_number().over(order_by=(order.score.desc(), Application.id))
+    head = order.head([literal(order.call_id), literal(order.sort), position, Application.id, order.score],
+                      RANKED_STATUSES).order_by(None)
+    db.session.execute(delete(CombinedRank).where(CombinedRank.call_id == order.call_id,
+                                                  CombinedRank.sort == order.sort))
+    db.session.execute(insert(CombinedRank).from_select(
+        ["call_id", "sort", "position", "application_id", "score"], head))
 
 
 def _bounded_candidates(call: Call, order: _Order, quotas: Mapping[str, int],
@@ -692,9 +744,9 @@ def _bounded_candidates(call: Call, order: _Order, quotas: Mapping[str, int],
     slack = len(adjustments)
     columns = (Application.id, Application.region, order.score, ApplicationScore.review_count)
     found: dict[int, Any] = {}
-    statements = [order.head(columns, PROPOSAL_STATUSES, call.id).limit(call.places + slack)]
+    statements = [order.head(columns, PROPOSAL_STATUSES).limit(call.places + slack)]
     for region, percent in quotas.items():
-        statements.append(order.head(columns, PROPOSAL_STATUSES, call.id).where(Application.region == region)
+        statements.append(order.head(columns, PROPOSAL_STATUSES).where(Application.region == region)
                           .limit(minimum_seats(percent, call.places) + slack))
     if adjustments:
         adjusted = (select(*columns).select_from(Application)
@@ -718,7 +770,7 @@ def _scored_count(call_id: int, order: _Order) -> int:
     """How many ranked applications have a score: the order's head. One-round call: the scores counted from their
     index, less the few scored applications that left the ranking (no join over the whole call)."""
     if not order.plain:
-        head = order.head([Application.id], RANKED_STATUSES, call_id).order_by(None).subquery()
+        head = order.head([Application.id], RANKED_STATUSES).order_by(None).subquery()
         return db.session.scalar(select(func.count()).select_from(head)) or 0
     scored = db.session.scalar(select(func.count()).select_from(ApplicationScore).where(
         ApplicationScore.call_id == call_id, order.score.is_not(None))) or 0
@@ -731,13 +783,46 @@ def _scored_count(call_id: int, order: _Order) -> int:
 
 
 def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
-    """Compute the call's proposal under `sort` from the current data and store it as of `version`.
+    """Compute the call's proposal under `sort` from the current data and store it as of `version`; a call in
+    stages stores its combined ranks with it.
 
-    A handful of bounded statements whatever the call's size: the top of the order overall and per quota region
-    (index walks), the adjusted applications, the counts, the declined ones. When another request stored the same
-    proposal first, its copy stands (the primary key refuses the second).
+    Refreshes of the same proposal take turns on its row (a row lock, held to the end of the transaction), so the
+    proposal and its combined ranks are always one refresh's, never a mix of two; one that waited for another that
+    stored this same version reuses it rather than computing it again.
     """
-    order = _order(call, sort)
+    held = _hold_stored_proposal(call.id, sort)
+    if held.version == version and held.summary:
+        log.info("proposal of call %s (%s) at version %s stored meanwhile by another request", call.id, sort, version)
+        return ProposalSummary.from_json(held.summary)
+    summary = _compute_proposal(call, sort)
+    db.session.execute(update(RankingProposal)
+                       .where(RankingProposal.call_id == call.id, RankingProposal.sort == sort)
+                       .values(version=version, summary=summary.to_json(), computed_at=utcnow()))
+    log.info("proposal of call %s (%s) stored at version %s", call.id, sort, version)
+    return summary
+
+
+def _hold_stored_proposal(call_id: int, sort: Sort) -> Any:
+    """Lock the call's stored proposal under `sort` until the transaction ends, inserting an empty one first (version
+    -1, never current) if there is none, since a lock needs a row; its version and summary as stored now."""
+    dialect = db.session.get_bind().dialect.name
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(upsert(RankingProposal).values(call_id=call_id, sort=sort, version=-1, summary={},
+                                                      computed_at=utcnow())
+                       .on_conflict_do_nothing(index_elements=["call_id", "sort"]))
+    return db.session.execute(select(RankingProposal.version, RankingProposal.summary)
+                              .where(RankingProposal.call_id == call_id, RankingProposal.sort == sort)
+                              .with_for_update()).one()
+
+
+def _compute_proposal(call: Call, sort: Sort) -> ProposalSummary:
+    """The call's proposal under `sort` from the current data, in a handful of bounded statements whatever the call's
+    size: the top of the order overall and per quota region (index walks), the adjusted applications, the counts, the
+    declined ones. A call in stages first stores its combined ranks, and those statements read them."""
+    order = _order(call, sort, computed=True)
+    if not order.plain:
+        _store_combined_ranks(order)
+        order = replace(order, stored=True)
     quotas = quotas_of(call)
     adjustments = {i: AdjustmentAction(a).value for i, a in db.session.execute(
         select(SelectionAdjustment.application_id, SelectionAdjustment.action)
@@ -745,7 +830,7 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
     candidates = _bounded_candidates(call, order, quotas, adjustments)
     scored = _scored_count(call.id, order)
     declined = db.session.execute(
-        order.head([Application.id, order.score], (ApplicationStatus.OFFER_DECLINED,), call.id)).all()
+        order.head([Application.id, order.score], (ApplicationStatus.OFFER_DECLINED,))).all()
     scored_competing = scored - len(declined)
     ranked, competing = db.session.execute(
         select(func.count(), func.count(case((Application.status.in_(PROPOSAL_STATUSES), 1))))
@@ -762,23 +847,12 @@ def refresh_proposal(call: Call, sort: Sort, version: int) -> ProposalSummary:
                        *((Decimal(s), i) for i, s in declined)], key=lambda b: _key(*b))
     waitlisted = scored_competing - sum(1 for i in named if by_id[i].score is not None)
     lowest = max((by_id[i] for i in proposal.by_quota), key=_rank_key, default=None)
-    summary = ProposalSummary(
+    return ProposalSummary(
         selected_count=len(proposal.selected), waitlist_count=waitlisted, feasible=proposal.feasible,
         explanation=proposal.explanation, seats=proposal.seats, ranked=ranked, scored=scored, labels=labels,
         selected=frozenset(proposal.selected), blockers=blockers,
         passed_over_key=(Decimal(lowest.score), lowest.application_id) if lowest and lowest.score is not None
         else None)
-    try:
-        with db.session.begin_nested():
-            db.session.execute(delete(RankingProposal).where(RankingProposal.call_id == call.id,
-                                                             RankingProposal.sort == sort))
-            db.session.execute(insert(RankingProposal).values(
-                call_id=call.id, sort=sort, version=version, summary=summary.to_json(), computed_at=utcnow()))
-    except IntegrityError:
-        log.info("proposal of call %s (%s) stored concurrently by another request", call.id, sort)
-    else:
-        log.info("proposal of call %s (%s) stored at version %s", call.id, sort, version)
-    return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -849,17 +923,26 @@ def ranking_page_statement() -> Select[*tuple[Any, ...]]:
     )
 
 
-def _page_order(call: Call, order: _Order, summary: ProposalSummary, first: int,
+def _page_order(order: _Order, summary: ProposalSummary, first: int,
                 last: int) -> list[tuple[int, int, Decimal | None, bool]]:
     """(application id, position, score, cut out) of positions first..last: the scored head by score, then the
     unscored tail by id; each part read a page at a time."""
     # Both parts are always read (one may be empty), so a page costs the same statements wherever it falls.
     found: list[tuple[int, int, Decimal | None, bool]] = []
-    rows = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES, call.id)
-                              .limit(max(min(last, summary.scored) - first + 1, 0)).offset(first - 1)).all()
-    found.extend((i, first + n, s, False) for n, (i, s) in enumerate(rows))
+    head_last = min(last, summary.scored)
+    if order.stored:  # the stored positions, by primary key
+        stored = db.session.execute(
+            select(CombinedRank.application_id, CombinedRank.position, CombinedRank.score)
+            .where(CombinedRank.call_id == order.call_id, CombinedRank.sort == order.sort,
+                   CombinedRank.position.between(first, head_last))
+            .order_by(CombinedRank.position)).all()
+        found.extend((i, position, s, False) for i, position, s in stored)
+    else:
+        rows = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES)
+                                  .limit(max(head_last - first + 1, 0)).offset(first - 1)).all()
+        found.extend((i, first + n, s, False) for n, (i, s) in enumerate(rows))
     start = max(first, summary.scored + 1)
-    rows = db.session.execute(order.tail(call.id).limit(max(last - start + 1, 0))
+    rows = db.session.execute(order.tail().limit(max(last - start + 1, 0))
                               .offset(start - summary.scored - 1)).all()
     found.extend((i, start + n, None, bool(cut)) for n, (i, cut) in enumerate(rows))
     return found
@@ -920,7 +1003,7 @@ def ranking_slice(call: Call, sort: Sort, offset: int, limit: int, stored: Store
     """The `limit` rows of the ranking after the first `offset` (ranking_rows' page; the JSON API's cursor)."""
     summary, refreshed = current_proposal(call, sort, stored)
     order = _order(call, sort)
-    placed = _page_order(call, order, summary, offset + 1, offset + limit)
+    placed = _page_order(order, summary, offset + 1, offset + limit)
     details = {r.id: r for r in db.session.execute(ranking_page_statement(), {"ids": [p[0] for p in placed]})}
     result = Page(items=placed, page=offset // limit + 1, per_page=limit, total=summary.ranked)
     enough = call.reviewers_per_application

@@ -19,6 +19,7 @@ from fellowship.selection.models.review import (
 )
 from fellowship.selection.models.scores import (
     ApplicationScore,
+    CombinedRank,
     RankingProposal,
     ReviewerStrictness,
 )
@@ -34,8 +35,8 @@ from fellowship.selection.models.stages import (
     StageScore,
 )
 
-__all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "Conflict",
-           "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus",
+__all__ = ["AdjustmentAction", "ApplicationScore", "Assignment", "AssignmentStatus", "CallReviewer", "CombinedRank",
+           "Conflict", "ConflictKind", "ConflictSource", "Decision", "DecisionOutcome", "Offer", "OfferStatus",
            "RankingProposal", "Recommendation", "Review", "ReviewScore", "ReviewStatus", "ReviewerStrictness",
            "SelectionAdjustment", "SelectionStage", "StageAdjustment", "StageAssignment", "StageCriterion",
            "StageKind", "StagePanelMember", "StageResult", "StageReview", "StageScore"]

@@ -68,3 +68,25 @@ class RankingProposal(Base):
     #: Counts, feasibility, explanation and quota seats (ranking.ProposalSummary).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CombinedRank(Base):
+    """One place in a call's final ranking over stages under one sort, stored with the call's RankingProposal.
+
+    A call in stages orders its ranking by a combined score (Σ weight × stage score among those who advanced at the
+    last shortlist, stages.score_expression): an expression no index can walk, so each view sorted every shortlisted
+    candidate again. The proposal's refresh stores the order's head here instead (the applications with a combined
+    score, best first, ties by id, numbered from 1), and a page reads its positions by primary key. Only those with a
+    combined score have a row (the shortlisted, not the whole call), so a refresh writes few rows; a one-round call
+    stores none (its order is the scores' own index). Valid, like the proposal, while the proposal's `version` is the
+    call's `ranking_version`: both are written together, under the proposal row's lock (ranking.refresh_proposal).
+    """
+
+    __tablename__ = "combined_ranks"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    sort: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: 1 for the best combined score.
+    position: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 4))
