@@ -36,6 +36,7 @@ from tests.servers import (
     SmtpSink,
     free_port,
 )
+from tests.snapshots import TableSnapshot, put_demo_data
 
 TEST_DB_NAME = "fellowship_test"
 PROOF_FIGURES = pytest.StashKey[list[tuple[str, dict[str, int]]]]()
@@ -301,6 +302,27 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(app: Flask) -> Iterator[TableSnapshot]:
+    """The demo data as `flask seed-demo` loads it, loaded once a session (a day, as it is dated from today)."""
+    snapshot = TableSnapshot("demo")
+    yield snapshot
+    with app.app_context():
+        snapshot.drop()
+
+
+@pytest.fixture
+def demo(app: Flask, demo_snapshot: TableSnapshot) -> Iterator[Flask]:
+    """The demo data (`flask seed-demo`) in the tables, committed, as a fresh load leaves it, and an app context.
+
+    Loaded through the services once, then put back row for row for each test (tests/snapshots.py): a test may
+    change it freely; the tables are emptied after it as after any test."""
+    with app.app_context():
+        put_demo_data(demo_snapshot)
+        yield app
+        db.session.remove()
 
 
 @pytest.fixture

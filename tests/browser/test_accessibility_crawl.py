@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
 from tests.servers import ROOT
+from tests.snapshots import TableSnapshot, put_demo_data
 
 pytestmark = [pytest.mark.browser]
 
@@ -109,15 +110,16 @@ class Crawl:
 
 # --- The demo data and the pages it fills in ---------------------------------------------------------------------
 
-def seed_demo(app: Flask) -> dict[str, Any]:
-    """Load `flask seed-demo`'s data into the test database and return the ids and tokens the page list needs."""
+def seed_demo(app: Flask, demo_snapshot: TableSnapshot) -> dict[str, Any]:
+    """Load `flask seed-demo`'s data into the test database (put back from the session's snapshot once it was loaded,
+    see tests/snapshots.py) and return the ids and tokens the page list needs."""
     from fellowship.alumni.followups import follow_up_token
     from fellowship.alumni.models import ExportJob, ExportStatus, FollowUp, FollowUpStatus
     from fellowship.applications.models import Application, ApplicationStatus, Document, Referee, RefereeStatus
     from fellowship.auth import invitations, tokens
     from fellowship.auth.models import User
     from fellowship.calls.models import Call, Programme
-    from fellowship.demo import _documents_and_referees, load_demo_data
+    from fellowship.demo import _documents_and_referees
     from fellowship.extensions import db
     from fellowship.fellows.models import Fellow
     from fellowship.models import utcnow
@@ -126,8 +128,7 @@ def seed_demo(app: Flask) -> dict[str, Any]:
     from fellowship.selection.models import Assignment, CallReviewer, Decision, Offer, OfferStatus
 
     with app.app_context():
-        load_demo_data()
-        db.session.commit()
+        put_demo_data(demo_snapshot)
 
         def call_titled(title: str) -> Call:
             return db.session.scalars(select(Call).where(Call.title == title)).one()
@@ -471,11 +472,12 @@ def run_nu(files: list[Path]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def crawl(app: Flask, live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
+def crawl(app: Flask, live_server: str, demo_snapshot: TableSnapshot,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
-    ids = seed_demo(app)
+    ids = seed_demo(app, demo_snapshot)
     pages = targets(ids)
     if os.environ.get("CRAWL_ROLES"):  # a quicker loop while fixing one role's pages (the route check then fails)
         pages = [t for t in pages if t.role in os.environ["CRAWL_ROLES"].split(",")]

@@ -9,18 +9,15 @@ from sqlalchemy import select
 
 from fellowship.alumni.models import FollowUp, FollowUpResponse, FollowUpStatus
 from fellowship.auth.models import User
-from fellowship.demo import DEMO_ALUMNUS, DEMO_PASSWORD, load_demo_data
+from fellowship.demo import DEMO_ALUMNUS, DEMO_PASSWORD
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow
 
 pytestmark = [pytest.mark.browser]
 
 
-def test_the_demo_alumnus_answers_a_survey_from_my_surveys(app: Flask, live_server: str, page, artifacts_dir) -> None:
-    with app.app_context():
-        load_demo_data()
-        db.session.commit()
-
+def test_the_demo_alumnus_answers_a_survey_from_my_surveys(app: Flask, demo: Flask, live_server: str, page,
+                                                           artifacts_dir) -> None:
     page.goto(f"{live_server}/auth/login")
     page.get_by_label("Email").fill(DEMO_ALUMNUS)
     page.get_by_label("Password").fill(DEMO_PASSWORD)

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from fellowship.calls.models import Call
-from fellowship.demo import DEMO_PASSWORD, load_demo_data
+from fellowship.demo import DEMO_PASSWORD
 from fellowship.extensions import db
 
 pytestmark = [pytest.mark.browser]
@@ -17,11 +17,9 @@ OVERFLOW = """() => { const box = document.querySelector('[aria-label="Ranked ap
   return [box.scrollWidth, box.clientWidth]; }"""
 
 
-def test_the_ranking_fits_1280_px_and_the_adjust_form_names_its_application(app: Flask, live_server: str,
-                                                                            browser) -> None:
+def test_the_ranking_fits_1280_px_and_the_adjust_form_names_its_application(app: Flask, demo: Flask,
+                                                                            live_server: str, browser) -> None:
     with app.app_context():
-        load_demo_data()
-        db.session.commit()
         call_id = db.session.scalars(select(Call.id).where(Call.title == "Environmental Leaders 2026")).one()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

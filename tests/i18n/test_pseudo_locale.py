@@ -35,6 +35,7 @@ from fellowship import i18n
 from fellowship.extensions import db, limiter
 from tests.browser.test_accessibility_crawl import LOGINS, seed_demo, targets
 from tests.servers import ROOT
+from tests.snapshots import TableSnapshot
 
 PSEUDO = "en_001"
 OPEN, CLOSE = "⟦", "⟧"
@@ -183,7 +184,8 @@ def unmarked(text: str, data: list[str]) -> str:
     return rest if re.search(r"[^\W\d_]{2,}", rest) else ""
 
 
-def test_every_page_of_every_role_has_no_visible_text_outside_markers_but_data(app: Flask, pseudo_locale: int) -> None:
+def test_every_page_of_every_role_has_no_visible_text_outside_markers_but_data(app: Flask, pseudo_locale: int,
+                                                                              demo_snapshot: TableSnapshot) -> None:
     from fellowship.demo import DEMO_PASSWORD
     from fellowship.geo import REGIONS, country_choices, region_name
     from fellowship.i18n import language_name
@@ -191,7 +193,7 @@ def test_every_page_of_every_role_has_no_visible_text_outside_markers_but_data(a
     from tests.conftest import login
 
     assert pseudo_locale > 300, "the extraction found the app's messages"
-    ids = seed_demo(app)
+    ids = seed_demo(app, demo_snapshot)
     pages = targets(ids)
     with app.app_context():
         data = database_strings()

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from config import config_from_environment
-from fellowship.demo import DEMO_ALUMNUS, load_demo_data
+from fellowship.demo import DEMO_ALUMNUS
 from fellowship.extensions import db
 from fellowship.notifications.models import OutboxMessage
 
@@ -25,12 +25,10 @@ def test_links_in_emails_follow_the_port_make_run_serves(monkeypatch: pytest.Mon
 
 
 def test_the_demo_alumnus_is_emailed_the_survey_waiting_and_its_link_opens_it(
-        app_ctx: Flask, client: FlaskClient) -> None:
-    load_demo_data()
-    db.session.commit()
+        demo: Flask, client: FlaskClient) -> None:
     [invitation] = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.recipient == DEMO_ALUMNUS, OutboxMessage.template == "alumni/followup_invitation")).all()
     link = invitation.context["survey_url"]
-    assert link.startswith(app_ctx.config["PUBLIC_URL"] + "/follow-up/")
-    page = client.get(link.removeprefix(app_ctx.config["PUBLIC_URL"]))
+    assert link.startswith(demo.config["PUBLIC_URL"] + "/follow-up/")
+    page = client.get(link.removeprefix(demo.config["PUBLIC_URL"]))
     assert page.status_code == 200 and "follow-up" in page.get_data(as_text=True)

@@ -4,15 +4,12 @@ interview with weights, candidates shortlisted (their outcome sent), the later r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from fellowship.calls.models import Call
-from fellowship.demo import DEMO_PASSWORD, STAGED_CALL_TITLE, load_demo_data
+from fellowship.demo import DEMO_PASSWORD, STAGED_CALL_TITLE
 from fellowship.extensions import db
 from fellowship.interviews.models import InterviewBooking, InterviewSlot
 from fellowship.selection.models import (
@@ -26,15 +23,6 @@ from fellowship.selection.models import (
 from fellowship.selection.review_rounds import candidate_ids
 from fellowship.selection.stages import stage_criteria, stage_panel, stages_of
 from tests.conftest import login
-
-
-@pytest.fixture
-def demo(app: Flask) -> Iterator[Flask]:
-    with app.app_context():
-        load_demo_data()
-        db.session.commit()
-        yield app
-        db.session.remove()
 
 
 def test_the_demo_has_a_call_selected_in_stages_with_candidates_shortlisted_and_slots_to_book(

@@ -4,7 +4,6 @@ seed-demo`), each item linking to the page where it is done, in a number of quer
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -15,7 +14,7 @@ from fellowship.alumni.models import FollowUp, FollowUpStatus
 from fellowship.applications.models import Application, ApplicationStatus
 from fellowship.auth.models import Role, User, UserRole
 from fellowship.calls.models import Call, CallStatus
-from fellowship.demo import DEMO_PASSWORD, load_demo_data
+from fellowship.demo import DEMO_PASSWORD
 from fellowship.extensions import db
 from fellowship.fellows.models import Fellow
 from fellowship.selection.models import (
@@ -29,15 +28,6 @@ from fellowship.selection.models import (
 from tests.conftest import login
 from tests.factories import ApplicationFactory, CallFactory, UserFactory
 from tests.querycount import counted_statements
-
-
-@pytest.fixture
-def demo(app: Flask) -> Iterator[Flask]:
-    with app.app_context():
-        load_demo_data()
-        db.session.commit()
-        yield app
-        db.session.remove()
 
 
 def home_of(client: FlaskClient, email: str) -> str:
