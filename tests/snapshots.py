@@ -1,10 +1,11 @@
 """Data built once for the session and put back, row for row, for each test that asks for it.
 
-Loading the demo (`flask seed-demo`) goes through the services and the questionnaire engine and takes about 16 s;
-a dozen tests read it. Each of those tests still gets the data exactly as a fresh load leaves it: the same rows with
-the same ids, the sequences at the same place, the same files in the document store, and the same Redis keys (the
-outbox messages the load's commits handed to the broker, the cached figures' versions it bumped). The tables and
-Redis are emptied after the test as after any other, so a test that changes the data changes only its own copy.
+Loading the demo (`flask seed-demo`, as `make run` runs it) goes through the services and the questionnaire engine
+and takes about 16 s; a dozen tests read it. Each of those tests still gets the data exactly as a fresh load leaves
+it: the same rows with the same ids, the sequences at the same place, the same files in the document store, and the
+same Redis keys (the outbox messages the load's commits handed to the broker, the cached figures' versions it
+bumped). The tables and Redis are emptied after the test as after any other, so a test that changes the data changes
+only its own copy.
 
 On PostgreSQL the rows are copied into a schema of their own on the server (INSERT ... SELECT back, no data through
 Python); on SQLite they are kept in memory as the driver returns them (plain text, numbers and bytes) and written
@@ -13,9 +14,10 @@ back as they were. Redis keys are kept as DUMP gives them and put back with REST
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import redis as redis_lib
@@ -23,10 +25,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from fellowship.applications.models import Document
+from fellowship.auth.models import User
 from fellowship.calls.models import Programme
-from fellowship.demo import load_demo_data
 from fellowship.documents.storage import get_storage
 from fellowship.extensions import db
+
+T = TypeVar("T")
 
 
 def _quoted(name: str) -> str:
@@ -72,6 +76,7 @@ class TableSnapshot:
     files: dict[str, bytes] = field(default_factory=dict)
     #: Redis: key -> (DUMP value, milliseconds to live or 0).
     keys: dict[bytes, tuple[bytes, int]] = field(default_factory=dict)
+    built: Any = None
 
     @property
     def schema(self) -> str:
@@ -87,11 +92,16 @@ class TableSnapshot:
         slots): after midnight, the data is loaded again."""
         return bool(self.taken_on) and self.taken_on == self._today()
 
-    def take(self, zones: list[str]) -> None:
-        """Save what the tables, the document store and Redis hold now (committed); `zones`: the time zones in whose
-        days the data is dated."""
+    def take(self, built: Any = None) -> None:
+        """Save what the tables, the document store and Redis hold now (committed), and `built`: what the builder
+        returned (plain values such as ids, handed back by each restore)."""
         db.session.remove()
-        self.zones = tuple(zones)
+        self.drop()  # a snapshot of an earlier day
+        self.built = built
+        with db.engine.connect() as conn:  # the data is dated in these zones' days
+            self.zones = tuple(sorted({"UTC", *conn.execute(sa.select(Programme.time_zone)).scalars(),
+                                       *conn.execute(sa.select(User.time_zone).where(
+                                           User.time_zone.is_not(None))).scalars()}))
         self.taken_on = self._today()
         with db.engine.begin() as conn:
             postgres = conn.dialect.name == "postgresql"
@@ -116,16 +126,17 @@ class TableSnapshot:
                     "AND c.relnamespace = current_schema()::regnamespace AND a.attnum > 0 AND NOT a.attisdropped "
                     "AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL"),
                     {"tables": list(self.columns)}).scalars().all()
-                self.sequences = [(sequence, *conn.execute(sa.text(  # type: ignore[misc]
-                    f"SELECT last_value, is_called FROM {sequence}")).one())  # noqa: S608 - from the catalog
-                    for sequence in owned]
+                for sequence in owned:
+                    last_value, is_called = conn.execute(sa.text(
+                        f"SELECT last_value, is_called FROM {sequence}")).one()  # noqa: S608 - from the catalog
+                    self.sequences.append((sequence, last_value, is_called))
         storage = get_storage()
         with db.engine.connect() as conn:
             for key in conn.execute(sa.select(Document.storage_key)).scalars():
                 with storage.open(key) as stored:
                     self.files[key] = stored.read()
         client = _redis()
-        self.keys = {key: (client.dump(key), max(client.pttl(key), 0)) for key in client.scan_iter()}
+        self.keys = {key: (cast(bytes, client.dump(key)), max(client.pttl(key), 0)) for key in client.scan_iter()}
 
     def restore(self) -> None:
         """Put everything back as it was taken: the rows into the (empty) tables, the sequences where they were, the
@@ -158,26 +169,38 @@ class TableSnapshot:
             client.restore(name, ttl, value, replace=True)
 
     def drop(self) -> None:
+        """Forget what was taken (and drop its schema)."""
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"))
-        self.rows.clear()
-        self.files.clear()
-        self.keys.clear()
+        self.taken_on = ()
+        for kept in (self.counts, self.columns, self.rows, self.files, self.keys):
+            kept.clear()
+        self.sequences.clear()
+        self.built = None
+
+
+def put_data(snapshot: TableSnapshot, build: Callable[[], T]) -> T:
+    """What `build` makes and commits (inside an app context), and what it returns (plain values such as ids): built
+    into the empty tables and Redis the first time (and on a new day) and saved in `snapshot`, put back from it after
+    that. Onto data a test made first, `build` runs there."""
+    if not nothing_stored():
+        return build()
+    if snapshot.fresh:
+        snapshot.restore()
+        return cast(T, snapshot.built)
+    built = build()
+    snapshot.take(built)
+    return built
+
+
+def seed_demo() -> None:
+    """`flask seed-demo`, as `make run` runs it."""
+    result = current_app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, f"flask seed-demo failed: {result.output}\n{result.exception!r}"
 
 
 def put_demo_data(snapshot: TableSnapshot) -> None:
-    """The demo data (`flask seed-demo`), committed (inside an app context): loaded through the services the first
-    time (and on a new day) and saved in `snapshot`, put back from it after that. Onto data a test made first, it is
-    loaded through the services, as `flask seed-demo` would load it there."""
-    if not nothing_stored():
-        load_demo_data()
-        db.session.commit()
-        return
-    if snapshot.fresh:
-        snapshot.restore()
-        return
-    load_demo_data()
-    db.session.commit()
-    zones = {"UTC", *db.session.scalars(sa.select(Programme.time_zone))}  # a call's zone is its programme's
-    snapshot.take(zones=sorted(zones))
+    """The demo data as `flask seed-demo` loads it (inside an app context), loaded by the command once (see
+    put_data)."""
+    put_data(snapshot, seed_demo)

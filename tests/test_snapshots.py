@@ -49,7 +49,7 @@ def test_the_demo_put_back_has_the_loaded_rows_sequences_files_and_redis_keys(
 
         snapshot = TableSnapshot("check")
         try:
-            snapshot.take(zones=["UTC"])
+            snapshot.take()
             removed = db.session.scalars(sa.select(Document.storage_key).order_by(Document.id)).first()
             assert removed is not None
             get_storage().delete(removed)  # as a test that deletes a document does

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from fellowship.alumni import outcomes
 from fellowship.auth.tokens import Scope
 from tests.alumni.factories import make_alumnus
 from tests.api.test_reviews import walk
-from tests.api.world import World, build_world, token_header
+from tests.api.world import token_header
 from tests.querycount import counted_statements
-
-
-@pytest.fixture
-def world(app_ctx: Any) -> World:
-    return build_world()
 
 
 def test_staff_list_fellows_filtered_by_cohort_status_and_country(world, client):

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from fellowship.auth.tokens import Scope
 from fellowship.selection import ranking
 from tests.api.test_reviews import walk
-from tests.api.world import World, build_world, token_header
+from tests.api.world import token_header
 from tests.querycount import counted_statements
-
-
-@pytest.fixture
-def world(app_ctx: Any) -> World:
-    return build_world()
 
 
 def test_staff_read_the_ranking_over_both_rounds_with_places_quota_seat_and_waitlist(world, client):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from fellowship.auth.tokens import Scope
@@ -22,14 +21,9 @@ from fellowship.selection.models import (
     StageKind,
 )
 from fellowship.selection.reviewing import save_review
-from tests.api.world import SCORES, World, build_world, token_header
+from tests.api.world import SCORES, World, token_header
 from tests.querycount import counted_statements
 from tests.selection.factories import AssignmentFactory, panel_reviewer
-
-
-@pytest.fixture
-def world(app_ctx: Any) -> World:
-    return build_world()
 
 
 def reviews_url(world: World, **args: Any) -> str:

@@ -3,9 +3,10 @@ and bearer tokens for its people."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from fellowship.alumni.models import FollowUpStatus, LeadershipLevel
 from fellowship.applications.models import Application, ApplicationStatus
@@ -29,6 +30,7 @@ from tests.alumni.factories import FellowFactory, add_career, add_follow_up, add
 from tests.api.helpers import bearer, token_for
 from tests.factories import CallFactory, UserFactory, submitted_application
 from tests.selection.factories import AssignmentFactory, add_rubric, panel_reviewer
+from tests.snapshots import TableSnapshot, put_data
 
 #: (given name, family name, nationality) of the call's applicants; Africa has a 50% quota of 2 places.
 APPLICANTS = [("Wanjiru", "Kamau", "KE"), ("Thi Lan", "Nguyen", "VN"), ("Kwame", "Mensah", "GH"),
@@ -114,6 +116,38 @@ def build_world() -> World:
             add_follow_up(alumnus, 6, FollowUpStatus.OVERDUE, sent_at=utcnow())
     return World(staff=staff, admin=admin, reviewer=reviewer, other_reviewer=other, applicant=applicant_user,
                  call=call, applications=applications, second_round=second_round, fellows=fellows, alumni=alumni)
+
+
+#: The model of each of World's fields (a list field holds rows of that model).
+WORLD_MODELS: dict[str, type[Any]] = {
+    "staff": User, "admin": User, "reviewer": User, "other_reviewer": User, "applicant": User, "call": Call,
+    "applications": Application, "second_round": SelectionStage, "fellows": Fellow, "alumni": Fellow,
+}
+
+
+def world_ids(world: World) -> dict[str, Any]:
+    """The ids of the world's rows, by field (a list of ids for a list field)."""
+    return {name: [row.id for row in value] if isinstance(value, list) else value.id
+            for name, value in ((f.name, getattr(world, f.name)) for f in fields(World))}
+
+
+def world_of(ids: dict[str, Any]) -> World:
+    """The World whose rows have `ids`, read in the current session."""
+    def row(name: str, row_id: int) -> Any:
+        return db.session.get_one(WORLD_MODELS[name], row_id)
+
+    return World(**{name: [row(name, i) for i in value] if isinstance(value, list) else row(name, value)
+                    for name, value in ids.items()})
+
+
+def put_world(snapshot: TableSnapshot) -> World:
+    """build_world()'s rows, committed: built once, then put back row for row from `snapshot` (tests/snapshots.py)."""
+    def build() -> dict[str, Any]:
+        world = build_world()
+        db.session.commit()
+        return world_ids(world)
+
+    return world_of(put_data(snapshot, build))
 
 
 def token_header(user: User, scopes: list[Scope] | None = None, *, days: int = 30) -> dict[str, str]:
