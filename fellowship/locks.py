@@ -16,8 +16,11 @@ from sqlalchemy import Table, select, update
 from fellowship.extensions import db
 
 
-def lock_row(model: Any, row_id: int) -> None:
-    """Hold the row `row_id` of `model` (a mapped class with an `id`) until the transaction ends."""
+def lock_row(model: Any, row_id: int, *, shared: bool = False) -> None:
+    """Hold the row `row_id` of `model` (a mapped class with an `id`) until the transaction ends.
+
+    `shared`: FOR SHARE on PostgreSQL, so holders of the shared lock do not wait for each other, only for (and
+    against) the exclusive holders; the holder must then not write the row itself. SQLite has one write lock."""
     if db.session.get_bind().dialect.name == "sqlite":
         table = cast(Table, model.__table__)
         # On the connection, not the ORM session: a no-op write must not look like a change to the cache listeners.
@@ -25,4 +28,5 @@ def lock_row(model: Any, row_id: int) -> None:
         same = {column.name: column for column in table.c if column.onupdate is not None or column.name == "id"}
         db.session.connection().execute(update(table).where(table.c.id == row_id).values(same))
     else:
-        db.session.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=True))
+        stmt = select(model.id).where(model.id == row_id)
+        db.session.execute(stmt.with_for_update(read=True) if shared else stmt.with_for_update(key_share=True))

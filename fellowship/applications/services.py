@@ -159,14 +159,17 @@ class Progress:
 
 def progress(application: Application) -> Progress:
     """What is complete and what is missing, for the overview page and the submission check."""
-    from fellowship.documents.services import document_status
-    from fellowship.referees.services import referee_summary
+    from fellowship.documents.services import presence_columns, required_kinds
+    from fellowship.referees.services import referee_count_columns
 
-    named, received = referee_summary(application)
+    # The referees and the documents in one statement: a submit checks completeness first (make bench-surge).
+    kinds = required_kinds(application)
+    named, received, *present = db.session.execute(
+        select(*referee_count_columns(application.id), *presence_columns(application.id, kinds))).one()
     return Progress(
         sections=[(status, status.missing) for status in answers.section_statuses(application)],
-        documents=document_status(application),
-        referees_named=named, referees_received=received,
+        documents={kind: bool(has) for kind, has in zip(kinds, present, strict=True)},
+        referees_named=int(named), referees_received=int(received),
         referees_required=application.call.references_required,
     )
 
@@ -203,21 +206,27 @@ def submit_application(application: Application, declarations: Collection[str]) 
     if not report.complete:
         raise DomainError(_("The application is not complete yet: %(problems)s", problems=" ".join(report.problems)))
     # The call first, as screening and decisions lock it: a submit at the deadline then waits for (or goes before)
-    # the screening instead of deadlocking with it (the ranking's listener writes the call's row on a status change).
-    lock_call(application.call_id)
+    # the screening instead of deadlocking with it. Shared: submits exclude the screening and decisions but not
+    # each other (nothing in a submit writes the call's row: see `outside_ranking` below).
+    lock_call(application.call_id, shared=True)
     ensure_editable(application)
     now = utcnow()
+    applicant = db.session.get_one(User, application.applicant_id)
+    # Everything that does not need the number is read before it is taken: the series' row is held from here until
+    # the commit, and every submit with the same prefix and year waits for it (make bench-surge).
+    submitted_at = format_for_viewer(now, applicant, application.call.time_zone)
+    locale = recipient_locale(applicant.email, None, applicant)  # the account already loaded: not read again
     reference = take_reference_number(application.call.reference_prefix, application.call.year)
     # The call is named for the cache listeners, which would otherwise read which calls the UPDATE touches with
-    # its own WHERE; the values written are set on the loaded application (no second read).
+    # its own WHERE; the values written are set on the loaded application (no second read). A draft that becomes
+    # a submitted application is in no ranking before or after, so the ranking's version is left alone.
     written = {"status": ApplicationStatus.SUBMITTED, "reference": reference, "submitted_at": now, "declared_at": now,
                "declarations": declared}
     updated_at = db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.status == ApplicationStatus.DRAFT)
         .values(**written).returning(Application.updated_at)
-        .execution_options(synchronize_session=False, ranking_call_id=application.call_id,
-                           touched_call_id=application.call_id)
+        .execution_options(synchronize_session=False, outside_ranking=True, touched_call_id=application.call_id)
     ).scalar_one_or_none()
     if updated_at is None:
         raise DomainError(_("This application has already been submitted."))
@@ -225,12 +234,9 @@ def submit_application(application: Application, declarations: Collection[str]) 
         set_committed_value(application, name, value)
     if now >= application.call.closes_at:  # the clock may have passed the deadline while we waited
         raise DeadlinePassed(_("The deadline has passed; the application was not submitted."))
-    applicant = db.session.get_one(User, application.applicant_id)
-    # The applicant's language from the account already loaded (queue_email would read it again by email).
-    queue_email(applicant.email, "applications/submitted", locale=recipient_locale(applicant.email, None, applicant),
+    queue_email(applicant.email, "applications/submitted", locale=locale,
                 name=applicant.full_name, reference=reference,
-                call_title=application.call.title,
-                submitted_at=format_for_viewer(now, applicant, application.call.time_zone),
+                call_title=application.call.title, submitted_at=submitted_at,
                 url=public_link(f"/applications/{application.id}"),
                 programme_note=(application.call.email_texts or {}).get("application_submitted"))
     record("applications.submitted", application, reference=reference)

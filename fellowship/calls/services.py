@@ -180,10 +180,13 @@ def call_count_by_status() -> dict[str, int]:
     return {status.value: count for status, count in rows}
 
 
-def lock_call(call_id: int) -> None:
+def lock_call(call_id: int, *, shared: bool = False) -> None:
     """Hold one call's row until the transaction ends (fellowship.locks): what the caller reads next cannot
-    change under it. Callers that lock several things take the call's row first."""
-    lock_row(Call, call_id)
+    change under it. Callers that lock several things take the call's row first.
+
+    `shared`: for work that many requests do at once and that only needs the call to stay as it is (submits at the
+    deadline): they exclude the exclusive holders (the screening, decisions) but not each other."""
+    lock_row(Call, call_id, shared=shared)
 
 
 # --- The staff home page ------------------------------------------------------------------------------------------

@@ -7,13 +7,17 @@ removed (`form.entries_changed`), keeping everything typed.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
 from wtforms import Field, FieldList
 
 from fellowship.forms import FellowshipForm
+from fellowship.i18n.texts import current_locale
 from fellowship.questions.kinds import KINDS, QuestionKind
 from fellowship.questions.models import Question, QuestionnaireSection
 from fellowship.questions.services import SaveResult, visible_questions
@@ -113,8 +117,7 @@ def section_form(section: QuestionnaireSection, answers: dict[str, Any], locale:
                  formdata: MultiDict[str, Any] | None = None) -> SectionForm:
     """The form for one section: a field per question shown for `answers`, filled from them or from the post."""
     questions = visible_questions(section, answers)
-    fields = {q.key: KINDS[q.kind].form_field(q, locale) for q in questions}
-    form_class = type(f"SectionForm_{section.key}", (SectionForm,), fields)
+    form_class = _form_class(section, questions, locale)
     posted = _formdata(formdata)
     if posted is not None:
         form = form_class(formdata=posted)
@@ -126,6 +129,41 @@ def section_form(section: QuestionnaireSection, answers: dict[str, Any], locale:
     if posted is not None:
         _change_entries(form, posted)
     return form
+
+
+#: Form classes of the sections of forms kept by the process (questions.structure), by what they are built from.
+#: Building one (a field per question, its choices and labels in the language, WTForms' class machinery) cost a
+#: tenth of a section save (make bench-surge); a class is immutable once built, each request binds its own fields.
+_CLASSES: OrderedDict[tuple[Any, ...], type[SectionForm]] = OrderedDict()
+_CLASSES_GUARD = threading.Lock()
+_CLASSES_KEPT = 256
+
+
+def _form_class(section: QuestionnaireSection, questions: list[Question], locale: str | None) -> type[SectionForm]:
+    """The form class asking `questions` of `section` in `locale`: kept when the section is the process's read-only
+    copy of its form's structure (a form being edited, attached to a session, is built afresh every time)."""
+    def build() -> type[SectionForm]:
+        fields = {q.key: KINDS[q.kind].form_field(q, locale) for q in questions}
+        return type(f"SectionForm_{section.key}", (SectionForm,), fields)
+
+    if sa_inspect(section).session is not None:
+        return build()
+    questionnaire = section.questionnaire
+    # The form's version moves on with every change to its questions (questions.structure); the page's language
+    # is part of the key too, as some fields' texts ("Choose…") are in it.
+    key = (questionnaire.id, questionnaire.version, questionnaire.updated_at, section.id,
+           tuple(q.id for q in questions), locale, current_locale())
+    with _CLASSES_GUARD:
+        found = _CLASSES.get(key)
+        if found is not None:
+            _CLASSES.move_to_end(key)
+            return found
+    built = build()
+    with _CLASSES_GUARD:
+        _CLASSES[key] = built
+        while len(_CLASSES) > _CLASSES_KEPT:
+            _CLASSES.popitem(last=False)
+    return built
 
 
 def _change_entries(form: SectionForm, posted: Any) -> None:

@@ -219,3 +219,37 @@ def test_draft_reminders_go_a_week_and_a_day_before_the_deadline_once_each(app_c
     assert services.remind_drafts(now=later) == 0
     db.session.commit()
     assert sorted(reminders()) == [f"draft-reminder:1d:{draft.id}", f"draft-reminder:7d:{draft.id}"]
+
+
+def test_submits_of_one_call_at_once_all_go_through_with_consecutive_numbers_and_one_email_each(app, app_ctx):
+    """Submits at the deadline share the call's lock (they exclude the screening, not each other): none deadlocks,
+    none is refused, the numbers are consecutive."""
+    call = CallFactory(reference_prefix="ELF", year=2027)
+    ids = [make_complete(ApplicationFactory(call=call)).id for _ in range(6)]
+    db.session.commit()
+    errors: list[str] = []
+    barrier = threading.Barrier(len(ids))
+
+    def submit(application_id: int) -> None:
+        with app.app_context():
+            target = db.session.get_one(Application, application_id)
+            barrier.wait()
+            try:
+                services.submit_application(target, DECLARED)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - any error is the failure this test looks for
+                db.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit, args=(application_id,)) for application_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    references = sorted(reload(application_id).reference or "" for application_id in ids)
+    assert references == [f"ELF-2027-{n:05d}" for n in range(1, len(ids) + 1)]
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.template == "applications/submitted")) == len(ids)

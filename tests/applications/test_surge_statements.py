@@ -30,10 +30,11 @@ EDUCATION = {"highest_degree": "master", "degree_subject": "Environmental scienc
 #: and questions kept by the process); the response with its answer sets; the answer set's UPDATE; the applications
 #: row's UPDATE (the projected profile column). SQLite takes its lock with one more statement (fellowship.locks).
 SECTION_SAVE_STATEMENTS = 5
-#: A submit on PostgreSQL: user; application with call and form version; referees' count; response with answer
-#: sets; documents present; the call's lock; the reference number; the ranking's version; the status UPDATE; the
-#: confirmation in the outbox; the audit entry.
-SUBMIT_STATEMENTS = 11
+#: A submit on PostgreSQL: user; application with call and form version; referees' count and documents present
+#: (one statement); response with answer sets; the call's lock (shared); the reference number; the status UPDATE;
+#: the confirmation in the outbox; the audit entry. Not the ranking's version: a submitted application is in no
+#: ranking yet.
+SUBMIT_STATEMENTS = 9
 
 
 def _open_call_application(**answers: Any) -> Application:
@@ -105,7 +106,7 @@ def test_a_wording_change_made_elsewhere_is_shown_by_the_next_request(client, ap
     assert "University or institute" in client.get(url).get_data(as_text=True)
 
 
-def test_a_submit_sends_eleven_statements(client, app_ctx):
+def test_a_submit_sends_nine_statements_and_holds_the_calls_row_shared_without_writing_it(client, app_ctx):
     application = make_complete(_open_call_application())
     login(client, owner_email(application))
     url = f"/applications/{application.id}/submit"
@@ -115,6 +116,15 @@ def test_a_submit_sends_eleven_statements(client, app_ctx):
         response = client.post(url, data={**DECLARATION_TICKS, "csrf_token": token})
     assert response.status_code == 302 and "/review" not in response.headers["Location"]
     assert len(statements) == SUBMIT_STATEMENTS, _shown(statements)
+    # Submits of one call exclude the screening and decisions (which lock the call's row exclusively) but not each
+    # other: the call's row is held FOR SHARE and never written, or two submits would deadlock on it.
+    call_writes = [s for s in statements if s.lstrip().startswith("UPDATE calls")]
+    if _sqlite():  # one write lock for the whole database, taken by a write that changes nothing (fellowship.locks)
+        assert len(call_writes) == 1 and "ranking_version" not in call_writes[0], _shown(statements)
+    else:
+        call_locks = [s for s in statements if s.lstrip().startswith("SELECT calls.id") and "FOR " in s]
+        assert len(call_locks) == 1 and call_locks[0].rstrip().endswith("FOR SHARE"), _shown(statements)
+        assert not call_writes, _shown(statements)
     db.session.expire_all()
     submitted = db.session.get_one(Application, application.id)
     assert submitted.status is ApplicationStatus.SUBMITTED and submitted.reference
@@ -138,3 +148,26 @@ def test_a_drafts_nationality_change_does_not_write_or_lock_its_calls_row(client
     assert not any(s.lstrip().startswith("UPDATE calls") for s in statements), _shown(statements)
     db.session.expire_all()
     assert db.session.get_one(Application, application.id).region == "Asia"
+
+
+def test_a_drafts_nationality_saved_through_the_form_reaches_the_staff_lists_cached_nationality_filter(client, app_ctx):
+    """The save writes the profile columns with a statement of its own (not the flush): the staff list's cached
+    figures must still learn of the new nationality."""
+    from fellowship.applications.staff_services import nationality_choices
+
+    application = _open_call_application()
+    call_id = application.call_id
+    assert "VN" not in dict(nationality_choices(call_id))  # the figures are now cached
+    login(client, owner_email(application))
+    url = f"/applications/{application.id}/sections/personal"
+    html = client.get(url).get_data(as_text=True)
+    db.session.remove()
+    data = {"csrf_token": csrf_token_from(html), "save": "Save", "given_name": "Amani", "family_name": "Njeri",
+            "date_of_birth": "1996-04-12", "gender": "female", "nationality": "VN", "country_of_residence": "KE",
+            "phone": "+254 700 000000"}
+    assert client.post(url, data=data).status_code == 302
+    db.session.remove()
+    with app_ctx.app_context():  # a new context, as the staff list's next request is (figures are kept per context)
+        assert "VN" in dict(nationality_choices(call_id))
+    saved = db.session.get_one(Application, application.id)
+    assert (saved.nationality, saved.region, saved.search_name) == ("VN", "Asia", "amani njeri")
