@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import escape
 from sqlalchemy import (
+    Integer,
     Select,
     and_,
     bindparam,
@@ -501,7 +502,7 @@ _PROPOSAL_INPUTS: dict[type, tuple[str, ...] | None] = {
     Call: ("places", "reviewers_per_application"),
     StageScore: None,
     StageResult: ("advanced",),
-    SelectionStage: ("kind", "weight", "position", "advanced_at"),
+    SelectionStage: ("kind", "weight", "position", "advanced_at", "custom_name"),
 }
 
 
@@ -581,6 +582,15 @@ class ProposalSummary:
     blockers: list[tuple[Decimal, int]] = field(default_factory=list)
     #: A waitlisted application ranked above this key was passed over by a quota seat.
     passed_over_key: tuple[Decimal, int] | None = None
+    #: How the proposal scored the call (its stages and their weights, the cut): a page orders and heads its columns
+    #: by it without reading the stages (a stage's kind, weight, position, name and confirmation are inputs of the
+    #: proposal). None in a proposal stored before it kept it: the stages are read.
+    scoring: stages.Scoring | None = None
+    _blocker_keys: list[tuple[Decimal, int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Sorted once for label_of's bisection, not once per row.
+        object.__setattr__(self, "_blocker_keys", [_key(*b) for b in self.blockers])
 
     def to_json(self) -> dict[str, Any]:
         return {"selected": self.selected_count, "waitlist": self.waitlist_count, "feasible": self.feasible,
@@ -591,7 +601,8 @@ class ProposalSummary:
                 "selected_ids": sorted(self.selected),
                 "blockers": [[str(score), i] for score, i in self.blockers],
                 "passed_over_key": ([str(self.passed_over_key[0]), self.passed_over_key[1]]
-                                    if self.passed_over_key else None)}
+                                    if self.passed_over_key else None),
+                "scoring": self.scoring.to_json() if self.scoring is not None else None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProposalSummary:
@@ -603,7 +614,8 @@ class ProposalSummary:
                    labels={int(i): label for i, label in data.get("labels", [])},
                    selected=frozenset(data.get("selected_ids", [])),
                    blockers=[(Decimal(s), int(i)) for s, i in data.get("blockers", [])],
-                   passed_over_key=(Decimal(key[0]), int(key[1])) if key else None)
+                   passed_over_key=(Decimal(key[0]), int(key[1])) if key else None,
+                   scoring=stages.Scoring.from_json(data["scoring"]) if data.get("scoring") else None)
 
     def selected_by_quota(self, application_id: int) -> bool:
         """Whether the proposal selects the application only to meet a quota (ranked below someone left out)."""
@@ -619,7 +631,7 @@ class ProposalSummary:
         if score is None:
             return (_("Not shortlisted") if cut_out else _("Not ranked")), None
         key = _key(score, application_id)
-        number = position - bisect.bisect_left([_key(*b) for b in self.blockers], key)
+        number = position - bisect.bisect_left(self._blocker_keys, key)
         if self.passed_over_key is not None and key < _key(*self.passed_over_key):
             return _("Waitlist %(position)d %(passed_over)s", position=number, passed_over=_(PASSED_OVER)), number
         return _("Waitlist %(position)d", position=number), number
@@ -703,19 +715,42 @@ class _Order:
         return stmt.where(self.score.is_not(None), Application.status.in_(statuses)).order_by(*order)
 
     def tail(self) -> Any:
-        """(id, cut_out) of the call's ranked applications without a score, by id: the order's tail."""
-        cut_out: Any = sa_false()
-        if self.scoring.cut_stage_id is not None:
-            cut_out = ~select(StageResult.application_id).where(
-                StageResult.stage_id == self.scoring.cut_stage_id, StageResult.application_id == Application.id,
-                StageResult.advanced.is_(True)).exists()
-        scored = (select(CombinedRank.application_id).where(CombinedRank.call_id == self.call_id,
-                                                            CombinedRank.sort == self.sort)
-                  if self.stored else self.head([Application.id], RANKED_STATUSES).order_by(None))
-        return (select(Application.id, cut_out.label("cut_out"))
-                .where(Application.call_id == self.call_id, Application.status.in_(RANKED_STATUSES),
-                       Application.id.not_in(scored))
-                .order_by(Application.id))
+        """(id, cut_out) of the call's ranked applications without a score, by id: the order's tail (computed; a
+        stored order's page reads it with _stored_page_statements)."""
+        return _tail(self.scoring.cut_stage_id, self.call_id,
+                     self.head([Application.id], RANKED_STATUSES).order_by(None))
+
+
+def _tail(cut_stage_id: Any, call_id: Any, scored: Any) -> Any:
+    """(id, cut_out) of the call's ranked applications not in `scored`, by id; cut_out: not advanced at the shortlist
+    `cut_stage_id` (None: no shortlist cut anybody)."""
+    cut_out: Any = sa_false()
+    if cut_stage_id is not None:
+        cut_out = ~select(StageResult.application_id).where(
+            StageResult.stage_id == cut_stage_id, StageResult.application_id == Application.id,
+            StageResult.advanced.is_(True)).exists()
+    return (select(Application.id, cut_out.label("cut_out"))
+            .where(Application.call_id == call_id, Application.status.in_(RANKED_STATUSES),
+                   Application.id.not_in(scored))
+            .order_by(Application.id))
+
+
+@functools.cache
+def _stored_page_statements(cut: bool) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """How a page reads a stored order (a call in stages): positions :first..:last of the call's combined ranks under
+    :sort, by primary key; then :limit applications of the tail after :offset, by id, with whether the shortlist
+    :cut_stage_id left each out (`cut`; else no shortlist did). Built once per process, with bound parameters, as
+    ranking_page_statement: built for each page they were a tenth of its time."""
+    call_id: Any = bindparam("call_id")
+    sort: Any = bindparam("sort")
+    head = (select(CombinedRank.application_id, CombinedRank.position, CombinedRank.score)
+            .where(CombinedRank.call_id == call_id, CombinedRank.sort == sort,
+                   CombinedRank.position.between(bindparam("first"), bindparam("last")))
+            .order_by(CombinedRank.position))
+    scored = select(CombinedRank.application_id).where(CombinedRank.call_id == call_id, CombinedRank.sort == sort)
+    tail = (_tail(bindparam("cut_stage_id") if cut else None, call_id, scored)
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    return head, tail
 
 
 def _order(call: Call, sort: Sort, scoring: stages.Scoring | None = None, *, computed: bool = False) -> _Order:
@@ -852,7 +887,7 @@ def _compute_proposal(call: Call, sort: Sort) -> ProposalSummary:
         explanation=proposal.explanation, seats=proposal.seats, ranked=ranked, scored=scored, labels=labels,
         selected=frozenset(proposal.selected), blockers=blockers,
         passed_over_key=(Decimal(lowest.score), lowest.application_id) if lowest and lowest.score is not None
-        else None)
+        else None, scoring=order.scoring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -899,14 +934,18 @@ def current_proposal(call: Call, sort: Sort, stored: StoredVersion | None = None
 
 
 @functools.cache
-def ranking_page_statement() -> Select[*tuple[Any, ...]]:
+def ranking_page_statement(later_stages: int = 0, sort: Sort = "normalised") -> Select[*tuple[Any, ...]]:
     """The ranking table's columns for the applications :ids (one page), with their scores, active assignments and
-    adjustments. Built once per process, with bound parameters: building it was a tenth of the page's time."""
+    adjustments, and (a call in stages) their scores under `sort` in `later_stages` weighted stages after the review
+    round, the stages' ids bound as :stage_0, :stage_1, … and their scores read as later_0, later_1, …
+
+    Built once per process and shape, with bound parameters: building it was a tenth of the page's time."""
     assigned = (select(func.count(Assignment.id))
                 .where(Assignment.application_id == Application.id, Assignment.status == AssignmentStatus.ACTIVE)
                 .correlate(Application).scalar_subquery())
     adjuster = aliased(User)
-    return (
+    later = [aliased(StageScore, name=f"later_{k}") for k in range(later_stages)]
+    stmt = (
         select(Application.id, Application.reference, Application.given_name,
                Application.family_name, Application.nationality, Application.region, Application.status,
                func.coalesce(ApplicationScore.review_count, 0).label("review_count"), ApplicationScore.raw_mean,
@@ -914,13 +953,18 @@ def ranking_page_statement() -> Select[*tuple[Any, ...]]:
                func.coalesce(ApplicationScore.disagreement, False).label("disagreement"),
                assigned.label("assignments"),
                SelectionAdjustment.action.label("adjustment"), SelectionAdjustment.reason.label("adjustment_reason"),
-               adjuster.full_name.label("adjusted_by"))
+               adjuster.full_name.label("adjusted_by"),
+               *((stage.raw_score if sort == "raw" else stage.normalised_score).label(f"later_{k}")
+                 for k, stage in enumerate(later)))
         .select_from(Application)
         .outerjoin(ApplicationScore, ApplicationScore.application_id == Application.id)
         .outerjoin(SelectionAdjustment, SelectionAdjustment.application_id == Application.id)
         .outerjoin(adjuster, adjuster.id == SelectionAdjustment.made_by_id)
-        .where(Application.id.in_(bindparam("ids", expanding=True)))
     )
+    for k, stage in enumerate(later):  # by the scores' primary key (stage, application)
+        stmt = stmt.outerjoin(stage, and_(stage.stage_id == bindparam(f"stage_{k}"),
+                                          stage.application_id == Application.id))
+    return stmt.where(Application.id.in_(bindparam("ids", expanding=True)))
 
 
 def _page_order(order: _Order, summary: ProposalSummary, first: int,
@@ -930,21 +974,21 @@ def _page_order(order: _Order, summary: ProposalSummary, first: int,
     # Both parts are always read (one may be empty), so a page costs the same statements wherever it falls.
     found: list[tuple[int, int, Decimal | None, bool]] = []
     head_last = min(last, summary.scored)
-    if order.stored:  # the stored positions, by primary key
-        stored = db.session.execute(
-            select(CombinedRank.application_id, CombinedRank.position, CombinedRank.score)
-            .where(CombinedRank.call_id == order.call_id, CombinedRank.sort == order.sort,
-                   CombinedRank.position.between(first, head_last))
-            .order_by(CombinedRank.position)).all()
-        found.extend((i, position, s, False) for i, position, s in stored)
-    else:
-        rows = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES)
-                                  .limit(max(head_last - first + 1, 0)).offset(first - 1)).all()
-        found.extend((i, first + n, s, False) for n, (i, s) in enumerate(rows))
     start = max(first, summary.scored + 1)
-    rows = db.session.execute(order.tail().limit(max(last - start + 1, 0))
-                              .offset(start - summary.scored - 1)).all()
-    found.extend((i, start + n, None, bool(cut)) for n, (i, cut) in enumerate(rows))
+    limit, offset = max(last - start + 1, 0), start - summary.scored - 1
+    if order.stored:  # the stored positions, by primary key
+        cut = order.scoring.cut_stage_id
+        head, tail = _stored_page_statements(cut is not None)
+        names = {"call_id": order.call_id, "sort": order.sort, **({"cut_stage_id": cut} if cut is not None else {})}
+        stored = db.session.execute(head, {**names, "first": first, "last": head_last}).all()
+        found.extend((i, position, s, False) for i, position, s in stored)
+        rows = db.session.execute(tail, {**names, "limit": limit, "offset": offset}).all()
+    else:
+        scored = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES)
+                                    .limit(max(head_last - first + 1, 0)).offset(first - 1)).all()
+        found.extend((i, first + n, s, False) for n, (i, s) in enumerate(scored))
+        rows = db.session.execute(order.tail().limit(limit).offset(offset)).all()
+    found.extend((i, start + n, None, bool(cut_out)) for n, (i, cut_out) in enumerate(rows))
     return found
 
 
@@ -1002,18 +1046,22 @@ def ranking_rows(call: Call, sort: Sort, page: int, per_page: int, stored: Store
 def ranking_slice(call: Call, sort: Sort, offset: int, limit: int, stored: StoredVersion | None = None) -> Ranking:
     """The `limit` rows of the ranking after the first `offset` (ranking_rows' page; the JSON API's cursor)."""
     summary, refreshed = current_proposal(call, sort, stored)
-    order = _order(call, sort)
+    order = _order(call, sort, summary.scoring)
     placed = _page_order(order, summary, offset + 1, offset + limit)
-    details = {r.id: r for r in db.session.execute(ranking_page_statement(), {"ids": [p[0] for p in placed]})}
     result = Page(items=placed, page=offset // limit + 1, per_page=limit, total=summary.ranked)
     enough = call.reviewers_per_application
     scoring = order.scoring
     in_stages = not scoring.plain
-    later = stages.stage_scores_of(scoring, [p[0] for p in placed], sort) if in_stages else {}
+    later = [w.stage_id for w in scoring.stages if not w.first_review] if in_stages else []
+    details = {r.id: r for r in db.session.execute(
+        ranking_page_statement(len(later), sort),
+        {"ids": [p[0] for p in placed], **{f"stage_{k}": stage_id for k, stage_id in enumerate(later)}})}
+    # Each weighted stage's column: the review round's score, or a later stage's (later_0, later_1, …).
+    columns = [None if w.first_review else f"later_{later.index(w.stage_id)}" for w in scoring.stages]
 
     def stage_values(r: Any) -> tuple[Decimal | None, ...]:
         review = r.raw_mean if sort == "raw" else r.normalised_mean
-        return tuple(review if w.first_review else later.get(r.id, {}).get(w.stage_id) for w in scoring.stages)
+        return tuple(review if column is None else getattr(r, column) for column in columns)
 
     rows = []
     for application_id, position, ranked_score, cut_out in placed:

@@ -39,7 +39,7 @@ Interface for the interviews area (interviews/, above selection; it imports from
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -69,7 +69,7 @@ from fellowship.selection.models import (
     StageResult,
     StageScore,
 )
-from fellowship.selection.models.stages import DEFAULT_STAGE_NAME, stage_name
+from fellowship.selection.models.stages import DEFAULT_STAGE_NAME, DefaultStageName, stage_name
 from fellowship.selection.reasons import REASONS
 
 log = logging.getLogger(__name__)
@@ -316,6 +316,18 @@ class Scoring:
     def plain(self) -> bool:
         return self.cut_stage_id is None and all(s.first_review for s in self.stages)
 
+    def to_json(self) -> dict[str, Any]:
+        """The scoring as a stored proposal keeps it; a stage with the default name keeps none (each reader sees the
+        default in their own language)."""
+        return {"stages": [[w.stage_id, None if isinstance(w.name, DefaultStageName) else str(w.name), w.weight,
+                            w.first_review] for w in self.stages],
+                "cut": self.cut_stage_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Scoring:
+        return cls(tuple(Weighted(stage_id, stage_name(name), weight, first_review)
+                         for stage_id, name, weight, first_review in data["stages"]), data["cut"])
+
 
 def scoring_of(stages: Sequence[SelectionStage], before: int | None = None) -> Scoring:
     """The scoring of the stages before position `before` (None: the final scoring, over every stage)."""
@@ -365,22 +377,6 @@ def score_expression(scoring: Scoring, sort: str, application_id: Any) -> tuple[
         joins.append((result, and_(result.stage_id == scoring.cut_stage_id, result.application_id == application_id)))
         combined = case((result.advanced.is_(True), combined), else_=None)
     return combined, joins
-
-
-def stage_scores_of(scoring: Scoring, application_ids: Sequence[int],
-                    sort: str = "normalised") -> dict[int, dict[int, Decimal | None]]:
-    """application id -> {stage id -> score} in the later weighted stages, for one page of the ranking (by the
-    scores' primary key)."""
-    later = sorted(w.stage_id for w in scoring.stages if not w.first_review)
-    found: dict[int, dict[int, Decimal | None]] = {}
-    if not application_ids or not later:
-        return found
-    column = StageScore.raw_score if sort == "raw" else StageScore.normalised_score
-    for stage_id, application_id, score in db.session.execute(
-            select(StageScore.stage_id, StageScore.application_id, column)
-            .where(StageScore.stage_id.in_(later), StageScore.application_id.in_(sorted(application_ids)))):
-        found.setdefault(application_id, {})[stage_id] = score
-    return found
 
 
 # --- The cut at a shortlist -------------------------------------------------------------------------------------
