@@ -666,7 +666,7 @@ class _Order:
 
     @functools.cached_property
     def _computed(self) -> tuple[Any, list[tuple[Any, Any]]]:
-        # Built only when the order is computed: building the expression over the stages was a sixth of a view.
+        # Built only when the order is computed: building the expression over the stages was a tenth of a view.
         return final_score(self.scoring, self.sort, Application.id)
 
     @property
