@@ -252,15 +252,22 @@ def worker_env(settings: dict[str, Any]) -> dict[str, str]:
 
 
 def empty_database() -> None:
-    """Empty every table (inside an app context): what each test leaves is gone for the next."""
+    """Empty every table (inside an app context): what each test leaves is gone for the next, and on PostgreSQL the
+    ids start at 1 again (as after TRUNCATE ... RESTART IDENTITY).
+
+    DELETE, children first, rather than one TRUNCATE of every table: TRUNCATE gives each of the 50 tables and their
+    indexes new files even when they are empty, 16 ms on an idle machine but 0.2 to 0.3 s on one busy with other
+    work (file creation waits for the disk), after each of a thousand tests; the DELETEs take about 12 ms either way
+    on the few rows a test leaves."""
     db.session.remove()
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
+        for table in tables:
+            conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - table names from metadata
+            conn.execute(sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) FROM pg_sequences "
+                "WHERE schemaname = current_schema() AND last_value IS NOT NULL"))
 
 
 @pytest.fixture(autouse=True)
@@ -315,10 +322,10 @@ def demo_snapshot(app: Flask) -> Iterator[TableSnapshot]:
 
 @pytest.fixture
 def demo(app: Flask, demo_snapshot: TableSnapshot) -> Iterator[Flask]:
-    """The demo data (`flask seed-demo`) in the tables, committed, as a fresh load leaves it, and an app context.
+    """The demo data in the tables as `flask seed-demo` leaves them, and an app context.
 
-    Loaded through the services once, then put back row for row for each test (tests/snapshots.py): a test may
-    change it freely; the tables are emptied after it as after any test."""
+    Loaded by the command once, then put back row for row for each test (tests/snapshots.py): a test may change it
+    freely; the tables are emptied after it as after any test."""
     with app.app_context():
         put_demo_data(demo_snapshot)
         yield app
