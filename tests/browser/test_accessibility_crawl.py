@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -471,27 +472,29 @@ def run_nu(files: list[Path]) -> list[dict[str, Any]]:
     return [m for m in report["messages"] if m.get("type") == "error" or m.get("subType") == "fatal"]
 
 
-@pytest.fixture(scope="module")
-def crawl(app: Flask, live_server: str, demo_snapshot: TableSnapshot,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
+#: Roles crawled after all the others: the admin's audit log lists the page views the other roles' visits record.
+LAST_ROLES = ("admin",)
+#: Browsers crawling at once, each with the roles of its lane: axe's checks (most of a visit's time) run in each
+#: browser's own processes, so two lanes keep both cores of a small machine busy.
+LANES = 2
+
+
+def crawl_roles(roles: list[str], pages: list[Target], in_locale: dict[tuple[str, str], list[Target]], app: Flask,
+                live_server: str, ids: dict[str, Any], html_dir: Path) -> tuple[dict[str, list[Visit]],
+                                                                                 dict[Path, Target]]:
+    """Visit each role's pages in order in one browser of its own (a context per role): at each width in English,
+    then each extra locale's share (`in_locale`). Playwright objects stay in the thread that made them."""
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
-    ids = seed_demo(app, demo_snapshot)
-    pages = targets(ids)
-    if os.environ.get("CRAWL_ROLES"):  # a quicker loop while fixing one role's pages (the route check then fails)
-        pages = [t for t in pages if t.role in os.environ["CRAWL_ROLES"].split(",")]
-    html_dir = tmp_path_factory.mktemp("crawl-html")
-    if os.environ.get("SCREENSHOTS"):
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     axe = Axe()
-    visits: list[Visit] = []
+    visits: dict[str, list[Visit]] = {}
     html_files: dict[Path, Target] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         sizes: dict[str, int] = {}
-        seen_in_locale: set[tuple[str, str]] = set()
-        for role in dict.fromkeys(t.role for t in pages):
+        for role in roles:
+            done = visits[role] = []
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             if role != "anonymous":
                 log_in(context, live_server, app, LOGINS.get(role) or ids[f"{role}_email"])
@@ -506,18 +509,69 @@ def crawl(app: Flask, live_server: str, demo_snapshot: TableSnapshot,
             for width, (w, h) in WIDTHS.items():
                 page.set_viewport_size({"width": w, "height": h})
                 for target in (t for t in pages if t.role == role):
-                    visits.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files))
+                    done.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files))
             for locale in EXTRA_LOCALES:  # the demo accounts save no language: the switcher's cookie decides
                 context.add_cookies([{"name": "locale", "value": locale, "url": live_server}])
-                own = [t for t in pages if t.role == role and (locale, t.path) not in seen_in_locale]
                 for width, (w, h) in WIDTHS.items():
                     page.set_viewport_size({"width": w, "height": h})
-                    for target in own:
-                        visits.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files,
-                                            locale))
-                seen_in_locale.update((locale, t.path) for t in own)
+                    for target in in_locale[(role, locale)]:
+                        done.append(visit(page, live_server, target, width, axe, asset_size, html_dir, html_files,
+                                          locale))
             context.close()
         browser.close()
+    return visits, html_files
+
+
+def lanes_of(roles: list[str], visits_of: dict[str, int], lanes: int) -> list[list[str]]:
+    """The roles in `lanes` groups of about as many visits each (the largest first into the lightest lane), each in
+    the crawl's order."""
+    loads = [0] * lanes
+    lane_of: dict[str, int] = {}
+    for role in sorted(roles, key=lambda r: -visits_of[r]):
+        lane = loads.index(min(loads))
+        lane_of[role] = lane
+        loads[lane] += visits_of[role]
+    return [[r for r in roles if lane_of[r] == lane] for lane in range(lanes) if lane in lane_of.values()]
+
+
+@pytest.fixture(scope="module")
+def crawl(app: Flask, live_server: str, demo_snapshot: TableSnapshot,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
+    ids = seed_demo(app, demo_snapshot)
+    pages = targets(ids)
+    if os.environ.get("CRAWL_ROLES"):  # a quicker loop while fixing one role's pages (the route check then fails)
+        pages = [t for t in pages if t.role in os.environ["CRAWL_ROLES"].split(",")]
+    html_dir = tmp_path_factory.mktemp("crawl-html")
+    if os.environ.get("SCREENSHOTS"):
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    roles = list(dict.fromkeys(t.role for t in pages))
+    # Each page is visited in each extra locale once, by the first role (in the crawl's order) that has it.
+    in_locale: dict[tuple[str, str], list[Target]] = {}
+    seen_in_locale: set[tuple[str, str]] = set()
+    for role in roles:
+        for locale in EXTRA_LOCALES:
+            own = in_locale[(role, locale)] = [t for t in pages
+                                               if t.role == role and (locale, t.path) not in seen_in_locale]
+            seen_in_locale.update((locale, t.path) for t in own)
+    visits_of = {role: len(WIDTHS) * (sum(t.role == role for t in pages)
+                                      + sum(len(in_locale[(role, locale)]) for locale in EXTRA_LOCALES))
+                 for role in roles}
+    first = [r for r in roles if r not in LAST_ROLES]
+    by_role: dict[str, list[Visit]] = {}
+    html_files: dict[Path, Target] = {}
+
+    def run(lane: list[str]) -> None:
+        lane_visits, lane_files = crawl_roles(lane, pages, in_locale, app, live_server, ids, html_dir)
+        by_role.update(lane_visits)
+        html_files.update(lane_files)
+
+    with ThreadPoolExecutor(max_workers=LANES) as lanes:
+        for done in [lanes.submit(run, lane) for lane in lanes_of(first, visits_of, LANES)]:
+            done.result()
+    last = [r for r in roles if r in LAST_ROLES]
+    if last:
+        run(last)
+    visits = [v for role in roles for v in by_role[role]]  # in the crawl's order, as one browser would have
     nu = run_nu(sorted(html_files))
     yield Crawl(visits, html_files, nu)
 
