@@ -21,13 +21,22 @@ from fellowship.applications.models import (
 )
 from fellowship.applications.services import take_reference_number
 from fellowship.auth.models import Role, User, UserRole
-from fellowship.auth.passwords import hash_password
+from fellowship.auth.passwords import current_hasher, hash_password
 from fellowship.calls.models import Call, CallStatus, DegreeLevel, Programme
 from fellowship.extensions import db
 from fellowship.models import utcnow
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test accounts only
-_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose; hash once for all test users
+_password_hashes: dict[tuple[object, ...], str] = {}
+
+
+def password_hash() -> str:
+    """PASSWORD's hash by the hasher in use (the suite's cheaper one, see conftest), made once for all test users."""
+    hasher = current_hasher()
+    key = (hasher.type, hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len)
+    if key not in _password_hashes:
+        _password_hashes[key] = hash_password(PASSWORD)
+    return _password_hashes[key]
 
 
 class UserFactory(SQLAlchemyModelFactory):
@@ -38,7 +47,7 @@ class UserFactory(SQLAlchemyModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.org")
     full_name = factory.Faker("name")
-    password_hash = _PASSWORD_HASH
+    password_hash = factory.LazyFunction(password_hash)
     email_confirmed_at = factory.LazyFunction(utcnow)
 
     @factory.post_generation

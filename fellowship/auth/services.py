@@ -14,7 +14,13 @@ from sqlalchemy.orm import aliased, lazyload
 from fellowship.audit.services import record
 from fellowship.auth import tokens
 from fellowship.auth.models import Role, User, UserRole, new_session_token
-from fellowship.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from fellowship.auth.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_no_password,
+    verify_password,
+)
 from fellowship.errors import DomainError
 from fellowship.extensions import db
 from fellowship.i18n.services import save_user_locale
@@ -25,9 +31,6 @@ from fellowship.notifications.services import queue_email
 from fellowship.timezones import is_valid_zone
 
 log = logging.getLogger(__name__)
-
-# Verified against when the email is unknown, so a login takes as long either way.
-_DUMMY_HASH = hash_password("not-a-real-password-just-for-timing")
 
 
 def normalise_email(email: str) -> str:
@@ -111,7 +114,7 @@ def authenticate(email: str, password: str) -> User:
     """The user for these credentials; an unconfirmed account is refused and sent a new link."""
     user = find_user_by_email(email)
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_no_password(password)  # a login takes as long either way
         raise LoginRefused(_("Wrong email or password."))
     if not verify_password(user.password_hash, password):
         raise LoginRefused(_("Wrong email or password."))

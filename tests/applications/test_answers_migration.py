@@ -18,7 +18,7 @@ from flask_migrate import downgrade, upgrade
 from fellowship.applications.models import ApplicationStatus
 from fellowship.extensions import db, limiter
 from tests.conftest import login, make_app
-from tests.factories import _PASSWORD_HASH
+from tests.factories import password_hash
 from tests.scratch_databases import scratch_database
 
 #: The columns that move into answer sets, and the profile columns that stay (copies of tagged answers).
@@ -101,7 +101,7 @@ def _insert_at_0013(conn: sa.Connection) -> tuple[dict[int, dict[str, Any]], dic
 def _user(conn: sa.Connection, email: str, role: str) -> int:
     conn.execute(sa.text("INSERT INTO users (email, full_name, password_hash, is_active_account, session_token, "
                          "email_confirmed_at) VALUES (:e, :n, :h, true, :t, :now)"),
-                 {"e": email, "n": email.split("@")[0].title(), "h": _PASSWORD_HASH, "t": email + "-token",
+                 {"e": email, "n": email.split("@")[0].title(), "h": password_hash(), "t": email + "-token",
                   "now": datetime.now(UTC).replace(tzinfo=None)})
     user_id = conn.execute(sa.text("SELECT id FROM users WHERE email = :e"), {"e": email}).scalar_one()
     conn.execute(sa.text("INSERT INTO user_roles (user_id, role) VALUES (:u, :r)"), {"u": user_id, "r": role})
