@@ -4,6 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+## The suite runs with bytecode caches written (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: without them
+## pytest rewrites the asserts of its 450-odd modules on every run (15-20 s) and each worker or web process the tests
+## start compiles the app again (about 1 s each).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 
 .PHONY: install run test lint test-sqlite test-fast proof clean screenshots translations translations-compile
 
@@ -51,29 +55,29 @@ lint: install
 
 ## Lint, types, then the whole suite on throwaway PostgreSQL + Redis (or TEST_DATABASE_URL / TEST_REDIS_URL).
 test: lint translations-compile $(VNU_JAR)
-	$(BIN)/pytest
+	$(PYTEST)
 
 ## The suite once more on SQLite, the embedded default. The multi-host rehearsal is deselected (-m "not rehearsal"),
 ## not skipped: two hosts cannot share a SQLite file, so it proves nothing there; `make test` runs it on PostgreSQL.
 test-sqlite: install translations-compile $(VNU_JAR)
 	@mkdir -p instance
 	rm -f instance/test-suite.db
-	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test-suite.db $(BIN)/pytest -m "not rehearsal"
+	TEST_DATABASE_URL=sqlite:///$(CURDIR)/instance/test-suite.db $(PYTEST) -m "not rehearsal"
 
 ## The multi-host rehearsal alone (docs/multi-host.md): two gunicorn instances and two Celery workers, each in a folder
 ## of its own, on one throwaway PostgreSQL, Redis and SeaweedFS (S3); also part of `make test`.
 .PHONY: rehearsal
 rehearsal: install translations-compile
-	$(BIN)/pytest tests/rehearsal -m rehearsal
+	$(PYTEST) tests/rehearsal -m rehearsal
 
 ## The promises, with figures: fault drills (queued, delivered, duplicated, lost), the authorization matrix,
 ## hostile input and security headers. The same tests run in `make test`, which prints the same summary.
 proof: install
-	$(BIN)/pytest tests/faults tests/security
+	$(PYTEST) tests/faults tests/security
 
 ## Everything but the browser tests, the worker tests, the fault drills and the multi-host rehearsal, for a quick loop.
 test-fast: install
-	$(BIN)/pytest -m "not browser and not worker and not faults and not rehearsal"
+	$(PYTEST) -m "not browser and not worker and not faults and not rehearsal"
 
 ## Catalogs (TRANSLATING.md): extract every marked string (Python, templates, emails) into messages.pot and merge it
 ## into each language's messages.po; translators then fill in the msgstr lines. No fuzzy matching: among two thousand
