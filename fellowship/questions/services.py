@@ -698,6 +698,7 @@ def _write_answer_set(answer_set: AnswerSet, data: dict[str, Any], version: int)
 def _add_answer_set(response: Response, section_id: int, data: dict[str, Any], version: int) -> None:
     now = utcnow()
     table = cast(Table, AnswerSet.__table__)
+    before = list(response.answer_sets)  # loaded before the INSERT, or a lazy load would list the new set twice
     new_id = db.session.execute(insert(table).values(response_id=response.id, section_id=section_id, data=data,
                                                      questionnaire_version=version, updated_at=now)
                                 .returning(table.c.id)).scalar_one()
@@ -706,7 +707,7 @@ def _add_answer_set(response: Response, section_id: int, data: dict[str, Any], v
     make_transient_to_detached(answer_set)
     db.session.add(answer_set)  # persistent, as if loaded: nothing left to flush
     set_committed_value(answer_set, "response", response)
-    set_committed_value(response, "answer_sets", [*response.answer_sets, answer_set])
+    set_committed_value(response, "answer_sets", [*before, answer_set])
 
 
 def _facets(questionnaire: Questionnaire, answers: dict[str, Any]) -> dict[int, list[str]]:
