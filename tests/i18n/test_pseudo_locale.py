@@ -84,17 +84,25 @@ def build_pseudo_catalog(directory: Path) -> int:
     return len(catalog)
 
 
+@pytest.fixture(scope="session")
+def pseudo_catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """The pseudo catalog's folder and its number of messages, extracted once a session (pybabel extract reads the
+    whole source tree: a few seconds, for each of the tests that use it)."""
+    directory = tmp_path_factory.mktemp("pseudo-catalog")
+    return directory, build_pseudo_catalog(directory)
+
+
 @pytest.fixture
-def pseudo_locale(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+def pseudo_locale(app: Flask, pseudo_catalog: tuple[Path, int], monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """The app also reads the pseudo catalog, and accepts `PSEUDO` as a language (from the cookie)."""
-    count = build_pseudo_catalog(tmp_path)
+    directory, count = pseudo_catalog
     directories = app.extensions["babel"].translation_directories
-    directories.append(str(tmp_path))
+    directories.append(str(directory))
     monkeypatch.setattr(i18n, "LOCALES", (*i18n.LOCALES, PSEUDO))
     try:
         yield count
     finally:
-        directories.remove(str(tmp_path))
+        directories.remove(str(directory))
 
 
 def database_strings() -> set[str]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 from tests.i18n.test_pseudo_locale import CLOSE, OPEN, PSEUDO
-from tests.i18n.test_pseudo_locale import pseudo_locale as pseudo_locale  # the fixture, used by name
+from tests.i18n.test_pseudo_locale import pseudo_catalog as pseudo_catalog  # the fixtures, used by name
+from tests.i18n.test_pseudo_locale import pseudo_locale as pseudo_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "fellowship"
