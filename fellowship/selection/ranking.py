@@ -28,7 +28,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy import false as sa_false
@@ -735,12 +737,11 @@ def _tail(cut_stage_id: Any, call_id: Any, scored: Any) -> Any:
             .order_by(Application.id))
 
 
-@functools.cache
 def _stored_page_statements(cut: bool) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
-    """How a page reads a stored order (a call in stages): positions :first..:last of the call's combined ranks under
-    :sort, by primary key; then :limit applications of the tail after :offset, by id, with whether the shortlist
-    :cut_stage_id left each out (`cut`; else no shortlist did). Built once per process, with bound parameters, as
-    ranking_page_statement: built for each page they were a tenth of its time."""
+    """The two parts of a stored order's page (a call in stages; stored_ranking_page_statement reads both at once):
+    positions :first..:last of the call's combined ranks under :sort, by primary key; then :limit applications of the
+    tail after :offset, by id, with whether the shortlist :cut_stage_id left each out (`cut`; else no shortlist
+    did)."""
     call_id: Any = bindparam("call_id")
     sort: Any = bindparam("sort")
     head = (select(CombinedRank.application_id, CombinedRank.position, CombinedRank.score)
@@ -940,6 +941,11 @@ def ranking_page_statement(later_stages: int = 0, sort: Sort = "normalised") -> 
     round, the stages' ids bound as :stage_0, :stage_1, … and their scores read as later_0, later_1, …
 
     Built once per process and shape, with bound parameters: building it was a tenth of the page's time."""
+    return _ranking_columns(later_stages, sort).where(Application.id.in_(bindparam("ids", expanding=True)))
+
+
+def _ranking_columns(later_stages: int, sort: Sort) -> Select[*tuple[Any, ...]]:
+    """ranking_page_statement's columns and joins, for any choice of applications."""
     assigned = (select(func.count(Assignment.id))
                 .where(Assignment.application_id == Application.id, Assignment.status == AssignmentStatus.ACTIVE)
                 .correlate(Application).scalar_subquery())
@@ -964,32 +970,75 @@ def ranking_page_statement(later_stages: int = 0, sort: Sort = "normalised") -> 
     for k, stage in enumerate(later):  # by the scores' primary key (stage, application)
         stmt = stmt.outerjoin(stage, and_(stage.stage_id == bindparam(f"stage_{k}"),
                                           stage.application_id == Application.id))
-    return stmt.where(Application.id.in_(bindparam("ids", expanding=True)))
+    return stmt
+
+
+@functools.cache
+def stored_ranking_page_statement(later_stages: int, sort: Sort, cut: bool) -> Select[*tuple[Any, ...]]:
+    """One page of a stored order (a call in stages) with its table's columns, in one statement: the positions
+    :first..:last of the combined ranks, then :limit of the tail after :offset (_stored_page_statements), each row
+    with ranked_position (NULL in the tail), ranked_score and cut_out, in page order.
+
+    The page's positions and its rows were two reads (three with the tail's), each a round trip and a statement's
+    fixed cost on a page that does little else: one read is ~15 % of the page's time (make bench-stages)."""
+    head, tail = _stored_page_statements(cut)
+    tail_rows = tail.subquery("tail_rows")
+    placed = union_all(
+        head.order_by(None).add_columns(sa_false().label("cut_out"), literal(0).label("part"),
+                                        CombinedRank.position.label("ordinal")),
+        select(tail_rows.c.id, null().label("position"), null().label("score"), tail_rows.c.cut_out,
+               literal(1).label("part"), tail_rows.c.id.label("ordinal")),
+    ).subquery("placed")
+    return (_ranking_columns(later_stages, sort)
+            .add_columns(placed.c.position.label("ranked_position"), placed.c.score.label("ranked_score"),
+                         placed.c.cut_out)
+            .join(placed, placed.c.application_id == Application.id)
+            .order_by(placed.c.part, placed.c.ordinal))
+
+
+def _page_bounds(summary: ProposalSummary, first: int, last: int) -> tuple[int, int, int, int]:
+    """Where positions first..last fall: the head's last position on the page, the page's first position in the
+    unscored tail, and that tail part's LIMIT and OFFSET (both parts are always read, one may be empty, so a page
+    costs the same statements wherever it falls)."""
+    head_last = min(last, summary.scored)
+    start = max(first, summary.scored + 1)
+    return head_last, start, max(last - start + 1, 0), start - summary.scored - 1
 
 
 def _page_order(order: _Order, summary: ProposalSummary, first: int,
                 last: int) -> list[tuple[int, int, Decimal | None, bool]]:
-    """(application id, position, score, cut out) of positions first..last: the scored head by score, then the
-    unscored tail by id; each part read a page at a time."""
-    # Both parts are always read (one may be empty), so a page costs the same statements wherever it falls.
+    """(application id, position, score, cut out) of positions first..last of a computed order (a one-round call,
+    or a call in stages whose order is not stored): the scored head by score, then the unscored tail by id; each
+    part read a page at a time."""
     found: list[tuple[int, int, Decimal | None, bool]] = []
-    head_last = min(last, summary.scored)
-    start = max(first, summary.scored + 1)
-    limit, offset = max(last - start + 1, 0), start - summary.scored - 1
-    if order.stored:  # the stored positions, by primary key
-        cut = order.scoring.cut_stage_id
-        head, tail = _stored_page_statements(cut is not None)
-        names = {"call_id": order.call_id, "sort": order.sort, **({"cut_stage_id": cut} if cut is not None else {})}
-        stored = db.session.execute(head, {**names, "first": first, "last": head_last}).all()
-        found.extend((i, position, s, False) for i, position, s in stored)
-        rows = db.session.execute(tail, {**names, "limit": limit, "offset": offset}).all()
-    else:
-        scored = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES)
-                                    .limit(max(head_last - first + 1, 0)).offset(first - 1)).all()
-        found.extend((i, first + n, s, False) for n, (i, s) in enumerate(scored))
-        rows = db.session.execute(order.tail().limit(limit).offset(offset)).all()
+    head_last, start, limit, offset = _page_bounds(summary, first, last)
+    scored = db.session.execute(order.head([Application.id, order.score], RANKED_STATUSES)
+                                .limit(max(head_last - first + 1, 0)).offset(first - 1)).all()
+    found.extend((i, first + n, s, False) for n, (i, s) in enumerate(scored))
+    rows = db.session.execute(order.tail().limit(limit).offset(offset)).all()
     found.extend((i, start + n, None, bool(cut_out)) for n, (i, cut_out) in enumerate(rows))
     return found
+
+
+def _stored_page(order: _Order, summary: ProposalSummary, first: int, last: int,
+                 later: list[int]) -> tuple[list[tuple[int, int, Decimal | None, bool]], dict[int, Any]]:
+    """_page_order and the page's rows of a stored order, in one statement (stored_ranking_page_statement)."""
+    head_last, start, limit, offset = _page_bounds(summary, first, last)
+    cut = order.scoring.cut_stage_id
+    rows = db.session.execute(
+        stored_ranking_page_statement(len(later), order.sort, cut is not None),
+        {"call_id": order.call_id, "sort": order.sort, "first": first, "last": head_last, "limit": limit,
+         "offset": offset, **({"cut_stage_id": cut} if cut is not None else {}),
+         **{f"stage_{k}": stage_id for k, stage_id in enumerate(later)}}).all()
+    found: list[tuple[int, int, Decimal | None, bool]] = []
+    in_tail = 0
+    for r in rows:
+        if r.ranked_position is not None:
+            found.append((r.id, r.ranked_position, r.ranked_score, False))
+        else:
+            found.append((r.id, start + in_tail, None, bool(r.cut_out)))
+            in_tail += 1
+    return found, {r.id: r for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1047,15 +1096,18 @@ def ranking_slice(call: Call, sort: Sort, offset: int, limit: int, stored: Store
     """The `limit` rows of the ranking after the first `offset` (ranking_rows' page; the JSON API's cursor)."""
     summary, refreshed = current_proposal(call, sort, stored)
     order = _order(call, sort, summary.scoring)
-    placed = _page_order(order, summary, offset + 1, offset + limit)
-    result = Page(items=placed, page=offset // limit + 1, per_page=limit, total=summary.ranked)
-    enough = call.reviewers_per_application
     scoring = order.scoring
     in_stages = not scoring.plain
     later = [w.stage_id for w in scoring.stages if not w.first_review] if in_stages else []
-    details = {r.id: r for r in db.session.execute(
-        ranking_page_statement(len(later), sort),
-        {"ids": [p[0] for p in placed], **{f"stage_{k}": stage_id for k, stage_id in enumerate(later)}})}
+    if order.stored:
+        placed, details = _stored_page(order, summary, offset + 1, offset + limit, later)
+    else:
+        placed = _page_order(order, summary, offset + 1, offset + limit)
+        details = {r.id: r for r in db.session.execute(
+            ranking_page_statement(len(later), sort),
+            {"ids": [p[0] for p in placed], **{f"stage_{k}": stage_id for k, stage_id in enumerate(later)}})}
+    result = Page(items=placed, page=offset // limit + 1, per_page=limit, total=summary.ranked)
+    enough = call.reviewers_per_application
     # Each weighted stage's column: the review round's score, or a later stage's (later_0, later_1, …).
     columns = [None if w.first_review else f"later_{later.index(w.stage_id)}" for w in scoring.stages]
 
