@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -159,19 +160,39 @@ class Progress:
 
 def progress(application: Application) -> Progress:
     """What is complete and what is missing, for the overview page and the submission check."""
-    from fellowship.documents.services import presence_columns, required_kinds
-    from fellowship.referees.services import referee_count_columns
+    from fellowship.documents.services import required_kinds
 
     # The referees and the documents in one statement: a submit checks completeness first (make bench-surge).
     kinds = required_kinds(application)
-    named, received, *present = db.session.execute(
-        select(*referee_count_columns(application.id), *presence_columns(application.id, kinds))).one()
+    named, received, *present = db.session.execute(_progress_statement(tuple(kinds)),
+                                                   {"application_id": application.id}).one()
     return Progress(
         sections=[(status, status.missing) for status in answers.section_statuses(application)],
         documents={kind: bool(has) for kind, has in zip(kinds, present, strict=True)},
         referees_named=int(named), referees_received=int(received),
         referees_required=application.call.references_required,
     )
+
+
+@functools.cache
+def _progress_statement(kinds: tuple[DocumentKind, ...]) -> Any:
+    """progress' statement for calls requiring `kinds`, by the bound `application_id`: built once per process and
+    set of kinds (building it and its cache key was a tenth of a submit's time, make bench-surge)."""
+    from fellowship.documents.services import presence_columns
+    from fellowship.referees.services import referee_count_columns
+
+    application_id: Any = bindparam("application_id")
+    return select(*referee_count_columns(application_id), *presence_columns(application_id, list(kinds)))
+
+
+@functools.cache
+def _reference_statement(dialect: str) -> Any:
+    """take_reference_number's upsert by the bound `prefix` and `year`, built once per process and dialect."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(ReferenceSeries).values(prefix=bindparam("prefix"), year=bindparam("year"), last_number=1)
+            .on_conflict_do_update(index_elements=[ReferenceSeries.prefix, ReferenceSeries.year],
+                                   set_={"last_number": ReferenceSeries.last_number + 1})
+            .returning(ReferenceSeries.last_number))
 
 
 def take_reference_number(prefix: str, year: int) -> str:
@@ -181,12 +202,8 @@ def take_reference_number(prefix: str, year: int) -> str:
     number back with its rollback. Calls that share a prefix and year share the series, so no two applications
     can ever be given the same reference (the call form also asks staff to keep each call's prefix its own).
     """
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    number = db.session.scalar(
-        insert(ReferenceSeries).values(prefix=prefix, year=year, last_number=1)
-        .on_conflict_do_update(index_elements=[ReferenceSeries.prefix, ReferenceSeries.year],
-                               set_={"last_number": ReferenceSeries.last_number + 1})
-        .returning(ReferenceSeries.last_number))
+    number = db.session.scalar(_reference_statement(db.session.get_bind().dialect.name),
+                               {"prefix": prefix, "year": year})
     return f"{prefix}-{year}-{number:05d}"
 
 

@@ -129,8 +129,9 @@ def required_kinds(application: Application) -> list[DocumentKind]:
     return required
 
 
-def presence_columns(application_id: int, kinds: list[DocumentKind]) -> list[Any]:
-    """One column per kind, true when the application has such a document: for a caller's own SELECT."""
+def presence_columns(application_id: Any, kinds: list[DocumentKind]) -> list[Any]:
+    """One column per kind, true when the application has such a document: for a caller's own SELECT
+    (`application_id`: an id, or a bound parameter of a statement built once)."""
     return [select(Document.id).where(Document.application_id == application_id, Document.kind == kind)
             .exists().label(f"has_{kind.value}") for kind in kinds]
 

@@ -97,8 +97,9 @@ def referee_summary(application: Application) -> tuple[int, int]:
     return int(named), int(received)
 
 
-def referee_count_columns(application_id: int) -> tuple[Any, Any]:
-    """(referees named, letters received) as two columns, for a caller's own SELECT."""
+def referee_count_columns(application_id: Any) -> tuple[Any, Any]:
+    """(referees named, letters received) as two columns, for a caller's own SELECT (`application_id`: an id, or a
+    bound parameter of a statement built once)."""
     named = select(func.count(Referee.id)).where(Referee.application_id == application_id)
     received = named.where(Referee.status == RefereeStatus.RECEIVED)
     return named.scalar_subquery().label("referees_named"), received.scalar_subquery().label("letters_received")
