@@ -909,13 +909,18 @@ def _with_stored_proposal(stmt: Any, sort: Sort) -> Any:
     return stmt.outerjoin(RankingProposal, and_(RankingProposal.call_id == Call.id, RankingProposal.sort == sort))
 
 
+@functools.cache
+def _call_with_stored_proposal_statement(sort: Sort) -> Any:
+    """call_with_stored_proposal's statement by the bound `call_id`, built once per process and sort (building it
+    and its cache key was a fortieth of the ranking page)."""
+    return (_with_stored_proposal(select(Call, *_STORED_VERSION), sort)
+            .where(Call.id == bindparam("call_id")).options(lazyload(Call.criteria), lazyload(Call.quotas)))
+
+
 def call_with_stored_proposal(call_id: int, sort: Sort) -> tuple[Call, StoredVersion] | None:
     """The call (without its rubric and quotas, loaded only if the proposal is recomputed) and its stored proposal
     under `sort`, in one statement: the ranking page's first read."""
-    row = db.session.execute(
-        _with_stored_proposal(select(Call, *_STORED_VERSION), sort)
-        .where(Call.id == call_id).options(lazyload(Call.criteria), lazyload(Call.quotas))
-    ).first()
+    row = db.session.execute(_call_with_stored_proposal_statement(sort), {"call_id": call_id}).first()
     if row is None:
         return None
     call, ranking_version, version, summary = row
