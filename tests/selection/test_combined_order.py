@@ -120,6 +120,8 @@ def test_a_page_of_the_stored_order_reads_neither_the_stages_nor_their_scores_ex
     joined = " ".join(statements)
     assert "combined_ranks" in joined
     assert "selection_stages" not in joined and "round(" not in joined  # no stages read, no combined score computed
+    # The user, the call with its stored proposal, and the page (its positions, tail and rows in one statement).
+    assert len(statements) == 3, statements
 
 
 def test_two_refreshes_at_once_leave_one_proposal_with_its_own_order(app, staff_client, ranked, staff):
