@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -87,7 +88,21 @@ class LabelledEnum(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str(self.lazy_label)
+        # Kept per catalog: a list page shows a status or a field on every row, and translating the lazy label anew
+        # each time (Flask-Babel's whole lookup) was a twelfth of the staff application list (make bench). The
+        # catalog object is the one this label would be translated with now (the request's, or an email's forced
+        # language), and Flask-Babel keeps one per language for the app's life.
+        from fellowship.i18n import current_translations
+
+        catalog = current_translations()
+        kept = _TRANSLATED_LABELS.get(catalog)
+        if kept is None:
+            kept = _TRANSLATED_LABELS[catalog] = {}
+        key = (type(self), self.value)  # not the member: str enums of two classes with one value are equal
+        text = kept.get(key)
+        if text is None:
+            text = kept[key] = str(self.lazy_label)
+        return text
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
@@ -102,3 +117,6 @@ class LabelledEnum(enum.StrEnum):
 
 #: Each LabelledEnum's labels, built once: `_labels()` makes a lazy string per member.
 _LABELS: dict[type[LabelledEnum], dict[str, Any]] = {}
+#: Labels translated, per catalog object (LabelledEnum.label).
+_TRANSLATED_LABELS: weakref.WeakKeyDictionary[Any, dict[tuple[type[LabelledEnum], str], str]] = (
+    weakref.WeakKeyDictionary())
