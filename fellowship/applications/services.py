@@ -177,7 +177,8 @@ def progress(application: Application) -> Progress:
 @functools.cache
 def _progress_statement(kinds: tuple[DocumentKind, ...]) -> Any:
     """progress' statement for calls requiring `kinds`, by the bound `application_id`: built once per process and
-    set of kinds (building it and its cache key was a tenth of a submit's time, make bench-surge)."""
+    set of kinds (building it and its cache key was two fifths of the check's Python time, py-spy on make
+    bench-surge)."""
     from fellowship.documents.services import presence_columns
     from fellowship.referees.services import referee_count_columns
 
@@ -187,7 +188,8 @@ def _progress_statement(kinds: tuple[DocumentKind, ...]) -> Any:
 
 @functools.cache
 def _reference_statement(dialect: str) -> Any:
-    """take_reference_number's upsert by the bound `prefix` and `year`, built once per process and dialect."""
+    """take_reference_number's upsert by the bound `prefix` and `year`, built once per process and dialect
+    (building it was half of taking a number, in Python)."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return (insert(ReferenceSeries).values(prefix=bindparam("prefix"), year=bindparam("year"), last_number=1)
             .on_conflict_do_update(index_elements=[ReferenceSeries.prefix, ReferenceSeries.year],

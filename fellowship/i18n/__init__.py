@@ -126,7 +126,7 @@ def _template_gettext(context: Context, string: str, /, **variables: Any) -> str
         text = Markup(text)  # noqa: S704 - a message from our own catalog, as Jinja itself marks it
     if not variables and "%" not in text:
         # What `text % {}` gives, without Markup's escaping helper: most of a page's messages are plain labels
-        # ("Region", "Status"), and formatting each was ~3 % of the ranking page (make bench-stages).
+        # ("Region", "Status"), and formatting each cost the ranking page ~6 % of its time (in-process 7.7 -> 7.2 ms).
         return text
     return text % variables
 
