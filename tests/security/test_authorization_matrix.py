@@ -263,6 +263,9 @@ def walk(app: Flask, actor: str) -> dict[tuple[str, str], int]:
             headers = bearer if rule.rule.startswith("/api/") else {}
             response = client.open(fill(rule, world), method=method, headers=headers)
             statuses[(rule.rule, method)] = response.status_code
+            # A streamed download's generator holds the request's context: closed here, not left to the garbage
+            # collector (which closed it later, outside any context, and pytest reported the error it raised).
+            response.close()
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
         limiter.enabled = True
